@@ -1,0 +1,59 @@
+import fs from 'node:fs/promises';
+import {
+  assertArtifactFile,
+  createAttestation,
+  openSigner,
+  predicateTypeName,
+  resolvePredicateType,
+  SignetError,
+  signStatement,
+  writeBundle,
+} from '@signet/core';
+import { createOutput } from '../output';
+import { passphrasePrompt } from '../prompt';
+
+interface AttestOptions {
+  predicate: string;
+  type: string;
+  key: string;
+  bundle?: string;
+  json?: boolean;
+}
+
+export async function attest(subjects: string[], options: AttestOptions): Promise<void> {
+  const out = createOutput(Boolean(options.json));
+  const predicateType = resolvePredicateType(options.type);
+  const predicate = await readPredicate(options.predicate);
+  for (const subject of subjects) await assertArtifactFile(subject);
+  const statement = await createAttestation(
+    subjects.map((path) => ({ path })),
+    predicateType,
+    predicate,
+  );
+  const signer = await openSigner(options.key, { promptPassphrase: passphrasePrompt(), onWarning: out.warn });
+  const bundle = await signStatement(statement, signer);
+  const name = predicateTypeName(predicateType);
+  const bundlePath = options.bundle ?? `${subjects[0]}.${name.includes('/') ? 'attestation' : name}.sigstore.json`;
+  await writeBundle(bundlePath, bundle);
+  out.info(`wrote ${bundlePath}`);
+  if (out.json) out.data({ ok: true, bundle: bundlePath, predicateType, subjects: statement.subject });
+}
+
+async function readPredicate(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await fs.readFile(path, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new SignetError({
+      code: 'E_INPUT',
+      message: `predicate ${path} ${code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : 'cannot be read'}`,
+      cause,
+    });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new SignetError({ code: 'E_INPUT', message: `predicate ${path} is not valid JSON`, cause });
+  }
+}

@@ -1,0 +1,40 @@
+import { assertArtifactFile, openSigner, SignetError, signArtifact, writeBundle } from '@signet/core';
+import { createOutput } from '../output';
+import { hashingProgress } from '../progress';
+import { passphrasePrompt } from '../prompt';
+
+interface SignOptions {
+  key: string;
+  bundle?: string;
+  json?: boolean;
+}
+
+export async function sign(artifacts: string[], options: SignOptions): Promise<void> {
+  const out = createOutput(Boolean(options.json));
+  if (options.bundle && artifacts.length > 1) {
+    throw new SignetError({
+      code: 'E_USAGE',
+      message: '--bundle names one output; sign several artifacts without it (each gets ARTIFACT.sigstore.json)',
+    });
+  }
+  // Check every input before signing any, so a bad one leaves nothing written.
+  for (const artifact of artifacts) await assertArtifactFile(artifact);
+  const signer = await openSigner(options.key, { promptPassphrase: passphrasePrompt(), onWarning: out.warn });
+
+  const results: { artifact: string; bundle: string }[] = [];
+  const bundles = [];
+  for (const artifact of artifacts) {
+    const progress = hashingProgress(artifact);
+    try {
+      bundles.push(await signArtifact({ path: artifact }, signer, { onProgress: progress.onProgress }));
+    } finally {
+      progress.stop();
+    }
+    results.push({ artifact, bundle: options.bundle ?? `${artifact}.sigstore.json` });
+  }
+  for (const [i, result] of results.entries()) {
+    await writeBundle(result.bundle, bundles[i] as (typeof bundles)[number]);
+    out.info(`wrote ${result.bundle}`);
+  }
+  if (out.json) out.data({ ok: true, key: signer.keyId, signed: results });
+}

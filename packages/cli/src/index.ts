@@ -1,0 +1,2 @@
+export { createProgram, main, run } from './main';
+export { EXIT, exitCodeFor } from './output';

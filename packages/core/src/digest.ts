@@ -1,0 +1,129 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { HashAlgorithm } from './algorithms';
+import { SignetError } from './errors';
+
+/** Digests by algorithm, as raw bytes. */
+export type Digests = Partial<Record<HashAlgorithm, Buffer>>;
+
+/** Called as bytes are hashed, for progress bars on long inputs. */
+export type ProgressListener = (bytesDone: number, bytesTotal: number) => void;
+
+export interface DigestFileOptions {
+  onProgress?: ProgressListener;
+}
+
+// Two buffers: the kernel fills one (on libuv's thread pool) while the other is hashed,
+// so reading and hashing overlap and memory stays at 2 x CHUNK whatever the file size.
+const CHUNK = 4 * 1024 * 1024;
+
+/**
+ * Hashes a file with every algorithm asked for, in one streaming pass. Refuses a
+ * directory, a missing file and an empty file with E_INPUT: signing nothing is
+ * always a mistake.
+ */
+export async function digestFile(
+  path: string,
+  algorithms: readonly HashAlgorithm[],
+  options: DigestFileOptions = {},
+): Promise<{ digests: Digests; size: number }> {
+  const handle = await openRegularFile(path);
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) throw emptyFile(path);
+    const hashes = algorithms.map((algorithm) => crypto.createHash(algorithm));
+    const buffers: [Buffer, Buffer] = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+    let current: 0 | 1 = 0;
+    let done = 0;
+    let pending = handle.read(buffers[current], 0, CHUNK, null);
+    for (;;) {
+      const { bytesRead } = await pending;
+      if (bytesRead === 0) break;
+      const filled = buffers[current];
+      current = current === 0 ? 1 : 0;
+      pending = handle.read(buffers[current], 0, CHUNK, null);
+      const chunk = bytesRead === CHUNK ? filled : filled.subarray(0, bytesRead);
+      for (const hash of hashes) hash.update(chunk);
+      done += bytesRead;
+      options.onProgress?.(done, size);
+    }
+    return { digests: collect(algorithms, hashes), size: done };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Hashes a stream with every algorithm asked for, in one pass. */
+export async function digestStream(stream: Readable, algorithms: readonly HashAlgorithm[]): Promise<{ digests: Digests; size: number }> {
+  const hashes = algorithms.map((algorithm) => crypto.createHash(algorithm));
+  let size = 0;
+  for await (const chunk of stream) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    for (const hash of hashes) hash.update(bytes);
+    size += bytes.length;
+  }
+  return { digests: collect(algorithms, hashes), size };
+}
+
+/** Hashes bytes already in memory. */
+export function digestBytes(bytes: Uint8Array, algorithms: readonly HashAlgorithm[]): Digests {
+  return collect(
+    algorithms,
+    algorithms.map((algorithm) => crypto.createHash(algorithm).update(bytes)),
+  );
+}
+
+function collect(algorithms: readonly HashAlgorithm[], hashes: crypto.Hash[]): Digests {
+  const digests: Digests = {};
+  algorithms.forEach((algorithm, i) => {
+    digests[algorithm] = hashes[i]?.digest();
+  });
+  return digests;
+}
+
+/** Checks that a path is a readable, non-empty regular file, so a command can refuse bad input before it writes anything. */
+export async function assertArtifactFile(path: string): Promise<void> {
+  const handle = await openRegularFile(path);
+  try {
+    if ((await handle.stat()).size === 0) throw emptyFile(path);
+  } finally {
+    await handle.close();
+  }
+}
+
+function emptyFile(path: string): SignetError {
+  return new SignetError({ code: 'E_INPUT', message: `${path} is empty; there is nothing to sign or verify` });
+}
+
+/** Opens a path for reading, with one clear E_INPUT error for each way it can be unusable. */
+export async function openRegularFile(path: string): Promise<fs.FileHandle> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(path, 'r');
+  } catch (cause) {
+    throw inputError(path, cause);
+  }
+  const stat = await handle.stat();
+  if (!stat.isFile()) {
+    await handle.close();
+    throw new SignetError({
+      code: 'E_INPUT',
+      message: `${path} is ${stat.isDirectory() ? 'a directory' : 'not a regular file'}; give a file`,
+    });
+  }
+  return handle;
+}
+
+export function inputError(path: string, cause: unknown): SignetError {
+  const code = (cause as NodeJS.ErrnoException).code;
+  const reason =
+    code === 'ENOENT'
+      ? 'does not exist'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'cannot be read (permission denied)'
+        : code === 'EISDIR'
+          ? 'is a directory; give a file'
+          : `cannot be read (${code ?? 'unknown error'})`;
+  return new SignetError({ code: 'E_INPUT', message: `${path} ${reason}`, cause });
+}

@@ -1,0 +1,52 @@
+export {
+  type AlgorithmInfo,
+  algorithmForKey,
+  algorithmInfo,
+  type HashAlgorithm,
+  isSignatureAlgorithm,
+  SIGNATURE_ALGORITHMS,
+  type SignatureAlgorithm,
+} from './algorithms';
+export { createAttestation, type SubjectFile, subjectsForFiles } from './attest';
+export { BUNDLE_MEDIA_TYPE, type Bundle, parseBundle, readBundle, type SerializedBundle, serializeBundle, writeBundle } from './bundle-io';
+export { assertArtifactFile, type Digests, digestBytes, digestFile, digestStream, type ProgressListener } from './digest';
+export { isSignetError, SignetError, type SignetErrorCode, VERIFICATION_CODES } from './errors';
+export { writeFileAtomic } from './fs-atomic';
+export { type KeyRef, parseKeyRef } from './keyref';
+export { createKey, openSigner, trustedKeyFromRef } from './keys';
+export { GENERATED_ALGORITHMS, type GeneratedAlgorithm, LocalSigner, publicKeyPathFor } from './local-keys';
+export { checkIdentityRule, type IdentityRule, type Policy, type TrustedKey } from './policy';
+export { signDigest, verifyDigest } from './prehash';
+export {
+  type CreateKeyOptions,
+  type KeyProvider,
+  PROVIDER_PACKAGES,
+  type ProviderOptions,
+  providerFor,
+  registerProvider,
+} from './provider';
+export { parsePublicKey, publicKeyFingerprint, publicKeyPem } from './public-key';
+export { type SignInput, type SignOptions, signArtifact, signStatement, type Witness } from './sign';
+export type { Signer } from './signer';
+export {
+  checkPredicate,
+  createStatement,
+  INTOTO_PAYLOAD_TYPE,
+  PREDICATE_TYPES,
+  parseStatement,
+  predicateTypeName,
+  resolvePredicateType,
+  STATEMENT_TYPE,
+  type Statement,
+  type Subject,
+} from './statement';
+export { emptyTrustedRoot, parseTrustedRoot, readTrustedRoot, type TrustedRoot } from './trusted-root';
+export {
+  type Artifact,
+  artifactFromArgument,
+  type SignerIdentity,
+  type TimestampInfo,
+  type VerifiedSignature,
+  type VerifyOptions,
+  verifyBundle,
+} from './verify';

@@ -1,0 +1,126 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import { type Bundle, toMessageSignatureBundle } from '@sigstore/bundle';
+import { HashAlgorithm as ProtoHashAlgorithm } from '@sigstore/protobuf-specs';
+import type { Artifact as SigstoreArtifact, Signature as SigstoreSignature, Witness } from '@sigstore/sign';
+import { algorithmInfo, type HashAlgorithm } from './algorithms';
+import { digestBytes, digestFile, type ProgressListener } from './digest';
+import { SignetError } from './errors';
+import { publicKeyFingerprint } from './public-key';
+import type { Signer } from './signer';
+import { INTOTO_PAYLOAD_TYPE, type Statement } from './statement';
+
+export type { Witness };
+
+export interface SignOptions {
+  /**
+   * Witnesses that countersign the bundle: a Rekor transparency log, an RFC 3161
+   * timestamp authority (@sigstore/sign's RekorWitness and TSAWitness). None by
+   * default: a key signature is complete, and offline, without them.
+   */
+  witnesses?: Witness[];
+  onProgress?: ProgressListener;
+}
+
+/** What to sign: a file (streamed, never read whole) or bytes already in memory. */
+export type SignInput = { path: string } | { bytes: Uint8Array };
+
+type SigstoreSign = typeof import('@sigstore/sign');
+let sigstoreSign: SigstoreSign | undefined;
+// @sigstore/sign pulls in an HTTP stack; load it only when something is signed.
+function sigstore(): SigstoreSign {
+  sigstoreSign ??= require('@sigstore/sign') as SigstoreSign;
+  return sigstoreSign;
+}
+
+/**
+ * Signs an artifact into a Sigstore bundle v0.3 with a message signature. The artifact
+ * is hashed once, streaming, with the signer's hash; the signer signs that digest
+ * (one remote call for a KMS). Ed25519, which signs whole messages, reads the file.
+ */
+export async function signArtifact(input: SignInput, signer: Signer, options: SignOptions = {}): Promise<Bundle> {
+  if ('bytes' in input && input.bytes.length === 0) {
+    throw new SignetError({ code: 'E_INPUT', message: 'the artifact is empty; there is nothing to sign' });
+  }
+  const hash = algorithmInfo(signer.algorithm).hash;
+  const digest =
+    'path' in input
+      ? (await digestFile(input.path, [hash], { onProgress: options.onProgress })).digests[hash]
+      : digestBytes(input.bytes, [hash])[hash];
+  if (!digest) throw new SignetError({ code: 'E_INTERNAL', message: 'digest not computed' });
+
+  const signDigest = signer.signDigest?.bind(signer);
+  const data = signDigest ? digest : 'path' in input ? await fs.readFile(input.path) : Buffer.from(input.bytes);
+  const keyMaterial = await keyMaterialOf(signer);
+  const { MessageSignatureBundleBuilder } = sigstore();
+
+  // @sigstore/sign's builder always digests the artifact with SHA-256 itself; this one
+  // packages the digest we streamed, with its real algorithm.
+  class DigestMessageBundleBuilder extends MessageSignatureBundleBuilder {
+    protected override async package(_artifact: SigstoreArtifact, signature: SigstoreSignature) {
+      const bundle = toMessageSignatureBundle({
+        digest: digest as Buffer,
+        signature: signature.signature,
+        certificate: signature.key.$case === 'x509Certificate' ? pemToDer(signature.key.certificate) : undefined,
+        keyHint: signature.key.$case === 'publicKey' ? signature.key.hint : undefined,
+        certificateChain: false,
+      });
+      bundle.content.messageSignature.messageDigest.algorithm = PROTO_HASH[hash];
+      return bundle;
+    }
+  }
+
+  const builder = new DigestMessageBundleBuilder({
+    signer: adapt(keyMaterial, (bytes) => (signDigest ? signDigest(bytes) : signer.sign(bytes))),
+    witnesses: options.witnesses ?? [],
+  });
+  return createBundle(() => builder.create({ data }), signer);
+}
+
+/** Signs an in-toto statement into a Sigstore bundle v0.3 with a DSSE envelope. */
+export async function signStatement(statement: Statement, signer: Signer, options: SignOptions = {}): Promise<Bundle> {
+  const keyMaterial = await keyMaterialOf(signer);
+  const { DSSEBundleBuilder } = sigstore();
+  const builder = new DSSEBundleBuilder({
+    signer: adapt(keyMaterial, (pae) => signer.sign(pae)),
+    witnesses: options.witnesses ?? [],
+  });
+  const payload = Buffer.from(JSON.stringify(statement));
+  return createBundle(() => builder.create({ data: payload, type: INTOTO_PAYLOAD_TYPE }), signer);
+}
+
+const PROTO_HASH: Record<HashAlgorithm, ProtoHashAlgorithm> = {
+  sha256: ProtoHashAlgorithm.SHA2_256,
+  sha384: ProtoHashAlgorithm.SHA2_384,
+  sha512: ProtoHashAlgorithm.SHA2_512,
+};
+
+type KeyMaterial = SigstoreSignature['key'];
+
+async function keyMaterialOf(signer: Signer): Promise<KeyMaterial> {
+  if (signer.certificate) return { $case: 'x509Certificate', certificate: await signer.certificate() };
+  const publicKey = await signer.publicKey();
+  return { $case: 'publicKey', publicKey, hint: publicKeyFingerprint(crypto.createPublicKey(publicKey)) };
+}
+
+/** Our Signer as @sigstore/sign's: the same signature, labelled with its key material. */
+function adapt(key: KeyMaterial, sign: (data: Buffer) => Promise<Buffer>) {
+  return { sign: async (data: Buffer) => ({ signature: await sign(data), key }) };
+}
+
+async function createBundle(create: () => Promise<Bundle>, signer: Signer): Promise<Bundle> {
+  try {
+    return await create();
+  } catch (cause) {
+    if (cause instanceof SignetError) throw cause;
+    throw new SignetError({
+      code: 'E_PROVIDER',
+      message: `signing with ${signer.keyId} failed: ${(cause as Error).message}`,
+      cause,
+    });
+  }
+}
+
+function pemToDer(pem: string): Buffer {
+  return new crypto.X509Certificate(pem).raw;
+}

@@ -1,0 +1,34 @@
+// Sums the jest results every package wrote to reports/jest.json and prints the one
+// plain line CI reads: "N passed, N failed". A package whose tests did not report
+// (a crash before jest finished) counts as one failure, so nothing fails silently.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const workspaces = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).workspaces;
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const pattern of workspaces) {
+  const parent = path.join(root, pattern.replace(/\/\*$/, ''));
+  if (!fs.existsSync(parent)) continue;
+  for (const name of fs.readdirSync(parent)) {
+    const dir = path.join(parent, name);
+    const manifest = path.join(dir, 'package.json');
+    if (!fs.existsSync(manifest) || !JSON.parse(fs.readFileSync(manifest, 'utf8')).scripts?.test) continue;
+    const report = path.join(dir, 'reports/jest.json');
+    if (!fs.existsSync(report)) {
+      console.error(`${path.relative(root, dir)}: no test report (the test run did not finish)`);
+      failed += 1;
+      continue;
+    }
+    const result = JSON.parse(fs.readFileSync(report, 'utf8'));
+    passed += result.passed;
+    failed += result.failed;
+    skipped += result.skipped;
+    for (const suite of result.failedSuites ?? []) console.error(`failed: ${path.relative(root, dir)}/${suite}`);
+  }
+}
+if (skipped > 0) console.error(`${skipped} skipped (see the test output for the reason each gives)`);
+console.log(`${passed} passed, ${failed} failed`);

@@ -1,0 +1,1 @@
+// Runs in every test file before its tests.
