@@ -27,7 +27,10 @@ export function createProgram(): Command {
     .configureOutput({ outputError: () => undefined })
     .exitOverride();
 
-  const key = program.command('key').description('create keys and export public keys');
+  const key = program
+    .command('key')
+    .description('create keys and export public keys')
+    .addHelpText('after', '\nExample:\n  $ signet key generate --key file:signing.key && signet key public --key file:signing.key');
   key
     .command('generate')
     .description('create a key pair: an encrypted PKCS#8 PEM file (and its .pub), or a key in a KMS')

@@ -82,6 +82,25 @@ function collect(algorithms: readonly HashAlgorithm[], hashes: crypto.Hash[]): D
   return digests;
 }
 
+/**
+ * Files up to this size are read into memory and signed or verified by OpenSSL in one
+ * native call; larger ones are hashed streaming and their digest is signed or verified.
+ */
+export const IN_MEMORY_LIMIT = 64 * 1024 * 1024;
+
+/** The file's bytes when it is small enough to hold in memory, else undefined (stream it). */
+export async function readSmallFile(path: string): Promise<Buffer | undefined> {
+  const handle = await openRegularFile(path);
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) throw emptyFile(path);
+    if (size > IN_MEMORY_LIMIT) return undefined;
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Checks that a path is a readable, non-empty regular file, so a command can refuse bad input before it writes anything. */
 export async function assertArtifactFile(path: string): Promise<void> {
   const handle = await openRegularFile(path);

@@ -9,7 +9,7 @@ export {
 } from './algorithms';
 export { createAttestation, type SubjectFile, subjectsForFiles } from './attest';
 export { BUNDLE_MEDIA_TYPE, type Bundle, parseBundle, readBundle, type SerializedBundle, serializeBundle, writeBundle } from './bundle-io';
-export { assertArtifactFile, type Digests, digestBytes, digestFile, digestStream, type ProgressListener } from './digest';
+export { assertArtifactFile, type Digests, digestBytes, digestFile, digestStream, IN_MEMORY_LIMIT, type ProgressListener } from './digest';
 export { isSignetError, SignetError, type SignetErrorCode, VERIFICATION_CODES } from './errors';
 export { writeFileAtomic } from './fs-atomic';
 export { type KeyRef, parseKeyRef } from './keyref';

@@ -4,7 +4,7 @@ import { type Bundle, toMessageSignatureBundle } from '@sigstore/bundle';
 import { HashAlgorithm as ProtoHashAlgorithm } from '@sigstore/protobuf-specs';
 import type { Artifact as SigstoreArtifact, Signature as SigstoreSignature, Witness } from '@sigstore/sign';
 import { algorithmInfo, type HashAlgorithm } from './algorithms';
-import { digestBytes, digestFile, type ProgressListener } from './digest';
+import { digestBytes, digestFile, type ProgressListener, readSmallFile } from './digest';
 import { SignetError } from './errors';
 import { publicKeyFingerprint } from './public-key';
 import type { Signer } from './signer';
@@ -43,14 +43,15 @@ export async function signArtifact(input: SignInput, signer: Signer, options: Si
     throw new SignetError({ code: 'E_INPUT', message: 'the artifact is empty; there is nothing to sign' });
   }
   const hash = algorithmInfo(signer.algorithm).hash;
-  const digest =
-    'path' in input
-      ? (await digestFile(input.path, [hash], { onProgress: options.onProgress })).digests[hash]
-      : digestBytes(input.bytes, [hash])[hash];
+  // A small artifact is signed from memory (one native call); a large one is hashed once,
+  // streaming, and its digest signed. Ed25519 has no digest form and always reads the bytes.
+  const bytes = 'bytes' in input ? Buffer.from(input.bytes) : await readSmallFile(input.path);
+  const digest = bytes
+    ? digestBytes(bytes, [hash])[hash]
+    : (await digestFile((input as { path: string }).path, [hash], { onProgress: options.onProgress })).digests[hash];
   if (!digest) throw new SignetError({ code: 'E_INTERNAL', message: 'digest not computed' });
-
-  const signDigest = signer.signDigest?.bind(signer);
-  const data = signDigest ? digest : 'path' in input ? await fs.readFile(input.path) : Buffer.from(input.bytes);
+  const signDigest = bytes ? undefined : signer.signDigest?.bind(signer);
+  const data = signDigest ? digest : (bytes ?? (await fs.readFile((input as { path: string }).path)));
   const keyMaterial = await keyMaterialOf(signer);
   const { MessageSignatureBundleBuilder } = sigstore();
 

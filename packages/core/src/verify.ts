@@ -3,7 +3,7 @@ import type { Bundle } from '@sigstore/bundle';
 import { HashAlgorithm as ProtoHashAlgorithm } from '@sigstore/protobuf-specs';
 import { type TrustMaterial, toSignedEntity, toTrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
 import { HASH_LENGTHS, type HashAlgorithm } from './algorithms';
-import { type Digests, digestBytes, digestFile, type ProgressListener } from './digest';
+import { type Digests, digestBytes, digestFile, type ProgressListener, readSmallFile } from './digest';
 import { SignetError, type SignetErrorCode } from './errors';
 import { checkIdentityRule, type IdentityRule, identityMatches, keyValidAt, type Policy, type ResolvedKey, resolveKeys } from './policy';
 import { DsseSignatureCheck, MessageSignatureCheck, type PreparedArtifact } from './signature-content';
@@ -337,6 +337,8 @@ function algorithmsNeeded(bundle: Bundle, statement: Statement | undefined): Has
 
 async function prepareArtifact(artifact: Artifact, algorithms: HashAlgorithm[], options: VerifyOptions): Promise<PreparedArtifact> {
   if ('path' in artifact) {
+    const bytes = await readSmallFile(artifact.path);
+    if (bytes) return { digests: digestBytes(bytes, algorithms), bytes };
     const { digests } = await digestFile(artifact.path, algorithms, { onProgress: options.onProgress });
     return { digests, path: artifact.path };
   }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import {
   artifactFromArgument,
   createStatement,
+  IN_MEMORY_LIMIT,
   LocalSigner,
   type Policy,
   parseBundle,
@@ -35,6 +36,15 @@ function keyPolicy(...keys: KeyObject[]): Policy {
 /** Round-trips through JSON, as a bundle written to disk and read back would. */
 function viaJson(bundle: ReturnType<typeof parseBundle>) {
   return parseBundle(JSON.stringify(serializeBundle(bundle)));
+}
+
+/** The bundle with the last byte of its message signature flipped. */
+function corrupted(bundle: ReturnType<typeof parseBundle>) {
+  const json = serializeBundle(bundle) as { messageSignature: { signature: string } };
+  const sig = Buffer.from(json.messageSignature.signature, 'base64');
+  sig.writeUInt8((sig.at(-1) ?? 0) ^ 1, sig.length - 1);
+  json.messageSignature.signature = sig.toString('base64');
+  return parseBundle(json);
 }
 
 describe.each(KEYS)('%s', (_name, generate, algorithm) => {
@@ -69,6 +79,20 @@ describe.each(KEYS)('%s', (_name, generate, algorithm) => {
     }
   });
 
+  it('streams a file too large to hold in memory: signs its digest, verifies by path, refuses a tampered copy', async () => {
+    const file = path.join(tmp(), 'large.bin');
+    const data = Buffer.alloc(IN_MEMORY_LIMIT + 1024 * 1024, 'signet');
+    fs.writeFileSync(file, data);
+    const bundle = viaJson(await signArtifact({ path: file }, signer));
+    await expect(verifyBundle(bundle, { path: file }, keyPolicy(publicKey))).resolves.toBeDefined();
+    // A corrupted signature fails the streamed (digest) verification itself…
+    await expect(verifyBundle(corrupted(bundle), { path: file }, keyPolicy(publicKey))).rejects.toMatchObject({ code: 'E_SIGNATURE' });
+    await expect(verifyBundle(bundle, { path: file }, keyPolicy(other))).rejects.toMatchObject({ code: 'E_SIGNATURE' });
+    // …and a changed byte fails before it.
+    fs.writeFileSync(file, Buffer.concat([data.subarray(0, -1), Buffer.from('!')]));
+    await expect(verifyBundle(bundle, { path: file }, keyPolicy(publicKey))).rejects.toMatchObject({ code: 'E_SIGNATURE' });
+  });
+
   it('refuses a tampered artifact, a wrong key and a corrupted signature', async () => {
     const data = Buffer.from('release 1.0.0');
     const bundle = await signArtifact({ bytes: data }, signer);
@@ -76,11 +100,7 @@ describe.each(KEYS)('%s', (_name, generate, algorithm) => {
       code: 'E_SIGNATURE',
     });
     await expect(verifyBundle(bundle, { bytes: data }, keyPolicy(other))).rejects.toMatchObject({ code: 'E_SIGNATURE' });
-    const json = serializeBundle(bundle) as { messageSignature: { signature: string } };
-    const sig = Buffer.from(json.messageSignature.signature, 'base64');
-    sig.writeUInt8((sig.at(-1) ?? 0) ^ 1, sig.length - 1);
-    json.messageSignature.signature = sig.toString('base64');
-    await expect(verifyBundle(parseBundle(json), { bytes: data }, keyPolicy(publicKey))).rejects.toMatchObject({ code: 'E_SIGNATURE' });
+    await expect(verifyBundle(corrupted(bundle), { bytes: data }, keyPolicy(publicKey))).rejects.toMatchObject({ code: 'E_SIGNATURE' });
   });
 
   it('signs an in-toto statement as DSSE and checks the artifact is a subject', async () => {
