@@ -1,3 +1,4 @@
+import { GENERATED_ALGORITHMS, SignetError } from '@signet/core';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, reportError } from './output';
 
@@ -23,6 +24,16 @@ export function createProgram(): Command {
   const program = new Command('signet')
     .description('Sign and verify software artifacts as standard Sigstore bundles.')
     .version(VERSION, '-v, --version')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ signet key generate --key file:signing.key
+  $ signet sign app.tgz --key file:signing.key
+  $ signet verify app.tgz --key signing.pub
+
+Exit status: 0 ok, 1 verification failed, 2 bad usage or input, 3 a provider failed.`,
+    )
     .showHelpAfterError(false)
     .configureOutput({ outputError: () => undefined })
     .exitOverride();
@@ -35,22 +46,7 @@ export function createProgram(): Command {
     .command('generate')
     .description('create a key pair: an encrypted PKCS#8 PEM file (and its .pub), or a key in a KMS')
     .requiredOption('--key <ref>', 'where to create the key, e.g. file:signing.key or awskms:///alias/release')
-    .addOption(
-      new Option('--algorithm <name>', 'key algorithm')
-        .choices([
-          'ecdsa-p256',
-          'ecdsa-p384',
-          'ecdsa-p521',
-          'ed25519',
-          'rsa-2048',
-          'rsa-3072',
-          'rsa-4096',
-          'rsa-pss-2048',
-          'rsa-pss-3072',
-          'rsa-pss-4096',
-        ])
-        .default('ecdsa-p256'),
-    )
+    .addOption(new Option('--algorithm <name>', 'key algorithm').choices(Object.keys(GENERATED_ALGORITHMS)).default('ecdsa-p256'))
     .option('--force', 'replace an existing key file')
     .addHelpText(
       'after',
@@ -155,9 +151,13 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.OK;
-      process.stderr.write(`signet: E_USAGE: ${error.message.replace(/^error: /, '')} (see signet --help)\n`);
-      return EXIT.BAD_INPUT;
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.OK;
+      // `signet` alone (commander.help) printed the help: there was nothing to do.
+      if (error.code === 'commander.help') return EXIT.BAD_INPUT;
+      return reportError(
+        new SignetError({ code: 'E_USAGE', message: `${error.message.replace(/^error: /, '')} (see signet --help)` }),
+        json,
+      );
     }
     return reportError(error, json);
   }

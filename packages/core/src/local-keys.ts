@@ -13,13 +13,20 @@ import type { Signer } from './signer';
 export const GENERATED_ALGORITHMS = {
   'ecdsa-p256': { type: 'ec', options: { namedCurve: 'P-256' } },
   'ecdsa-p384': { type: 'ec', options: { namedCurve: 'P-384' } },
+  'ecdsa-p521': { type: 'ec', options: { namedCurve: 'P-521' } },
   ed25519: { type: 'ed25519', options: {} },
+  'rsa-2048': { type: 'rsa', options: { modulusLength: 2048 } },
   'rsa-3072': { type: 'rsa', options: { modulusLength: 3072 } },
-  'rsa-pss-3072': {
-    type: 'rsa-pss',
-    options: { modulusLength: 3072, hashAlgorithm: 'sha256', mgf1HashAlgorithm: 'sha256', saltLength: 32 },
-  },
+  'rsa-4096': { type: 'rsa', options: { modulusLength: 4096 } },
+  'rsa-pss-2048': { type: 'rsa-pss', options: rsaPss(2048) },
+  'rsa-pss-3072': { type: 'rsa-pss', options: rsaPss(3072) },
+  'rsa-pss-4096': { type: 'rsa-pss', options: rsaPss(4096) },
 } as const;
+
+/** An RSA-PSS key restricted to SHA-256 with a digest-length salt, so its type says how it signs. */
+function rsaPss(modulusLength: number) {
+  return { modulusLength, hashAlgorithm: 'sha256', mgf1HashAlgorithm: 'sha256', saltLength: 32 } as const;
+}
 
 export type GeneratedAlgorithm = keyof typeof GENERATED_ALGORITHMS;
 
@@ -128,17 +135,16 @@ export async function decodePrivateKey(pem: string, name: string, options: Provi
     });
   }
   const encrypted = pem.includes(ENCRYPTED);
-  let passphrase: string | undefined;
-  if (encrypted) {
-    passphrase = await passphraseFor(name, options);
-  } else {
-    options.onWarning?.(
-      `${name} is not encrypted; anyone who can read it can sign as you. Protect it with a passphrase (signet key generate) or keep it in a KMS.`,
-    );
-  }
+  const passphrase = encrypted ? await passphraseFor(name, options) : undefined;
   try {
     const key = crypto.createPrivateKey(passphrase === undefined ? pem : { key: pem, passphrase });
     algorithmForKey(key);
+    // Warn only about a key that is otherwise usable, so a bad key gets one line: its error.
+    if (!encrypted) {
+      options.onWarning?.(
+        `${name} is not encrypted; anyone who can read it can sign as you. Protect it with a passphrase (signet key generate) or keep it in a KMS.`,
+      );
+    }
     return key;
   } catch (cause) {
     if (cause instanceof SignetError) throw cause;

@@ -123,7 +123,9 @@ export class DsseSignatureCheck implements SignatureContent {
  * and older cosign use with every key.
  */
 function dsseHashes(key: KeyObject): HashAlgorithm[] {
-  const natural = CURVE_HASH[key.asymmetricKeyDetails?.namedCurve ?? ''] ?? 'sha256';
+  const details = key.asymmetricKeyDetails ?? {};
+  // An RSA-PSS key may be restricted to one hash; OpenSSL refuses any other.
+  const natural = (details.hashAlgorithm as HashAlgorithm | undefined) ?? CURVE_HASH[details.namedCurve ?? ''] ?? 'sha256';
   return natural === 'sha256' ? ['sha256'] : [natural, 'sha256'];
 }
 
@@ -141,7 +143,10 @@ function rsaPaddings(key: KeyObject): number[] {
 function nativeVerify(hash: HashAlgorithm | null, data: Buffer, key: KeyObject, signature: Buffer, padding = 0): boolean {
   try {
     if (padding === crypto.constants.RSA_PKCS1_PSS_PADDING) {
-      return crypto.verify(hash, data, { key, padding, saltLength: crypto.constants.RSA_PSS_SALTLEN_AUTO }, signature);
+      // A key restricted to one salt length (as `signet key generate` makes them) must be
+      // verified with it; OpenSSL refuses "auto" for such keys. Otherwise any salt is fine.
+      const saltLength = key.asymmetricKeyDetails?.saltLength ?? crypto.constants.RSA_PSS_SALTLEN_AUTO;
+      return crypto.verify(hash, data, { key, padding, saltLength }, signature);
     }
     return crypto.verify(hash, data, key, signature);
   } catch {
