@@ -1,2 +1,4 @@
-export { createProgram, main, run } from './main';
+export { type CommandSpec, parseCommandLine } from './command-line';
+export { COMMANDS } from './commands';
+export { main, run } from './main';
 export { EXIT, exitCodeFor } from './output';

@@ -254,9 +254,9 @@ describe('key generate', () => {
   test('every --algorithm the command offers in its help generates a key', async () => {
     const dir = tmp();
     const help = signetOk(['key', 'generate', '--help'], { cwd: dir }).stdout;
-    const choices = /choices: (.*?)(?:, default: .*?)?\)/.exec(help.replace(/\s+/g, ' '))?.[1];
+    const choices = /one of: (.*?)(?:; default: .*?)?\)/.exec(help.replace(/\s+/g, ' '))?.[1];
     expect(choices).toBeDefined();
-    const algorithms = [...(choices ?? '').matchAll(/"([^"]+)"/g)].map((match) => match[1] as string);
+    const algorithms = (choices ?? '').split(', ');
     expect(algorithms).toContain('ecdsa-p256');
     // side by side: RSA key generation is slow
     const results = await Promise.all(

@@ -41,6 +41,8 @@ export interface SignetErrorOptions {
   cause?: unknown;
 }
 
+const BRAND = Symbol.for('signet.SignetError');
+
 export class SignetError extends Error {
   readonly code: SignetErrorCode;
 
@@ -48,6 +50,15 @@ export class SignetError extends Error {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'SignetError';
     this.code = code;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /**
+   * `instanceof` holds across copies of @signet/core: the CLI ships a bundled copy, and a
+   * provider package throws errors from its own, installed one.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 }
 

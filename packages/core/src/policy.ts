@@ -57,9 +57,7 @@ export interface ResolvedKey {
 
 export function resolveKeys(keys: readonly TrustedKey[]): ResolvedKey[] {
   return keys.map((trusted, i) => {
-    const key =
-      typeof trusted.publicKey === 'string' ? parsePublicKey(trusted.publicKey, trusted.name ?? `key ${i + 1}`) : trusted.publicKey;
-    const fingerprint = publicKeyFingerprint(key);
+    const { key, fingerprint } = parsedKey(trusted.publicKey, trusted.name ?? `key ${i + 1}`);
     return {
       key,
       fingerprint,
@@ -68,6 +66,30 @@ export function resolveKeys(keys: readonly TrustedKey[]): ResolvedKey[] {
       validUntil: trusted.validUntil,
     };
   });
+}
+
+// A deploy gate or webhook verifies many bundles against the same few keys; parsing a PEM
+// and exporting its DER for the fingerprint cost more than the signature check itself.
+const byPem = new Map<string, { key: KeyObject; fingerprint: string }>();
+const byObject = new WeakMap<KeyObject, { key: KeyObject; fingerprint: string }>();
+const PEM_CACHE_SIZE = 256;
+
+function parsedKey(material: string | KeyObject, name: string): { key: KeyObject; fingerprint: string } {
+  if (typeof material !== 'string') {
+    let entry = byObject.get(material);
+    if (!entry) {
+      entry = { key: material, fingerprint: publicKeyFingerprint(material) };
+      byObject.set(material, entry);
+    }
+    return entry;
+  }
+  let entry = byPem.get(material);
+  if (!entry) {
+    entry = { key: parsePublicKey(material, name), fingerprint: publicKeyFingerprint(material) };
+    if (byPem.size >= PEM_CACHE_SIZE) byPem.delete(byPem.keys().next().value as string);
+    byPem.set(material, entry);
+  }
+  return entry;
 }
 
 export function keyValidAt(key: ResolvedKey, time: Date): boolean {

@@ -14,18 +14,21 @@ import { SignetError } from './errors';
 
 type Curve = typeof import('@noble/curves/p256').p256;
 
-// Loaded on first use: `signet verify` of an in-memory or DSSE signature never needs them.
+// Loaded on first use: small artifacts and DSSE payloads are verified by OpenSSL and never
+// need them. A small precomputation window keeps the first signature of a process cheap
+// (the default table costs tens of milliseconds to build), at a small cost per operation.
+const loaded = new Map<string, Curve>();
 function curve(name: string | undefined): Curve | undefined {
-  switch (name) {
-    case 'P-256':
-      return (require('@noble/curves/p256') as typeof import('@noble/curves/p256')).p256;
-    case 'P-384':
-      return (require('@noble/curves/p384') as typeof import('@noble/curves/p384')).p384 as unknown as Curve;
-    case 'P-521':
-      return (require('@noble/curves/p521') as typeof import('@noble/curves/p521')).p521 as unknown as Curve;
-    default:
-      return undefined;
-  }
+  const cached = loaded.get(name ?? '');
+  if (cached) return cached;
+  let ec: Curve | undefined;
+  if (name === 'P-256') ec = (require('@noble/curves/p256') as typeof import('@noble/curves/p256')).p256;
+  else if (name === 'P-384') ec = (require('@noble/curves/p384') as typeof import('@noble/curves/p384')).p384 as unknown as Curve;
+  else if (name === 'P-521') ec = (require('@noble/curves/p521') as typeof import('@noble/curves/p521')).p521 as unknown as Curve;
+  if (!ec) return undefined;
+  ec.Point.BASE.precompute(4);
+  loaded.set(name as string, ec);
+  return ec;
 }
 
 /**

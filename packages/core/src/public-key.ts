@@ -1,4 +1,5 @@
 import crypto, { type KeyObject } from 'node:crypto';
+import { pem } from '@sigstore/core';
 import { SignetError } from './errors';
 
 /** The SPKI PEM of a public (or private) key. */
@@ -11,8 +12,12 @@ export function publicKeyPem(key: KeyObject): string {
  * base64(SHA-256(SPKI DER)): the key hint Signet writes into bundles, the same
  * fingerprint cosign and the Sigstore conformance suite use.
  */
-export function publicKeyFingerprint(key: KeyObject): string {
-  const der = key.export({ type: 'spki', format: 'der' });
+export function publicKeyFingerprint(key: KeyObject | string): string {
+  // A "PUBLIC KEY" PEM's body is the SPKI DER itself; reading it spares OpenSSL's export.
+  const der =
+    typeof key === 'string' && /^-----BEGIN PUBLIC KEY-----[^-]+-----END PUBLIC KEY-----$/.test(key.trim())
+      ? pem.toDER(key)
+      : (typeof key === 'string' ? crypto.createPublicKey(key) : key).export({ type: 'spki', format: 'der' });
   return crypto.createHash('sha256').update(der).digest('base64');
 }
 

@@ -25,12 +25,16 @@ export interface SignOptions {
 /** What to sign: a file (streamed, never read whole) or bytes already in memory. */
 export type SignInput = { path: string } | { bytes: Uint8Array };
 
-type SigstoreSign = typeof import('@sigstore/sign');
-let sigstoreSign: SigstoreSign | undefined;
-// @sigstore/sign pulls in an HTTP stack; load it only when something is signed.
-function sigstore(): SigstoreSign {
-  sigstoreSign ??= require('@sigstore/sign') as SigstoreSign;
-  return sigstoreSign;
+type Bundlers = Pick<typeof import('@sigstore/sign'), 'DSSEBundleBuilder' | 'MessageSignatureBundleBuilder'>;
+let bundlers: Bundlers | undefined;
+/**
+ * @sigstore/sign's bundle builders. Its index also loads Fulcio, Rekor and TSA clients and
+ * an HTTP stack (about 190 modules), which signing with a key never uses, so only the
+ * bundler directory is loaded; witnesses arrive already constructed by the caller.
+ */
+function sigstore(): Bundlers {
+  bundlers ??= require('@sigstore/sign/dist/bundler') as Bundlers;
+  return bundlers;
 }
 
 /**

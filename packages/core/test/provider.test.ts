@@ -1,4 +1,4 @@
-import { type KeyProvider, PROVIDER_PACKAGES, parseKeyRef, providerFor, registerProvider, type Signer } from '../src';
+import { type KeyProvider, PROVIDER_PACKAGES, parseKeyRef, providerFor, registerProvider, type Signer, SignetError } from '../src';
 
 describe('provider registry', () => {
   it('serves file: and env: from core', () => {
@@ -39,5 +39,19 @@ describe('provider registry', () => {
     const provider: KeyProvider = { scheme: 'testkms', open: async () => signer };
     registerProvider(provider);
     expect(await providerFor('testkms').open(parseKeyRef('testkms://k'))).toBe(signer);
+  });
+});
+
+describe('SignetError', () => {
+  it('is recognised across copies of @signet/core (a bundled CLI, a provider’s own copy)', () => {
+    let OtherCopy: typeof SignetError | undefined;
+    jest.isolateModules(() => {
+      OtherCopy = (require('../src/errors') as typeof import('../src/errors')).SignetError;
+    });
+    if (!OtherCopy) throw new Error('no second copy loaded');
+    expect(OtherCopy).not.toBe(SignetError);
+    expect(new OtherCopy({ code: 'E_PROVIDER', message: 'x' })).toBeInstanceOf(SignetError);
+    expect(new SignetError({ code: 'E_PROVIDER', message: 'x' })).toBeInstanceOf(OtherCopy);
+    expect(new Error('x')).not.toBeInstanceOf(SignetError);
   });
 });

@@ -8,7 +8,7 @@ interface GenerateOptions {
   force?: boolean;
 }
 
-export async function generateKey(options: GenerateOptions): Promise<void> {
+export async function generateKey(_positionals: string[], options: GenerateOptions): Promise<void> {
   const out = createOutput(false);
   const ref = parseKeyRef(options.key);
   const publicPem = await createKey(ref, {
@@ -40,7 +40,7 @@ interface PublicOptions {
   output?: string;
 }
 
-export async function publicKey(options: PublicOptions): Promise<void> {
+export async function publicKey(_positionals: string[], options: PublicOptions): Promise<void> {
   const out = createOutput(false);
   const signer = await openSigner(options.key, { promptPassphrase: passphrasePrompt(), onWarning: out.warn });
   const pem = await signer.publicKey();

@@ -15,7 +15,8 @@ interface VerifyFlags extends TrustFlags {
   bundle?: string;
 }
 
-export async function verify(target: string, flags: VerifyFlags): Promise<void> {
+export async function verify([target]: string[], flags: VerifyFlags): Promise<void> {
+  if (target === undefined) throw new SignetError({ code: 'E_USAGE', message: 'verify needs <artifact>' });
   const out = createOutput(Boolean(flags.json));
   const result = await run(target, flags);
   report(out, target, result.bundlePath, result.verified);
@@ -25,7 +26,8 @@ interface VerifyAttestationFlags extends VerifyFlags {
   type: string;
 }
 
-export async function verifyAttestation(target: string, flags: VerifyAttestationFlags): Promise<void> {
+export async function verifyAttestation([target]: string[], flags: VerifyAttestationFlags): Promise<void> {
+  if (target === undefined) throw new SignetError({ code: 'E_USAGE', message: 'verify-attestation needs <subject>' });
   const out = createOutput(Boolean(flags.json));
   const predicateType = resolvePredicateType(flags.type);
   const result = await run(target, flags, [predicateType]);

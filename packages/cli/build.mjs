@@ -1,0 +1,28 @@
+// Bundles the `signet` command into one file, dist/signet.cjs. `signet verify` runs in
+// deploy steps and admission paths where start-up is the cost: one file loads faster than
+// the ~100 small modules it is made of (see BENCHMARKS.md, cold start). What only signing,
+// prompting or a key provider needs stays outside and loads on first use.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['src/main.ts'],
+  outfile: 'dist/signet.cjs',
+  bundle: true,
+  platform: 'node',
+  target: 'node20.19',
+  format: 'cjs',
+  sourcemap: true,
+  legalComments: 'linked',
+  logLevel: 'warning',
+  external: [
+    // Signing and keyless (make-fetch-happen, Fulcio/Rekor clients): loaded by `sign` only.
+    '@sigstore/sign',
+    '@sigstore/sign/*',
+    // Large-file ECDSA and RSA-PSS, the passphrase prompt and progress bars: on demand.
+    '@noble/curves',
+    '@noble/curves/*',
+    'node-forge',
+    'read',
+    'cli-progress',
+  ],
+});

@@ -1,0 +1,155 @@
+import { GENERATED_ALGORITHMS } from '@signet/core';
+import type { CommandSpec, OptionSpec } from './command-line';
+
+type Action = (positionals: string[], options: Record<string, unknown>) => Promise<void>;
+
+/** Loads a command's module when it runs, so `signet verify` never pays for `signet sign`. */
+function lazy(load: () => Record<string, unknown>, name: string): Action {
+  return (positionals, options) => (load()[name] as Action)(positionals, options);
+}
+
+const json: OptionSpec = { type: 'boolean', description: 'print the result as JSON on stdout' };
+
+/** What a verifying command trusts. */
+const trustOptions: Record<string, OptionSpec> = {
+  key: {
+    type: 'string',
+    valueName: 'ref',
+    multiple: true,
+    description: 'public key to trust: a PEM file or a key reference; repeat for "any of these keys"',
+  },
+  'certificate-identity': { type: 'string', valueName: 'id', description: 'keyless: the exact identity (certificate SAN) to trust' },
+  'certificate-identity-regexp': { type: 'string', valueName: 're', description: 'keyless: a pattern the whole identity must match' },
+  'certificate-oidc-issuer': { type: 'string', valueName: 'url', description: 'keyless: the exact OIDC issuer to trust' },
+  'certificate-oidc-issuer-regexp': { type: 'string', valueName: 're', description: 'keyless: a pattern the whole issuer must match' },
+  'trusted-root': { type: 'string', valueName: 'file', description: 'a Sigstore trusted_root.json for certificates, logs and timestamps' },
+  json,
+};
+
+const EXIT_STATUS = 'Exit status: 0 verified, 1 verification failed, 2 bad input, 3 a provider failed.';
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'key generate',
+    summary: 'create a key pair: an encrypted PKCS#8 PEM file (and its .pub), or a key in a KMS',
+    args: [],
+    options: {
+      key: { type: 'string', valueName: 'ref', required: true, description: 'where to create the key, e.g. file:signing.key' },
+      algorithm: {
+        type: 'string',
+        valueName: 'name',
+        choices: Object.keys(GENERATED_ALGORITHMS),
+        default: 'ecdsa-p256',
+        description: 'key algorithm (a KMS offers a subset)',
+      },
+      force: { type: 'boolean', description: 'replace an existing key file' },
+    },
+    help: `
+The passphrase comes from SIGNET_PASSWORD or, on a terminal, a prompt.
+SIGNET_PASSWORD="" writes an unencrypted key (with a warning).
+
+Example:
+  $ SIGNET_PASSWORD=… signet key generate --key file:signing.key
+  wrote signing.key (mode 0600) and signing.pub`,
+    run: lazy(() => require('./commands/key'), 'generateKey'),
+  },
+  {
+    name: 'key public',
+    summary: 'print the public key (PEM) of a key reference',
+    args: [],
+    options: {
+      key: { type: 'string', valueName: 'ref', required: true, description: 'the key: a file, env: variable or KMS URI' },
+      output: { type: 'string', valueName: 'file', description: 'write the PEM to a file instead of stdout' },
+    },
+    help: '\nExample:\n  $ signet key public --key file:signing.key > signing.pub',
+    run: lazy(() => require('./commands/key'), 'publicKey'),
+  },
+  {
+    name: 'sign',
+    summary: 'sign artifacts, writing a Sigstore bundle beside each',
+    args: [{ name: 'artifact', description: 'files to sign', variadic: true }],
+    options: {
+      key: {
+        type: 'string',
+        valueName: 'ref',
+        required: true,
+        description: 'signing key: file:PATH, env:NAME, a KMS URI (a plain path means file:)',
+      },
+      bundle: {
+        type: 'string',
+        valueName: 'file',
+        description: 'where to write the bundle (one artifact only; default ARTIFACT.sigstore.json)',
+      },
+      json,
+    },
+    help: '\nExample:\n  $ signet sign dist/app.tgz --key file:signing.key\n  wrote dist/app.tgz.sigstore.json',
+    run: lazy(() => require('./commands/sign'), 'sign'),
+  },
+  {
+    name: 'verify',
+    summary: 'verify an artifact (a file or sha256:HEX) against its Sigstore bundle',
+    args: [{ name: 'artifact', description: 'the file, or its digest as sha256:HEX' }],
+    options: {
+      bundle: { type: 'string', valueName: 'file', description: 'the bundle (default ARTIFACT.sigstore.json)' },
+      ...trustOptions,
+    },
+    help: `
+${EXIT_STATUS}
+
+Examples:
+  $ signet verify dist/app.tgz --key signing.pub
+  $ signet verify sha256:4b1c… --bundle app.tgz.sigstore.json --key old.pub --key new.pub
+  $ signet verify app.tgz --certificate-identity https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1.0.0 \\
+      --certificate-oidc-issuer https://token.actions.githubusercontent.com --trusted-root trusted_root.json`,
+    run: lazy(() => require('./commands/verify'), 'verify'),
+  },
+  {
+    name: 'attest',
+    summary: 'sign an in-toto attestation (SBOM, provenance, VEX, …) about one or more files',
+    args: [{ name: 'subject', description: 'the files the attestation is about', variadic: true }],
+    options: {
+      predicate: { type: 'string', valueName: 'file', required: true, description: 'the predicate JSON (e.g. an SBOM)' },
+      type: {
+        type: 'string',
+        valueName: 'type',
+        required: true,
+        description: 'cyclonedx, spdx, slsaprovenance (SLSA v1), openvex, or a predicate type URI',
+      },
+      key: { type: 'string', valueName: 'ref', required: true, description: 'signing key' },
+      bundle: { type: 'string', valueName: 'file', description: 'where to write the bundle (default SUBJECT.<type>.sigstore.json)' },
+      json,
+    },
+    help: '\nExample:\n  $ signet attest dist/app.tgz --predicate sbom.cdx.json --type cyclonedx --key file:signing.key\n  wrote dist/app.tgz.cyclonedx.sigstore.json',
+    run: lazy(() => require('./commands/attest'), 'attest'),
+  },
+  {
+    name: 'verify-attestation',
+    summary: 'verify an attestation bundle about a file and check its predicate type',
+    args: [{ name: 'subject', description: 'the file (or sha256:HEX) the attestation must be about' }],
+    options: {
+      bundle: { type: 'string', valueName: 'file', required: true, description: 'the attestation bundle' },
+      type: {
+        type: 'string',
+        valueName: 'type',
+        required: true,
+        description: 'the predicate type required: cyclonedx, spdx, slsaprovenance, openvex or a URI',
+      },
+      ...trustOptions,
+    },
+    help: `
+${EXIT_STATUS}
+
+Example:
+  $ signet verify-attestation dist/app.tgz --bundle dist/app.tgz.cyclonedx.sigstore.json --type cyclonedx --key signing.pub --json`,
+    run: lazy(() => require('./commands/verify'), 'verifyAttestation'),
+  },
+];
+
+export const OVERVIEW_FOOTER = `
+Examples:
+  $ signet key generate --key file:signing.key
+  $ signet sign app.tgz --key file:signing.key
+  $ signet verify app.tgz --key signing.pub
+
+Run signet <command> --help for a command's flags and examples.
+Exit status: 0 ok, 1 verification failed, 2 bad usage or input, 3 a provider failed.`;
