@@ -17,6 +17,8 @@ module.exports = function jestConfig(packageDir) {
     moduleNameMapper: {
       '^@signet/(core|cli|kms-[a-z]+|pkcs11|npm|vite-plugin|webpack-plugin|lambda|oci)$': `${root}/packages/$1/src/index.ts`,
       '^@signet/emulators$': `${root}/tooling/emulators/src/index.ts`,
+      '^@signet/emulators/(.*)$': `${root}/tooling/emulators/src/$1`,
+      '^@signet/test-support$': `${root}/tooling/test-support/src/index.ts`,
     },
     setupFilesAfterEnv: [path.join(__dirname, 'setup.js')],
     testTimeout: 60_000,

@@ -13,7 +13,7 @@ export const EXIT = {
 
 export function exitCodeFor(error: SignetError): number {
   if (VERIFICATION_CODES.has(error.code)) return EXIT.VERIFICATION_FAILED;
-  if (error.code === 'E_PROVIDER') return EXIT.PROVIDER_FAILED;
+  if (error.code === 'E_PROVIDER' || error.code === 'E_PERMISSION' || error.code === 'E_KEY_DISABLED') return EXIT.PROVIDER_FAILED;
   if (error.code === 'E_INTERNAL') return EXIT.VERIFICATION_FAILED;
   return EXIT.BAD_INPUT;
 }

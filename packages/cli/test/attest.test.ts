@@ -2,7 +2,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generateKey, readJson, sha256Hex, signet, signetOk, singleErrorLine, snapshotDir, useTempDir, writeFile } from './helpers/signet';
+import {
+  generateKey,
+  readJson,
+  sha256Hex,
+  signet,
+  signetOk,
+  singleErrorLine,
+  snapshotDir,
+  useTempDir,
+  writeFile,
+} from '@signet/test-support';
 
 const tmp = useTempDir();
 

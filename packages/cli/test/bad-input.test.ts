@@ -16,7 +16,7 @@ import {
   useTempDir,
   vectorsDir,
   writeFile,
-} from './helpers/signet';
+} from '@signet/test-support';
 
 const tmp = useTempDir();
 

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type RunResult, sha256Hex, signetAsync, singleErrorLine, vectorsDir } from './helpers/signet';
+import { type RunResult, sha256Hex, signetAsync, singleErrorLine, vectorsDir } from '@signet/test-support';
 
 const DEFAULT_IDENTITY =
   'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';

@@ -4,9 +4,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { type RunResult, readJson, signet, signetOk, tool, toolStatus, useTempDir, writeFile } from '@signet/test-support';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
-import { type RunResult, readJson, signet, signetOk, tool, toolStatus, useTempDir, writeFile } from './helpers/signet';
 
 const tmp = useTempDir();
 

@@ -2,7 +2,7 @@
 // no @sigstore/sign (and its HTTP stack). And every command explains itself with --help.
 import fs from 'node:fs';
 import path from 'node:path';
-import { generateKey, type RunResult, signet, signetOk, useTempDir, writeFile } from './helpers/signet';
+import { generateKey, type RunResult, signet, signetOk, useTempDir, writeFile } from '@signet/test-support';
 
 const tmp = useTempDir();
 

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { childEnv, generateKey, SIGNET, signet, signetOk, useTempDir } from './helpers/signet';
+import { childEnv, generateKey, SIGNET, signet, signetOk, useTempDir } from '@signet/test-support';
 
 const tmp = useTempDir();
 

@@ -13,7 +13,7 @@ import {
   snapshotDir,
   useTempDir,
   writeFile,
-} from './helpers/signet';
+} from '@signet/test-support';
 
 const tmp = useTempDir();
 

@@ -22,13 +22,17 @@ export type SignetErrorCode =
   | 'E_KEY_NOT_FOUND'
   /** A key exists but cannot be used: wrong passphrase, unsupported algorithm, malformed PEM. */
   | 'E_KEY'
+  /** A KMS or HSM key (or key version) exists but is disabled, destroyed or pending deletion. */
+  | 'E_KEY_DISABLED'
+  /** The credentials may not use the key, or none were found. */
+  | 'E_PERMISSION'
   /** A path, flag value or other input is unusable. */
   | 'E_INPUT'
   /** The command line is wrong (unknown flag, missing argument). */
   | 'E_USAGE'
   /** A file that would be written already exists and --force was not given. */
   | 'E_EXISTS'
-  /** A key provider or remote service failed (KMS, HSM, Fulcio, Rekor, network). */
+  /** A key provider or remote service failed after retries (KMS, HSM, Fulcio, Rekor, network). */
   | 'E_PROVIDER'
   /** The provider package for a key scheme is not installed. */
   | 'E_PROVIDER_MISSING'

@@ -10,6 +10,7 @@ export {
 export { createAttestation, type SubjectFile, subjectsForFiles } from './attest';
 export { BUNDLE_MEDIA_TYPE, type Bundle, parseBundle, readBundle, type SerializedBundle, serializeBundle, writeBundle } from './bundle-io';
 export { assertArtifactFile, type Digests, digestBytes, digestFile, digestStream, IN_MEMORY_LIMIT, type ProgressListener } from './digest';
+export { type DigestSignerOptions, digestSigner, ecdsaRawToDer } from './digest-signer';
 export { isSignetError, SignetError, type SignetErrorCode, VERIFICATION_CODES } from './errors';
 export { writeFileAtomic } from './fs-atomic';
 export { type KeyRef, parseKeyRef } from './keyref';
@@ -26,7 +27,16 @@ export {
   registerProvider,
 } from './provider';
 export { parsePublicKey, publicKeyFingerprint, publicKeyPem } from './public-key';
-export { type SignInput, type SignOptions, signArtifact, signStatement, type Witness } from './sign';
+export {
+  callRemote,
+  type Failure,
+  type FailureKind,
+  failureFromStatus,
+  isConnectionError,
+  type RemoteCallOptions,
+  remoteError,
+} from './remote';
+export { type SignInput, type SignOptions, signArtifact, signArtifacts, signStatement, type Witness } from './sign';
 export type { Signer } from './signer';
 export {
   checkPredicate,

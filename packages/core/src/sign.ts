@@ -82,6 +82,27 @@ export async function signArtifact(input: SignInput, signer: Signer, options: Si
   return createBundle(() => builder.create({ data }), signer);
 }
 
+/**
+ * Signs many artifacts, a few at a time: one signature (one KMS call) per artifact, with
+ * the remote calls overlapping so a thousand small files are not a thousand round trips
+ * in a row. Results are in input order; the first failure rejects the whole batch.
+ */
+export async function signArtifacts(
+  inputs: readonly SignInput[],
+  signer: Signer,
+  options: SignOptions & { concurrency?: number } = {},
+): Promise<Bundle[]> {
+  const bundles: Bundle[] = new Array(inputs.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < inputs.length; i = next++) {
+      bundles[i] = await signArtifact(inputs[i] as SignInput, signer, options);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, inputs.length) }, worker));
+  return bundles;
+}
+
 /** Signs an in-toto statement into a Sigstore bundle v0.3 with a DSSE envelope. */
 export async function signStatement(statement: Statement, signer: Signer, options: SignOptions = {}): Promise<Bundle> {
   const keyMaterial = await keyMaterialOf(signer);

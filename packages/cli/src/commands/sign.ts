@@ -1,4 +1,4 @@
-import { assertArtifactFile, openSigner, SignetError, signArtifact, writeBundle } from '@signet/core';
+import { assertArtifactFile, openSigner, type Signer, SignetError, signArtifact, signArtifacts, writeBundle } from '@signet/core';
 import { createOutput } from '../output';
 import { hashingProgress } from '../progress';
 import { passphrasePrompt } from '../prompt';
@@ -21,20 +21,27 @@ export async function sign(artifacts: string[], options: SignOptions): Promise<v
   for (const artifact of artifacts) await assertArtifactFile(artifact);
   const signer = await openSigner(options.key, { promptPassphrase: passphrasePrompt(), onWarning: out.warn });
 
-  const results: { artifact: string; bundle: string }[] = [];
-  const bundles = [];
-  for (const artifact of artifacts) {
-    const progress = hashingProgress(artifact);
-    try {
-      bundles.push(await signArtifact({ path: artifact }, signer, { onProgress: progress.onProgress }));
-    } finally {
-      progress.stop();
-    }
-    results.push({ artifact, bundle: options.bundle ?? `${artifact}.sigstore.json` });
-  }
+  const results = artifacts.map((artifact) => ({ artifact, bundle: options.bundle ?? `${artifact}.sigstore.json` }));
+  const bundles =
+    artifacts.length === 1
+      ? [await signOne(artifacts[0] as string, signer)]
+      : await signArtifacts(
+          artifacts.map((path) => ({ path })),
+          signer,
+        );
   for (const [i, result] of results.entries()) {
     await writeBundle(result.bundle, bundles[i] as (typeof bundles)[number]);
     out.info(`wrote ${result.bundle}`);
   }
   if (out.json) out.data({ ok: true, key: signer.keyId, signed: results });
+}
+
+/** One artifact, with a progress bar when it is large and stderr is a terminal. */
+async function signOne(artifact: string, signer: Signer) {
+  const progress = hashingProgress(artifact);
+  try {
+    return await signArtifact({ path: artifact }, signer, { onProgress: progress.onProgress });
+  } finally {
+    progress.stop();
+  }
 }

@@ -1,4 +1,5 @@
 // Runs the real, built `signet` command in a child process, in a fresh directory per test.
+// Shared by every package whose tests drive the CLI (the command is what users meet).
 import { execFile, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -6,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 /** The CLI exactly as users run it: bin/signet.js over the built dist/. */
-export const SIGNET = path.resolve(__dirname, '../../bin/signet.js');
+export const SIGNET = path.resolve(__dirname, '../../../packages/cli/bin/signet.js');
 
 export const PASSWORD = 'correct horse battery staple';
 

@@ -1,0 +1,2 @@
+// AWS KMS key provider for Signet (awskms://).
+export {};

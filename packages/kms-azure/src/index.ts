@@ -1,0 +1,2 @@
+// Azure Key Vault key provider for Signet (azurekms://).
+export {};

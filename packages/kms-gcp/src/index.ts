@@ -1,0 +1,2 @@
+// GCP Cloud KMS key provider for Signet (gcpkms://).
+export {};

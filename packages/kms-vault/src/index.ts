@@ -1,0 +1,2 @@
+// HashiCorp Vault / OpenBao Transit key provider for Signet (hashivault://).
+export {};

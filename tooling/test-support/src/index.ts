@@ -1,0 +1,22 @@
+export {
+  childEnv,
+  errorLines,
+  generateKey,
+  PASSWORD,
+  type RunOptions,
+  type RunResult,
+  readJson,
+  SIGNET,
+  sha256Hex,
+  signet,
+  signetAsync,
+  signetOk,
+  singleErrorLine,
+  snapshotDir,
+  tool,
+  toolStatus,
+  useTempDir,
+  vectorsDir,
+  writeFile,
+} from './cli';
+export { opensslVerify, signedBytes, sigstoreVerify } from './interop';

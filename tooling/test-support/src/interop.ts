@@ -1,0 +1,77 @@
+import { spawnSync } from 'node:child_process';
+import crypto, { type KeyObject } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleFromJSON } from '@sigstore/bundle';
+import { dsse } from '@sigstore/core';
+import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
+
+/*
+ * Checks by software that is not Signet: a signature Signet made must satisfy openssl and
+ * @sigstore/verify on their own.
+ */
+
+const EMPTY_ROOT = {
+  mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+  tlogs: [],
+  ctlogs: [],
+  certificateAuthorities: [],
+  timestampAuthorities: [],
+};
+
+/** @sigstore/verify, used directly with the public key as its only trust: throws if it refuses. */
+export function sigstoreVerify(bundleJson: unknown, artifact: Buffer, publicKeyPem: string): void {
+  const publicKey = crypto.createPublicKey(publicKeyPem);
+  const trust = toTrustMaterial(EMPTY_ROOT, () => ({ publicKey, validFor: () => true }));
+  new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(
+    toSignedEntity(bundleFromJSON(bundleJson), artifact),
+  );
+}
+
+/** What a bundle's signature covers: the artifact for a message signature, the PAE for DSSE. */
+export function signedBytes(bundleJson: unknown, artifact: Buffer): { signed: Buffer; signature: Buffer } {
+  const bundle = bundleFromJSON(bundleJson);
+  if (bundle.content.$case === 'messageSignature') return { signed: artifact, signature: bundle.content.messageSignature.signature };
+  const envelope = bundle.content.dsseEnvelope;
+  return {
+    signed: dsse.preAuthEncoding(envelope.payloadType, envelope.payload),
+    signature: envelope.signatures[0]?.sig ?? Buffer.alloc(0),
+  };
+}
+
+/**
+ * `openssl dgst -verify` (or `pkeyutl -verify -rawin` for Ed25519) over what the bundle
+ * signs, with the exported public key. PSS is tried when the key is RSA and PKCS#1 fails,
+ * since an RSA SPKI does not say which padding a KMS key signed with.
+ */
+export function opensslVerify(bundleJson: unknown, artifact: Buffer, publicKeyPem: string): boolean {
+  const { signed, signature } = signedBytes(bundleJson, artifact);
+  const key: KeyObject = crypto.createPublicKey(publicKeyPem);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-openssl-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'key.pub'), publicKeyPem);
+    fs.writeFileSync(path.join(dir, 'data'), signed);
+    fs.writeFileSync(path.join(dir, 'sig'), signature);
+    const run = (args: string[]) => spawnSync('openssl', args, { cwd: dir }).status === 0;
+    if (key.asymmetricKeyType === 'ed25519') {
+      return run(['pkeyutl', '-verify', '-pubin', '-inkey', 'key.pub', '-rawin', '-in', 'data', '-sigfile', 'sig']);
+    }
+    const hashes = opensslHashes(bundleJson, key);
+    const paddings = key.asymmetricKeyType === 'rsa' ? [[], ['-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:-2']] : [[]];
+    return hashes.some((hash) =>
+      paddings.some((padding) => run(['dgst', `-${hash}`, ...padding, '-verify', 'key.pub', '-signature', 'sig', 'data'])),
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function opensslHashes(bundleJson: unknown, key: KeyObject): string[] {
+  const bundle = bundleFromJSON(bundleJson);
+  if (bundle.content.$case === 'messageSignature') {
+    return [['sha256', 'sha256', 'sha384', 'sha512'][bundle.content.messageSignature.messageDigest.algorithm] ?? 'sha256'];
+  }
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  return curve === 'secp384r1' ? ['sha384', 'sha256'] : curve === 'secp521r1' ? ['sha512', 'sha256'] : ['sha256', 'sha384', 'sha512'];
+}
