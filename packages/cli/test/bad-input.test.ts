@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 // Every way a command can be handed something wrong: one `signet: E_CODE: message` line,
 // the documented exit status, and the directory exactly as it was (nothing written,
 // nothing half-written, no temporary file left).
@@ -247,12 +248,31 @@ describe('bad keys', () => {
   });
 
   test('a KMS scheme whose package is not installed: exit 2, E_PROVIDER_MISSING naming the package', () => {
+    // Every provider is installed in this repository, so run the CLI as a user who installed
+    // @signet/cli alone: its bundle copied where no node_modules can supply a provider.
     const { dir } = signedSetup();
     fs.rmSync(path.join(dir, 'app.js.sigstore.json'));
-    const { error } = fails(dir, ['sign', 'app.js', '--key', 'awskms:///alias/x'], 2, 'E_PROVIDER_MISSING');
-    expect(error.message).toContain('@signet/kms-aws');
-    const gcp = fails(dir, ['sign', 'app.js', '--key', 'gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k'], 2, 'E_PROVIDER_MISSING');
-    expect(gcp.error.message).toContain('@signet/kms-gcp');
+    const alone = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-cli-alone-'));
+    try {
+      fs.copyFileSync(path.resolve(__dirname, '../dist/signet.cjs'), path.join(alone, 'signet.cjs'));
+      fs.writeFileSync(path.join(alone, 'signet.js'), "require('./signet.cjs').run();\n");
+      const before = snapshotDir(dir);
+      for (const [ref, name] of [
+        ['awskms:///alias/x', '@signet/kms-aws'],
+        ['gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k', '@signet/kms-gcp'],
+      ]) {
+        const result = spawnSync(process.execPath, [path.join(alone, 'signet.js'), 'sign', 'app.js', '--key', ref as string], {
+          cwd: dir,
+          encoding: 'utf8',
+        });
+        const error = singleErrorLine(result.stderr);
+        expect([error.code, result.status]).toEqual(['E_PROVIDER_MISSING', 2]);
+        expect(error.message).toContain(`npm install ${name}`);
+      }
+      expect(snapshotDir(dir)).toEqual(before);
+    } finally {
+      fs.rmSync(alone, { recursive: true, force: true });
+    }
   });
 
   test('a public key given to sign: exit 2, E_KEY', () => {

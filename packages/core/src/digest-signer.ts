@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { algorithmInfo, type SignatureAlgorithm } from './algorithms';
+import { SignetError } from './errors';
 import type { Signer } from './signer';
 
 export interface DigestSignerOptions {
@@ -47,6 +48,11 @@ export function ecdsaRawToDer(raw: Uint8Array): Buffer {
   const { p384 } = require('@noble/curves/p384') as typeof import('@noble/curves/p384');
   const { p521 } = require('@noble/curves/p521') as typeof import('@noble/curves/p521');
   const curve = { 64: p256, 96: p384, 132: p521 }[raw.length];
-  if (!curve) throw new Error(`an ECDSA r||s signature of ${raw.length} bytes matches no supported curve`);
+  if (!curve) {
+    throw new SignetError({
+      code: 'E_PROVIDER',
+      message: `the key service returned an ECDSA r||s signature of ${raw.length} bytes, which matches no supported curve`,
+    });
+  }
   return Buffer.from(curve.Signature.fromCompact(raw).toDERRawBytes());
 }

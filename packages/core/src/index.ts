@@ -13,11 +13,11 @@ export { assertArtifactFile, type Digests, digestBytes, digestFile, digestStream
 export { type DigestSignerOptions, digestSigner, ecdsaRawToDer } from './digest-signer';
 export { isSignetError, SignetError, type SignetErrorCode, VERIFICATION_CODES } from './errors';
 export { writeFileAtomic } from './fs-atomic';
-export { type KeyRef, parseKeyRef } from './keyref';
+export { displayKeyRef, type KeyRef, parseKeyRef } from './keyref';
 export { createKey, openSigner, trustedKeyFromRef } from './keys';
 export { GENERATED_ALGORITHMS, type GeneratedAlgorithm, LocalSigner, publicKeyPathFor } from './local-keys';
 export { checkIdentityRule, type IdentityRule, type Policy, type TrustedKey } from './policy';
-export { signDigest, verifyDigest } from './prehash';
+export { rsaDigestInfo, signDigest, verifyDigest } from './prehash';
 export {
   type CreateKeyOptions,
   type KeyProvider,

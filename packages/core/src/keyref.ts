@@ -33,6 +33,11 @@ export function parseKeyRef(raw: string): KeyRef {
   return { scheme, location, raw };
 }
 
-export function formatKeyRef(ref: KeyRef): string {
-  return ref.raw;
+/**
+ * The reference as it may be printed: a PKCS#11 URI can carry its PIN (`pin-value=`),
+ * which must never reach output, errors or logs.
+ */
+export function displayKeyRef(ref: KeyRef | string): string {
+  const raw = typeof ref === 'string' ? ref : ref.raw;
+  return raw.replace(/(pin-value=)[^&;?]*/gi, '$1[redacted]');
 }

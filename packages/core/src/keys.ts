@@ -52,5 +52,6 @@ export async function trustedKeyFromRef(value: string, options: ProviderOptions 
     }
   }
   const signer = await openSigner(keyRef, options);
-  return { publicKey: await signer.publicKey(), name: value };
+  // The provider's key id names the key safely (no PIN, a resolved version).
+  return { publicKey: await signer.publicKey(), name: signer.keyId };
 }

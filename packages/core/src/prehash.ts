@@ -41,6 +41,11 @@ const DIGEST_INFO_PREFIX: Record<HashAlgorithm, Buffer> = {
   sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
 };
 
+/** EMSA-PKCS1-v1_5's DigestInfo for a digest: what an RSA PKCS#1 v1.5 signature encrypts (for HSMs signing raw). */
+export function rsaDigestInfo(hash: HashAlgorithm, digest: Uint8Array): Buffer {
+  return Buffer.concat([DIGEST_INFO_PREFIX[hash], digest]);
+}
+
 /** Signs `digest` (computed with the algorithm's hash) and returns a DER/raw-RSA signature. */
 export function signDigest(privateKey: KeyObject, algorithm: SignatureAlgorithm, digest: Uint8Array): Buffer {
   const info = algorithmInfo(algorithm);
@@ -53,10 +58,7 @@ export function signDigest(privateKey: KeyObject, algorithm: SignatureAlgorithm,
       return Buffer.from(ec.sign(digest, d, { prehash: false, lowS: false }).toDERRawBytes());
     }
     case 'rsa-pkcs1v15':
-      return crypto.privateEncrypt(
-        { key: privateKey, padding: crypto.constants.RSA_PKCS1_PADDING },
-        Buffer.concat([DIGEST_INFO_PREFIX[info.hash], digest]),
-      );
+      return crypto.privateEncrypt({ key: privateKey, padding: crypto.constants.RSA_PKCS1_PADDING }, rsaDigestInfo(info.hash, digest));
     case 'rsa-pss': {
       const modulusBits = privateKey.asymmetricKeyDetails?.modulusLength ?? 0;
       const encoded = pssEncode(info.hash, digest, modulusBits);
@@ -96,7 +98,7 @@ export function verifyDigest(
       }
       case 'rsa-pkcs1v15': {
         const recovered = crypto.publicDecrypt({ key: publicKey, padding: crypto.constants.RSA_PKCS1_PADDING }, signature);
-        const expected = Buffer.concat([DIGEST_INFO_PREFIX[hash], digest]);
+        const expected = rsaDigestInfo(hash, digest);
         return recovered.length === expected.length && crypto.timingSafeEqual(recovered, expected);
       }
       case 'rsa-pss': {

@@ -98,6 +98,8 @@ export async function callRemote<T>(call: (signal: AbortSignal) => Promise<T>, o
     try {
       return await call(signal);
     } catch (error) {
+      // A provider's own deliberate SignetError (a bad setting, a refused key) is final.
+      if (error instanceof SignetError) throw error;
       lastError = error;
       last = signal.aborted ? { kind: 'unavailable', detail: 'the deadline passed' } : options.classify(error);
       if (!RETRIED.has(last.kind) || attempt === attempts) break;

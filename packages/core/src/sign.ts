@@ -123,10 +123,19 @@ const PROTO_HASH: Record<HashAlgorithm, ProtoHashAlgorithm> = {
 
 type KeyMaterial = SigstoreSignature['key'];
 
-async function keyMaterialOf(signer: Signer): Promise<KeyMaterial> {
-  if (signer.certificate) return { $case: 'x509Certificate', certificate: await signer.certificate() };
-  const publicKey = await signer.publicKey();
-  return { $case: 'publicKey', publicKey, hint: publicKeyFingerprint(crypto.createPublicKey(publicKey)) };
+// A thousand artifacts signed with one key need its fingerprint once, not a thousand times.
+const keyMaterials = new WeakMap<Signer, Promise<KeyMaterial>>();
+
+function keyMaterialOf(signer: Signer): Promise<KeyMaterial> {
+  // A keyless signer's certificate is issued per signature; never cache it.
+  if (signer.certificate) return signer.certificate().then((certificate) => ({ $case: 'x509Certificate', certificate }));
+  let material = keyMaterials.get(signer);
+  if (!material) {
+    material = signer.publicKey().then((publicKey) => ({ $case: 'publicKey', publicKey, hint: publicKeyFingerprint(publicKey) }));
+    keyMaterials.set(signer, material);
+    material.catch(() => keyMaterials.delete(signer));
+  }
+  return material;
 }
 
 /** Our Signer as @sigstore/sign's: the same signature, labelled with its key material. */

@@ -118,14 +118,18 @@ export class DsseSignatureCheck implements SignatureContent {
 }
 
 /**
- * The hashes a DSSE signature by this key may use: the curve's own (P-384 signs
- * SHA-384, as Sigstore's algorithm registry says), then SHA-256, which sigstore-js
+ * The hashes a DSSE signature by this key may use: for ECDSA the curve's own (P-384
+ * signs SHA-384, as Sigstore's algorithm registry says), then SHA-256, which sigstore-js
  * and older cosign use with every key.
  */
 function dsseHashes(key: KeyObject): HashAlgorithm[] {
   const details = key.asymmetricKeyDetails ?? {};
   // An RSA-PSS key may be restricted to one hash; OpenSSL refuses any other.
-  const natural = (details.hashAlgorithm as HashAlgorithm | undefined) ?? CURVE_HASH[details.namedCurve ?? ''] ?? 'sha256';
+  if (details.hashAlgorithm) return [details.hashAlgorithm as HashAlgorithm];
+  // A plain RSA key's SPKI names no hash, and services tie it to the key size (Azure,
+  // cosign: 3072 bits → SHA-384, 4096 → SHA-512) or offer SHA-512 (GCP): try each.
+  if (key.asymmetricKeyType === 'rsa') return ['sha256', 'sha384', 'sha512'];
+  const natural = CURVE_HASH[details.namedCurve ?? ''] ?? 'sha256';
   return natural === 'sha256' ? ['sha256'] : [natural, 'sha256'];
 }
 

@@ -1,2 +1,2 @@
 // AWS KMS key provider for Signet (awskms://).
-export {};
+export { type AwsKmsProviderOptions, createAwsKmsProvider, provider } from './provider';

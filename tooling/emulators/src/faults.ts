@@ -58,6 +58,8 @@ export interface LoggedRequest {
   operation: string;
   method: string;
   path: string;
+  /** The query string, with its leading '?' (or ''). */
+  query?: string;
   /** Headers with credentials redacted. */
   headers: Record<string, string>;
   body?: unknown;

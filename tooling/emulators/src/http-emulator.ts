@@ -32,6 +32,10 @@ export abstract class HttpEmulator {
   readonly requests: LoggedRequest[] = [];
   private server?: http.Server;
   private readonly sockets = new Set<Socket>();
+  /** TCP connections accepted since start: shows whether clients reuse connections. */
+  connections = 0;
+  /** Aborted by stop(), so an injected latency never outlives the emulator. */
+  private lifetime = new AbortController();
 
   /** The service name, for logs: "AWS KMS", … */
   abstract readonly service: string;
@@ -61,7 +65,11 @@ export abstract class HttpEmulator {
         res.end(`emulator error: ${(error as Error).message}`);
       });
     });
+    // Clients keep connections alive between calls; the server must not close one idle
+    // socket just as a client reuses it (ECONNRESET under load), so idle sockets live on.
+    this.server.keepAliveTimeout = 60_000;
     this.server.on('connection', (socket) => {
+      this.connections += 1;
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
@@ -76,11 +84,15 @@ export abstract class HttpEmulator {
   }
 
   get port(): number {
-    return (this.server?.address() as AddressInfo).port;
+    const address = this.server?.address() as AddressInfo | null;
+    if (!address) throw new Error(`${this.service} emulator is not started`);
+    return address.port;
   }
 
   /** Stops listening and cuts open connections (a dead service, for tests). */
   async stop(): Promise<void> {
+    this.lifetime.abort();
+    this.lifetime = new AbortController();
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server = undefined;
@@ -117,6 +129,7 @@ export abstract class HttpEmulator {
         operation,
         method: request.method,
         path: request.path,
+        query: url.search,
         headers: redactHeaders(req.headers),
         body: json,
         status,
@@ -129,7 +142,10 @@ export abstract class HttpEmulator {
       req.socket.destroy();
       return;
     }
-    if (fault?.kind === 'latency') await sleep(fault.ms);
+    if (fault?.kind === 'latency') {
+      const stopped = await sleep(fault.ms, false, { signal: this.lifetime.signal }).catch(() => true);
+      if (stopped) return;
+    }
     const response =
       fault && fault.kind !== 'latency' && fault.kind !== 'custom' && fault.kind !== 'corrupt'
         ? this.faultResponse(fault, operation)

@@ -1,2 +1,6 @@
+export { AwsKmsEmulator, envFor as awsKmsEnv } from './aws-kms';
+export { AzureKeyVaultEmulator, envFor as azureKeyVaultEnv } from './azure-keyvault';
 export { type Fault, FaultPlan, type FaultRule, type LoggedRequest, redactHeaders } from './faults';
+export { envFor as gcpKmsEnv, GcpKmsEmulator } from './gcp-kms';
 export { type EmulatorRequest, type EmulatorResponse, HttpEmulator } from './http-emulator';
+export { envFor as vaultTransitEnv, VaultTransitEmulator } from './vault-transit';

@@ -1,4 +1,13 @@
-import { createKey, type GeneratedAlgorithm, openSigner, parseKeyRef, publicKeyPathFor, SignetError, writeFileAtomic } from '@signet/core';
+import {
+  createKey,
+  displayKeyRef,
+  type GeneratedAlgorithm,
+  openSigner,
+  parseKeyRef,
+  publicKeyPathFor,
+  SignetError,
+  writeFileAtomic,
+} from '@signet/core';
 import { createOutput } from '../output';
 import { passphrasePrompt, promptPassphrase } from '../prompt';
 
@@ -20,7 +29,7 @@ export async function generateKey(_positionals: string[], options: GenerateOptio
   if (ref.scheme === 'file') {
     out.info(`wrote ${ref.location} (mode 0600) and ${publicKeyPathFor(ref.location)}`);
   } else {
-    out.info(`created ${ref.raw}`);
+    out.info(`created ${displayKeyRef(ref)}`);
     out.text(publicPem);
   }
 }

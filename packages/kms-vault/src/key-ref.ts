@@ -1,0 +1,31 @@
+import { type KeyRef, SignetError } from '@signet/core';
+
+/** A Transit key named by `hashivault://KEY` (its newest version) or `hashivault://KEY/versions/N`. */
+export interface TransitKeyRef {
+  name: string;
+  /** A pinned key version; absent means the key's latest version. */
+  version?: number;
+  /** The reference as the user wrote it, for messages. */
+  raw: string;
+}
+
+// Vault's own rule for key names (framework.GenericNameRegex), which cosign's is a subset of.
+const NAME = /^\w(?:[\w.@-]*\w)?$/;
+const VERSIONED = /^(.+)\/versions\/([1-9][0-9]*)$/;
+
+export function parseTransitKeyRef(ref: KeyRef): TransitKeyRef {
+  const versioned = VERSIONED.exec(ref.location);
+  const name = versioned ? (versioned[1] as string) : ref.location;
+  if (!NAME.test(name)) {
+    throw new SignetError({
+      code: 'E_INPUT',
+      message: `${ref.raw} is not a Vault Transit key reference; write hashivault://KEY or hashivault://KEY/versions/N (KEY: letters, digits, "_", "-", "." or "@")`,
+    });
+  }
+  return versioned ? { name, version: Number(versioned[2]), raw: ref.raw } : { name, raw: ref.raw };
+}
+
+/** The reference naming one version exactly, as signatures record it. */
+export function versionedRef(name: string, version: number): string {
+  return `hashivault://${name}/versions/${version}`;
+}
