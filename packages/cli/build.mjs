@@ -18,6 +18,9 @@ await build({
     // Signing and keyless (make-fetch-happen, Fulcio/Rekor clients): loaded by `sign` only.
     '@sigstore/sign',
     '@sigstore/sign/*',
+    // Fetching the public-good trusted root through TUF: only for keyless verification.
+    '@sigstore/tuf',
+    '@sigstore/tuf/*',
     // Large-file ECDSA and RSA-PSS, the passphrase prompt and progress bars: on demand.
     '@noble/curves',
     '@noble/curves/*',

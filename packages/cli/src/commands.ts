@@ -22,8 +22,44 @@ const trustOptions: Record<string, OptionSpec> = {
   'certificate-identity-regexp': { type: 'string', valueName: 're', description: 'keyless: a pattern the whole identity must match' },
   'certificate-oidc-issuer': { type: 'string', valueName: 'url', description: 'keyless: the exact OIDC issuer to trust' },
   'certificate-oidc-issuer-regexp': { type: 'string', valueName: 're', description: 'keyless: a pattern the whole issuer must match' },
-  'trusted-root': { type: 'string', valueName: 'file', description: 'a Sigstore trusted_root.json for certificates, logs and timestamps' },
+  'github-repository': {
+    type: 'string',
+    valueName: 'owner/repo',
+    description: 'keyless: trust GitHub Actions workflows of this repository (sets identity and issuer)',
+  },
+  'github-ref': { type: 'string', valueName: 'ref', description: 'with --github-repository: only this ref, e.g. refs/tags/v1.2.0' },
+  'trusted-root': {
+    type: 'string',
+    valueName: 'file',
+    description: 'a Sigstore trusted_root.json (default: public-good, through TUF)',
+  },
+  'tuf-mirror': { type: 'string', valueName: 'url', description: 'fetch trusted_root.json from this TUF repository' },
+  'tuf-root': { type: 'string', valueName: 'file', description: "the TUF repository's initial root.json" },
+  offline: { type: 'boolean', description: 'do not refresh the public-good trusted root; use the copy shipped with Signet' },
+  'tlog-threshold': { type: 'string', valueName: 'n', description: 'transparency-log entries required (default 1 keyless, 0 with a key)' },
+  'timestamp-threshold': { type: 'string', valueName: 'n', description: 'trusted timestamps required (default 1 keyless, 0 with a key)' },
+  'ctlog-threshold': { type: 'string', valueName: 'n', description: 'certificate-transparency SCTs required (default 1)' },
   json,
+};
+
+/** Where a signature is made and witnessed. */
+const signingOptions: Record<string, OptionSpec> = {
+  key: {
+    type: 'string',
+    valueName: 'ref',
+    required: true,
+    description: 'signing key: file:PATH, env:NAME, a KMS URI (a plain path means file:), or keyless',
+  },
+  'identity-token': {
+    type: 'string',
+    valueName: 'jwt',
+    description: 'keyless: the OIDC token (default: SIGSTORE_ID_TOKEN or GitHub Actions)',
+  },
+  'fulcio-url': { type: 'string', valueName: 'url', description: 'keyless: a private Fulcio (default: public-good)' },
+  'rekor-url': { type: 'string', valueName: 'url', description: 'a private Rekor (default: public-good)' },
+  'tsa-url': { type: 'string', valueName: 'url', description: 'add an RFC 3161 timestamp from this TSA' },
+  'signing-config': { type: 'string', valueName: 'file', description: 'a Sigstore signing config naming Fulcio, Rekor and TSA' },
+  'tlog-upload': { type: 'boolean', description: 'record a key signature in Rekor too (keyless always is)' },
 };
 
 const EXIT_STATUS = 'Exit status: 0 verified, 1 verification failed, 2 bad input, 3 a provider failed.';
@@ -69,12 +105,7 @@ Example:
     summary: 'sign artifacts, writing a Sigstore bundle beside each',
     args: [{ name: 'artifact', description: 'files to sign', variadic: true }],
     options: {
-      key: {
-        type: 'string',
-        valueName: 'ref',
-        required: true,
-        description: 'signing key: file:PATH, env:NAME, a KMS URI (a plain path means file:)',
-      },
+      ...signingOptions,
       bundle: {
         type: 'string',
         valueName: 'file',
@@ -82,7 +113,12 @@ Example:
       },
       json,
     },
-    help: '\nExample:\n  $ signet sign dist/app.tgz --key file:signing.key\n  wrote dist/app.tgz.sigstore.json',
+    help: `
+Examples:
+  $ signet sign dist/app.tgz --key file:signing.key
+  wrote dist/app.tgz.sigstore.json
+  $ signet sign dist/app.tgz --key keyless          # in CI: OIDC token → Fulcio → Rekor
+  $ signet sign dist/app.tgz --key awskms:///alias/release --tlog-upload`,
     run: lazy(() => require('./commands/sign'), 'sign'),
   },
   {
@@ -100,7 +136,8 @@ Examples:
   $ signet verify dist/app.tgz --key signing.pub
   $ signet verify sha256:4b1c… --bundle app.tgz.sigstore.json --key old.pub --key new.pub
   $ signet verify app.tgz --certificate-identity https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1.0.0 \\
-      --certificate-oidc-issuer https://token.actions.githubusercontent.com --trusted-root trusted_root.json`,
+      --certificate-oidc-issuer https://token.actions.githubusercontent.com
+  $ signet verify app.tgz --github-repository o/r --github-ref refs/tags/v1.0.0`,
     run: lazy(() => require('./commands/verify'), 'verify'),
   },
   {
@@ -115,7 +152,7 @@ Examples:
         required: true,
         description: 'cyclonedx, spdx, slsaprovenance (SLSA v1), openvex, or a predicate type URI',
       },
-      key: { type: 'string', valueName: 'ref', required: true, description: 'signing key' },
+      ...signingOptions,
       bundle: { type: 'string', valueName: 'file', description: 'where to write the bundle (default SUBJECT.<type>.sigstore.json)' },
       json,
     },

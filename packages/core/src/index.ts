@@ -13,10 +13,18 @@ export { assertArtifactFile, type Digests, digestBytes, digestFile, digestStream
 export { type DigestSignerOptions, digestSigner, ecdsaRawToDer } from './digest-signer';
 export { isSignetError, SignetError, type SignetErrorCode, VERIFICATION_CODES } from './errors';
 export { writeFileAtomic } from './fs-atomic';
+export { IDENTITY_TOKEN_SOURCES, type KeylessOptions, KeylessSigner } from './keyless';
 export { displayKeyRef, type KeyRef, parseKeyRef } from './keyref';
 export { createKey, openSigner, trustedKeyFromRef } from './keys';
 export { GENERATED_ALGORITHMS, type GeneratedAlgorithm, LocalSigner, publicKeyPathFor } from './local-keys';
-export { checkIdentityRule, type IdentityRule, type Policy, type TrustedKey } from './policy';
+export {
+  checkIdentityRule,
+  GITHUB_ACTIONS_ISSUER,
+  githubWorkflowIdentity,
+  type IdentityRule,
+  type Policy,
+  type TrustedKey,
+} from './policy';
 export { rsaDigestInfo, signDigest, verifyDigest } from './prehash';
 export {
   type CreateKeyOptions,
@@ -39,6 +47,12 @@ export {
 export { type SignInput, type SignOptions, signArtifact, signArtifacts, signStatement, type Witness } from './sign';
 export type { Signer } from './signer';
 export {
+  PUBLIC_GOOD_REKOR_URL,
+  parseSigningConfig,
+  readSigningConfig,
+  type SigstoreServices,
+} from './sigstore-services';
+export {
   checkPredicate,
   createStatement,
   INTOTO_PAYLOAD_TYPE,
@@ -50,10 +64,20 @@ export {
   type Statement,
   type Subject,
 } from './statement';
-export { emptyTrustedRoot, parseTrustedRoot, readTrustedRoot, type TrustedRoot } from './trusted-root';
+export {
+  embeddedTrustedRoot,
+  emptyTrustedRoot,
+  type LoadTrustedRootOptions,
+  loadTrustedRoot,
+  PUBLIC_GOOD_TUF_MIRROR,
+  parseTrustedRoot,
+  readTrustedRoot,
+  type TrustedRoot,
+} from './trusted-root';
 export {
   type Artifact,
   artifactFromArgument,
+  assertPolicyCovers,
   type SignerIdentity,
   type TimestampInfo,
   type VerifiedSignature,

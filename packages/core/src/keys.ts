@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import { SignetError } from './errors';
+import { keylessProvider } from './keyless';
 import { type KeyRef, parseKeyRef } from './keyref';
 import { envKeyProvider, fileKeyProvider } from './local-keys';
 import type { TrustedKey } from './policy';
@@ -8,6 +9,7 @@ import type { Signer } from './signer';
 
 registerProvider(fileKeyProvider);
 registerProvider(envKeyProvider);
+registerProvider(keylessProvider);
 
 function refOf(ref: string | KeyRef): KeyRef {
   return typeof ref === 'string' ? parseKeyRef(ref) : ref;

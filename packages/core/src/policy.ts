@@ -132,3 +132,21 @@ export function identityMatches(rule: IdentityRule, subject: string | undefined,
       : anchoredRegExp(rule.issuerRegExp ?? '', '--certificate-oidc-issuer-regexp').test(issuer);
   return subjectOk && issuerOk;
 }
+
+export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
+
+/**
+ * The identity of a GitHub Actions workflow in OWNER/REPO, as Fulcio writes it into the
+ * certificate (`https://github.com/OWNER/REPO/.github/workflows/FILE@REF`): any workflow
+ * file, at `ref` when given (e.g. refs/tags/v1.2.0), else at any ref.
+ */
+export function githubWorkflowIdentity(repository: string, ref?: string): IdentityRule {
+  if (!/^[\w.-]+\/[\w.-]+$/.test(repository)) {
+    throw new SignetError({ code: 'E_USAGE', message: `--github-repository takes OWNER/REPO, not "${repository}"` });
+  }
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return {
+    issuer: GITHUB_ACTIONS_ISSUER,
+    subjectRegExp: `https://github\\.com/${escape(repository)}/\\.github/workflows/[^@]+@${ref ? escape(ref) : '.+'}`,
+  };
+}

@@ -60,7 +60,7 @@ export function providerFor(scheme: string): KeyProvider {
   if (found) return found;
   const packageName = PROVIDER_PACKAGES[scheme];
   if (!packageName) {
-    const known = ['file', 'env', ...Object.keys(PROVIDER_PACKAGES)].join(', ');
+    const known = ['file', 'env', ...Object.keys(PROVIDER_PACKAGES), 'keyless'].join(', ');
     throw new SignetError({
       code: 'E_INPUT',
       message: `unknown key scheme "${scheme}:"; use one of ${known}, or a plain path`,

@@ -8,16 +8,23 @@ import { digestBytes, digestFile, type ProgressListener, readSmallFile } from '.
 import { SignetError } from './errors';
 import { publicKeyFingerprint } from './public-key';
 import type { Signer } from './signer';
+import { PUBLIC_GOOD_REKOR_URL, type SigstoreServices, scrubTokens, sigstoreFailure, witnessesFor } from './sigstore-services';
 import { INTOTO_PAYLOAD_TYPE, type Statement } from './statement';
 
 export type { Witness };
 
 export interface SignOptions {
   /**
-   * Witnesses that countersign the bundle: a Rekor transparency log, an RFC 3161
-   * timestamp authority (@sigstore/sign's RekorWitness and TSAWitness). None by
-   * default: a key signature is complete, and offline, without them.
+   * Record the signature in Rekor. Keyless signatures always are (a certificate's
+   * identity is only worth something with a trusted time); a key signature is complete,
+   * and offline, without it.
    */
+  tlogUpload?: boolean;
+  /** Add an RFC 3161 timestamp (the default when a TSA URL is given). */
+  timestamp?: boolean;
+  /** Which Fulcio, Rekor and TSA: public-good unless given (see readSigningConfig). */
+  services?: SigstoreServices;
+  /** Further witnesses, for callers with their own (@sigstore/sign's Witness). */
   witnesses?: Witness[];
   onProgress?: ProgressListener;
 }
@@ -30,7 +37,8 @@ let bundlers: Bundlers | undefined;
 /**
  * @sigstore/sign's bundle builders. Its index also loads Fulcio, Rekor and TSA clients and
  * an HTTP stack (about 190 modules), which signing with a key never uses, so only the
- * bundler directory is loaded; witnesses arrive already constructed by the caller.
+ * bundler directory is loaded here; the Rekor and TSA clients load when a signature is
+ * witnessed.
  */
 function sigstore(): Bundlers {
   bundlers ??= require('@sigstore/sign/dist/bundler') as Bundlers;
@@ -54,6 +62,15 @@ export async function signArtifact(input: SignInput, signer: Signer, options: Si
     ? digestBytes(bytes, [hash])[hash]
     : (await digestFile((input as { path: string }).path, [hash], { onProgress: options.onProgress })).digests[hash];
   if (!digest) throw new SignetError({ code: 'E_INTERNAL', message: 'digest not computed' });
+  if (hash !== 'sha256' && (options.tlogUpload ?? signer.certificate !== undefined)) {
+    // @sigstore/sign writes hashedrekord entries with SHA-256 digests only.
+    throw new SignetError({
+      code: 'E_USAGE',
+      message: `a message signature over a ${hash} digest (${signer.algorithm}) cannot be logged in Rekor; use a P-256 or RSA key, or sign an attestation`,
+    });
+  }
+  // Settle what witnesses the signature before asking anything of a remote service.
+  const witnesses = witnessesOf(signer, options);
   const signDigest = bytes ? undefined : signer.signDigest?.bind(signer);
   const data = signDigest ? digest : (bytes ?? (await fs.readFile((input as { path: string }).path)));
   const keyMaterial = await keyMaterialOf(signer);
@@ -77,9 +94,9 @@ export async function signArtifact(input: SignInput, signer: Signer, options: Si
 
   const builder = new DigestMessageBundleBuilder({
     signer: adapt(keyMaterial, (bytes) => (signDigest ? signDigest(bytes) : signer.sign(bytes))),
-    witnesses: options.witnesses ?? [],
+    witnesses,
   });
-  return createBundle(() => builder.create({ data }), signer);
+  return createBundle(() => builder.create({ data }), signer, options);
 }
 
 /**
@@ -105,14 +122,15 @@ export async function signArtifacts(
 
 /** Signs an in-toto statement into a Sigstore bundle v0.3 with a DSSE envelope. */
 export async function signStatement(statement: Statement, signer: Signer, options: SignOptions = {}): Promise<Bundle> {
+  const witnesses = witnessesOf(signer, options);
   const keyMaterial = await keyMaterialOf(signer);
   const { DSSEBundleBuilder } = sigstore();
   const builder = new DSSEBundleBuilder({
     signer: adapt(keyMaterial, (pae) => signer.sign(pae)),
-    witnesses: options.witnesses ?? [],
+    witnesses,
   });
   const payload = Buffer.from(JSON.stringify(statement));
-  return createBundle(() => builder.create({ data: payload, type: INTOTO_PAYLOAD_TYPE }), signer);
+  return createBundle(() => builder.create({ data: payload, type: INTOTO_PAYLOAD_TYPE }), signer, options);
 }
 
 const PROTO_HASH: Record<HashAlgorithm, ProtoHashAlgorithm> = {
@@ -143,14 +161,33 @@ function adapt(key: KeyMaterial, sign: (data: Buffer) => Promise<Buffer>) {
   return { sign: async (data: Buffer) => ({ signature: await sign(data), key }) };
 }
 
-async function createBundle(create: () => Promise<Bundle>, signer: Signer): Promise<Bundle> {
+function witnessesOf(signer: Signer, options: SignOptions): Witness[] {
+  const services = options.services ?? {};
+  const keyless = signer.certificate !== undefined;
+  const tlog = options.tlogUpload ?? keyless;
+  const tsa = options.timestamp ?? services.tsaURL !== undefined;
+  if (keyless && !tlog && !tsa) {
+    throw new SignetError({
+      code: 'E_USAGE',
+      message:
+        'a keyless signature needs a transparency-log entry or a timestamp to be verifiable; keep the Rekor upload or give --tsa-url',
+    });
+  }
+  return [...witnessesFor(services, { tlog, tsa }), ...(options.witnesses ?? [])];
+}
+
+async function createBundle(create: () => Promise<Bundle>, signer: Signer, options: SignOptions): Promise<Bundle> {
   try {
     return await create();
   } catch (cause) {
     if (cause instanceof SignetError) throw cause;
+    const services = options.services ?? {};
+    if ((cause as { code?: string }).code?.match(/^(TLOG|TSA|CA)_/)) {
+      throw sigstoreFailure(cause, { rekor: services.rekorURL ?? PUBLIC_GOOD_REKOR_URL, tsa: services.tsaURL, fulcio: services.fulcioURL });
+    }
     throw new SignetError({
       code: 'E_PROVIDER',
-      message: `signing with ${signer.keyId} failed: ${(cause as Error).message}`,
+      message: `signing with ${signer.keyId} failed: ${scrubTokens((cause as Error).message)}`,
       cause,
     });
   }

@@ -1,4 +1,6 @@
 import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { inputError } from './digest';
 import { SignetError } from './errors';
@@ -74,4 +76,83 @@ export function parseTrustedRoot(json: unknown, name = 'the trusted root'): Trus
     });
   }
   return root;
+}
+
+/** The public-good TUF repository, where Sigstore publishes its trusted root. */
+export const PUBLIC_GOOD_TUF_MIRROR = 'https://tuf-repo-cdn.sigstore.dev';
+
+export interface LoadTrustedRootOptions {
+  /** A trusted_root.json file: a private deployment, or a pinned copy. Used as it is. */
+  trustedRootPath?: string;
+  /** A TUF repository to fetch trusted_root.json from (default: public-good). */
+  tufMirror?: string;
+  /** The initial root.json for a TUF repository other than public-good. */
+  tufRootPath?: string;
+  /** Never fetch the public-good root: use the copy embedded in @sigstore/tuf. */
+  offline?: boolean;
+  /** Where TUF metadata is cached (default: $XDG_CACHE_HOME/signet/tuf). */
+  cacheDir?: string;
+  onWarning?: (message: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The trusted root to verify certificates, logs and timestamps with: the file given, else
+ * fetched through TUF (public-good by default, refreshed and cached like sigstore-js does),
+ * else, offline or when public-good cannot be reached, the copy embedded in the pinned
+ * @sigstore/tuf, with a warning when that copy's TUF root has expired.
+ */
+export async function loadTrustedRoot(options: LoadTrustedRootOptions = {}): Promise<TrustedRoot> {
+  if (options.trustedRootPath) return readTrustedRoot(options.trustedRootPath);
+  const env = options.env ?? process.env;
+  const mirror = options.tufMirror ?? PUBLIC_GOOD_TUF_MIRROR;
+  const publicGood = mirror === PUBLIC_GOOD_TUF_MIRROR && !options.tufRootPath;
+  if (publicGood && (options.offline || env.SIGNET_OFFLINE === '1')) return embeddedTrustedRoot(options.onWarning);
+  const { getTrustedRoot } = require('@sigstore/tuf') as typeof import('@sigstore/tuf');
+  const cacheBase = options.cacheDir ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'signet', 'tuf');
+  try {
+    const root = await getTrustedRoot({
+      mirrorURL: mirror,
+      rootPath: options.tufRootPath,
+      cachePath: path.join(cacheBase, new URL(mirror).host.replace(/[^\w.-]/g, '_')),
+      retry: 1,
+      timeout: 10_000,
+    });
+    return parseTrustedRoot(TrustedRoot.toJSON(root), `the trusted root from ${mirror}`);
+  } catch (cause) {
+    if (cause instanceof SignetError) throw cause;
+    if (!publicGood) {
+      throw new SignetError({
+        code: 'E_TRUST_ROOT',
+        message: `could not fetch trusted_root.json through TUF from ${mirror}: ${(cause as Error).message}`,
+        cause,
+      });
+    }
+    options.onWarning?.(
+      `could not refresh the public-good trusted root through TUF (${(cause as Error).message}); using the copy embedded in Signet`,
+    );
+    return embeddedTrustedRoot(options.onWarning);
+  }
+}
+
+interface TufSeed {
+  'root.json': string;
+  targets: Record<string, string>;
+}
+
+/** The public-good trusted root shipped inside @sigstore/tuf's seed, for offline verification. */
+export function embeddedTrustedRoot(onWarning?: (message: string) => void): TrustedRoot {
+  const seeds = require('@sigstore/tuf/seeds.json') as Record<string, TufSeed>;
+  const seed = seeds[PUBLIC_GOOD_TUF_MIRROR];
+  const target = seed?.targets['trusted_root.json'];
+  if (!seed || !target) {
+    throw new SignetError({ code: 'E_TRUST_ROOT', message: 'the embedded public-good trusted root is missing from @sigstore/tuf' });
+  }
+  const tufRoot = JSON.parse(Buffer.from(seed['root.json'], 'base64').toString('utf8')) as { signed: { version: number; expires: string } };
+  if (Date.parse(tufRoot.signed.expires) < Date.now()) {
+    onWarning?.(
+      `the embedded public-good trusted root comes from TUF root v${tufRoot.signed.version}, which expired ${tufRoot.signed.expires.slice(0, 10)}: keys Sigstore rotated since are unknown to it. Verify online (without --offline) to refresh it, or pass --trusted-root`,
+    );
+  }
+  return parseTrustedRoot(JSON.parse(Buffer.from(target, 'base64').toString('utf8')), 'the embedded public-good trusted root');
 }

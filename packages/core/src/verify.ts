@@ -105,19 +105,33 @@ export async function verifyBundle(
 
 type SignerResult = Pick<VerifiedSignature, 'signer' | 'timestamps'>;
 
+/**
+ * Refuses at once a policy that cannot accept this kind of bundle: a key signature with no
+ * key trusted, a certificate with no identity trusted (never "any identity"). Callers run
+ * it before fetching trust material they would not need.
+ */
+export function assertPolicyCovers(bundle: Bundle, policy: Policy): void {
+  if (bundle.verificationMaterial.content.$case === 'publicKey') {
+    if (!policy.keys?.length) {
+      throw new SignetError({ code: 'E_POLICY', message: 'the bundle is signed by a key; give the public key to trust with --key' });
+    }
+  } else if (!policy.identities?.length) {
+    throw new SignetError({
+      code: 'E_POLICY',
+      message:
+        'the bundle is signed by a certificate (keyless); give the identity to trust with --certificate-identity (or -regexp) and --certificate-oidc-issuer (or -regexp), or --github-repository. Verifying without one is refused',
+    });
+  }
+}
+
 function verifyKeyBundle(
   bundle: Bundle,
   content: MessageSignatureCheck | DsseSignatureCheck,
   policy: Policy,
   options: VerifyOptions,
 ): SignerResult {
-  if (!policy.keys?.length) {
-    throw new SignetError({
-      code: 'E_POLICY',
-      message: 'the bundle is signed by a key; give the public key to trust with --key',
-    });
-  }
-  const keys = resolveKeys(policy.keys);
+  assertPolicyCovers(bundle, policy);
+  const keys = resolveKeys(policy.keys ?? []);
   const hint = bundle.verificationMaterial.content.$case === 'publicKey' ? bundle.verificationMaterial.content.publicKey.hint : '';
   // The hint names the key that signed; try it first, then every other trusted key
   // (cosign and other tools write hints that are not fingerprints, or none).
@@ -161,14 +175,8 @@ function verifyCertificateBundle(
   policy: Policy,
   options: VerifyOptions,
 ): SignerResult {
+  assertPolicyCovers(bundle, policy);
   const rules = policy.identities ?? [];
-  if (rules.length === 0) {
-    throw new SignetError({
-      code: 'E_POLICY',
-      message:
-        'the bundle is signed by a certificate (keyless); give the identity to trust with --certificate-identity (or -regexp) and --certificate-oidc-issuer (or -regexp). Verifying without one is refused',
-    });
-  }
   rules.forEach(checkIdentityRule);
   if (!options.trustedRoot || options.trustedRoot.certificateAuthorities.length === 0) {
     throw new SignetError({

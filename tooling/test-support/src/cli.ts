@@ -32,6 +32,8 @@ export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS
     if (!name.startsWith('SIGNET_') && name !== 'NODE_OPTIONS') env[name] = value;
   }
   env.SIGNET_PASSWORD = PASSWORD;
+  // Tests never reach the internet: the public-good trusted root comes from the embedded copy.
+  env.SIGNET_OFFLINE = '1';
   for (const [name, value] of Object.entries(extra)) {
     if (value === undefined) delete env[name];
     else env[name] = value;

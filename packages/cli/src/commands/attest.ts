@@ -2,7 +2,6 @@ import fs from 'node:fs/promises';
 import {
   assertArtifactFile,
   createAttestation,
-  openSigner,
   predicateTypeName,
   resolvePredicateType,
   SignetError,
@@ -10,12 +9,11 @@ import {
   writeBundle,
 } from '@signet/core';
 import { createOutput } from '../output';
-import { passphrasePrompt } from '../prompt';
+import { type SigningFlags, signingContext } from './signing';
 
-interface AttestOptions {
+interface AttestOptions extends SigningFlags {
   predicate: string;
   type: string;
-  key: string;
   bundle?: string;
   json?: boolean;
 }
@@ -30,8 +28,8 @@ export async function attest(subjects: string[], options: AttestOptions): Promis
     predicateType,
     predicate,
   );
-  const signer = await openSigner(options.key, { promptPassphrase: passphrasePrompt(), onWarning: out.warn });
-  const bundle = await signStatement(statement, signer);
+  const { signer, options: signOptions } = await signingContext(options, out);
+  const bundle = await signStatement(statement, signer, signOptions);
   const name = predicateTypeName(predicateType);
   const bundlePath = options.bundle ?? `${subjects[0]}.${name.includes('/') ? 'attestation' : name}.sigstore.json`;
   await writeBundle(bundlePath, bundle);

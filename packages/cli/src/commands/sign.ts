@@ -1,15 +1,14 @@
-import { assertArtifactFile, openSigner, type Signer, SignetError, signArtifact, signArtifacts, writeBundle } from '@signet/core';
+import { assertArtifactFile, type Signer, SignetError, type SignOptions, signArtifact, signArtifacts, writeBundle } from '@signet/core';
 import { createOutput } from '../output';
 import { hashingProgress } from '../progress';
-import { passphrasePrompt } from '../prompt';
+import { type SigningFlags, signingContext } from './signing';
 
-interface SignOptions {
-  key: string;
+interface SignFlags extends SigningFlags {
   bundle?: string;
   json?: boolean;
 }
 
-export async function sign(artifacts: string[], options: SignOptions): Promise<void> {
+export async function sign(artifacts: string[], options: SignFlags): Promise<void> {
   const out = createOutput(Boolean(options.json));
   if (options.bundle && artifacts.length > 1) {
     throw new SignetError({
@@ -19,15 +18,16 @@ export async function sign(artifacts: string[], options: SignOptions): Promise<v
   }
   // Check every input before signing any, so a bad one leaves nothing written.
   for (const artifact of artifacts) await assertArtifactFile(artifact);
-  const signer = await openSigner(options.key, { promptPassphrase: passphrasePrompt(), onWarning: out.warn });
+  const { signer, options: signOptions } = await signingContext(options, out);
 
   const results = artifacts.map((artifact) => ({ artifact, bundle: options.bundle ?? `${artifact}.sigstore.json` }));
   const bundles =
     artifacts.length === 1
-      ? [await signOne(artifacts[0] as string, signer)]
+      ? [await signOne(artifacts[0] as string, signer, signOptions)]
       : await signArtifacts(
           artifacts.map((path) => ({ path })),
           signer,
+          signOptions,
         );
   for (const [i, result] of results.entries()) {
     await writeBundle(result.bundle, bundles[i] as (typeof bundles)[number]);
@@ -37,10 +37,10 @@ export async function sign(artifacts: string[], options: SignOptions): Promise<v
 }
 
 /** One artifact, with a progress bar when it is large and stderr is a terminal. */
-async function signOne(artifact: string, signer: Signer) {
+async function signOne(artifact: string, signer: Signer, options: SignOptions) {
   const progress = hashingProgress(artifact);
   try {
-    return await signArtifact({ path: artifact }, signer, { onProgress: progress.onProgress });
+    return await signArtifact({ path: artifact }, signer, { ...options, onProgress: progress.onProgress });
   } finally {
     progress.stop();
   }

@@ -1,6 +1,7 @@
 import {
   type Artifact,
   artifactFromArgument,
+  assertPolicyCovers,
   readBundle,
   resolvePredicateType,
   SignetError,
@@ -9,7 +10,7 @@ import {
 } from '@signet/core';
 import { createOutput, type Output } from '../output';
 import { hashingProgress } from '../progress';
-import { policyFromFlags, type TrustFlags } from './trust';
+import { policyFromFlags, type TrustFlags, trustedRootFor } from './trust';
 
 interface VerifyFlags extends TrustFlags {
   bundle?: string;
@@ -18,7 +19,7 @@ interface VerifyFlags extends TrustFlags {
 export async function verify([target]: string[], flags: VerifyFlags): Promise<void> {
   if (target === undefined) throw new SignetError({ code: 'E_USAGE', message: 'verify needs <artifact>' });
   const out = createOutput(Boolean(flags.json));
-  const result = await run(target, flags);
+  const result = await run(target, flags, out);
   report(out, target, result.bundlePath, result.verified);
 }
 
@@ -30,7 +31,7 @@ export async function verifyAttestation([target]: string[], flags: VerifyAttesta
   if (target === undefined) throw new SignetError({ code: 'E_USAGE', message: 'verify-attestation needs <subject>' });
   const out = createOutput(Boolean(flags.json));
   const predicateType = resolvePredicateType(flags.type);
-  const result = await run(target, flags, [predicateType]);
+  const result = await run(target, flags, out, [predicateType]);
   if (!result.verified.statement) {
     throw new SignetError({
       code: 'E_POLICY',
@@ -40,15 +41,17 @@ export async function verifyAttestation([target]: string[], flags: VerifyAttesta
   report(out, target, result.bundlePath, result.verified);
 }
 
-async function run(target: string, flags: VerifyFlags, predicateTypes?: string[]) {
+async function run(target: string, flags: VerifyFlags, out: Output, predicateTypes?: string[]) {
   const artifact: Artifact = artifactFromArgument(target);
   if (!flags.bundle && !('path' in artifact)) {
     throw new SignetError({ code: 'E_USAGE', message: 'a digest has no file beside it: give the bundle with --bundle' });
   }
   const bundlePath = flags.bundle ?? `${target}.sigstore.json`;
-  const { policy, trustedRoot } = await policyFromFlags(flags);
+  const policy = await policyFromFlags(flags);
   if (predicateTypes) policy.predicateTypes = predicateTypes;
   const bundle = await readBundle(bundlePath);
+  assertPolicyCovers(bundle, policy);
+  const trustedRoot = await trustedRootFor(bundle, flags, out);
   const progress = hashingProgress(target);
   try {
     const verified = await verifyBundle(bundle, artifact, policy, { trustedRoot, onProgress: progress.onProgress });

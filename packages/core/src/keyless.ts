@@ -1,0 +1,167 @@
+import crypto, { type KeyObject } from 'node:crypto';
+import type { IdentityProvider } from '@sigstore/sign';
+import { SignetError } from './errors';
+import { signDigest } from './prehash';
+import type { KeyProvider, ProviderOptions } from './provider';
+import { publicKeyPem } from './public-key';
+import type { Signer } from './signer';
+import { type SigstoreServices, sigstoreFailure } from './sigstore-services';
+
+/** The public-good Fulcio, used when neither a URL nor a signing config names another. */
+export const PUBLIC_GOOD_FULCIO_URL = 'https://fulcio.sigstore.dev';
+
+export interface KeylessOptions extends ProviderOptions {
+  /** An OIDC identity token, as `--identity-token` gives it. */
+  identityToken?: string;
+  /** Where the CA is: a private Fulcio, or the stack a signing config names. */
+  services?: SigstoreServices;
+}
+
+/**
+ * Keyless signing: an ephemeral P-256 key made in memory (it never touches disk), and a
+ * Fulcio certificate binding it to the caller's OIDC identity, fetched once per signer
+ * and renewed only if it is about to expire. @sigstore/sign's FulcioSigner does the
+ * Fulcio exchange (proof of possession over the token's subject); the key is ours.
+ */
+export class KeylessSigner implements Signer {
+  readonly keyId = 'keyless';
+  readonly algorithm = 'ecdsa-p256-sha256' as const;
+  private readonly privateKey: KeyObject;
+  private readonly publicPem: string;
+  private issued?: { pem: Promise<string>; notAfter?: number };
+
+  constructor(
+    private readonly identity: IdentityProvider,
+    private readonly fulcioURL: string,
+    private readonly fetchOptions: { timeout: number; retry: number },
+  ) {
+    const pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    this.privateKey = pair.privateKey;
+    this.publicPem = publicKeyPem(pair.publicKey);
+  }
+
+  async publicKey(): Promise<string> {
+    return this.publicPem;
+  }
+
+  async sign(data: Uint8Array): Promise<Buffer> {
+    return crypto.sign('sha256', data, this.privateKey);
+  }
+
+  async signDigest(digest: Uint8Array): Promise<Buffer> {
+    return signDigest(this.privateKey, this.algorithm, digest);
+  }
+
+  /** The leaf certificate for this key, from Fulcio. */
+  certificate(): Promise<string> {
+    // Fulcio certificates live ten minutes; ask again a minute before this one ends.
+    if (!this.issued || (this.issued.notAfter !== undefined && this.issued.notAfter - 60_000 < Date.now())) {
+      const pem = this.requestCertificate();
+      const issued: { pem: Promise<string>; notAfter?: number } = { pem };
+      this.issued = issued;
+      pem.then(
+        (certificate) => {
+          issued.notAfter = Date.parse(new crypto.X509Certificate(certificate).validTo);
+        },
+        () => {
+          if (this.issued === issued) this.issued = undefined;
+        },
+      );
+    }
+    return this.issued.pem;
+  }
+
+  private async requestCertificate(): Promise<string> {
+    const { FulcioSigner } = require('@sigstore/sign') as typeof import('@sigstore/sign');
+    const keyHolder = {
+      sign: async (data: Buffer) => ({
+        signature: crypto.sign('sha256', data, this.privateKey),
+        key: { $case: 'publicKey' as const, publicKey: this.publicPem },
+      }),
+    };
+    const fulcio = new FulcioSigner({
+      fulcioBaseURL: this.fulcioURL,
+      identityProvider: this.identity,
+      keyHolder,
+      timeout: this.fetchOptions.timeout,
+      retry: this.fetchOptions.retry,
+    });
+    try {
+      // FulcioSigner signs what it is given after fetching the certificate; only the
+      // certificate is wanted here, so it signs nothing of consequence.
+      const { key } = await fulcio.sign(Buffer.alloc(0));
+      if (key.$case !== 'x509Certificate') throw new Error('Fulcio returned no certificate');
+      return key.certificate;
+    } catch (cause) {
+      throw sigstoreFailure(cause, { fulcio: this.fulcioURL });
+    }
+  }
+}
+
+/** Where identity tokens come from, in the order users expect. */
+export const IDENTITY_TOKEN_SOURCES =
+  '--identity-token, SIGSTORE_ID_TOKEN (GitLab CI: id_tokens with aud "sigstore"), or GitHub Actions with permissions "id-token: write" (ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN)';
+
+/**
+ * The identity token: given explicitly, or from the CI environment (SIGSTORE_ID_TOKEN, as
+ * GitLab provides it; GitHub Actions' token endpoint, audience "sigstore"). The token is
+ * never echoed, in messages or in causes.
+ */
+export function identityProvider(options: KeylessOptions): IdentityProvider {
+  if (options.identityToken) {
+    const token = options.identityToken;
+    return { getToken: async () => token };
+  }
+  const env = options.env ?? process.env;
+  if (env.SIGSTORE_ID_TOKEN) {
+    const token = env.SIGSTORE_ID_TOKEN;
+    return { getToken: async () => token };
+  }
+  if (env.ACTIONS_ID_TOKEN_REQUEST_URL && env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
+    return githubActionsProvider(env.ACTIONS_ID_TOKEN_REQUEST_URL, env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
+  }
+  throw new SignetError({
+    code: 'E_INPUT',
+    message: `keyless signing needs an OIDC identity token and none was found: use ${IDENTITY_TOKEN_SOURCES}`,
+  });
+}
+
+/** GitHub Actions' OIDC token endpoint, asked for the `sigstore` audience. */
+function githubActionsProvider(requestURL: string, requestToken: string): IdentityProvider {
+  return {
+    async getToken() {
+      const url = new URL(requestURL);
+      url.searchParams.set('audience', 'sigstore');
+      let response: Response;
+      try {
+        response = await fetch(url, { headers: { accept: 'application/json', authorization: `Bearer ${requestToken}` } });
+      } catch (cause) {
+        throw new SignetError({
+          code: 'E_PROVIDER',
+          message: `GitHub Actions' OIDC token endpoint (${url.origin}) could not be reached; check the job has "permissions: id-token: write"`,
+          cause: new Error((cause as Error).message),
+        });
+      }
+      const body = (await response.json().catch(() => ({}))) as { value?: unknown };
+      if (!response.ok || typeof body.value !== 'string') {
+        throw new SignetError({
+          code: 'E_PERMISSION',
+          message: `GitHub Actions refused an OIDC token (HTTP ${response.status}); give the job "permissions: id-token: write"`,
+        });
+      }
+      return body.value;
+    },
+  };
+}
+
+/** `keyless`: an ephemeral key and a Fulcio certificate for the caller's identity. */
+export const keylessProvider: KeyProvider = {
+  scheme: 'keyless',
+  async open(_ref, options: KeylessOptions = {}) {
+    const services = options.services ?? {};
+    return new KeylessSigner(identityProvider(options), services.fulcioURL ?? PUBLIC_GOOD_FULCIO_URL, {
+      timeout: services.timeoutMs ?? 15_000,
+      retry: services.retries ?? 3,
+    });
+  },
+};
