@@ -1,7 +1,7 @@
 /*
- * `npm run emulators`: every KMS emulator on 127.0.0.1, for manual trials and the demo.
- * Prints each endpoint and the environment that points `signet` at it, then serves until
- * interrupted. Keys are created through the API, e.g. `signet key generate --key awskms:///alias/demo`.
+ * `npm run emulators`: every KMS emulator and a private Sigstore stack on 127.0.0.1, for manual
+ * trials and the demo. Prints each endpoint and the environment that points `signet` at it, then
+ * serves until interrupted. Keys are created through the API, e.g. `signet key generate --key awskms:///alias/demo`.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,6 +9,7 @@ import path from 'node:path';
 import { AwsKmsEmulator, envFor as awsEnv } from './aws-kms';
 import { AzureKeyVaultEmulator, envFor as azureEnv } from './azure-keyvault';
 import { GcpKmsEmulator, envFor as gcpEnv } from './gcp-kms';
+import { DEFAULT_EMAIL, SigstoreStack } from './sigstore';
 import { VaultTransitEmulator, envFor as vaultEnv } from './vault-transit';
 
 async function main(): Promise<void> {
@@ -16,7 +17,8 @@ async function main(): Promise<void> {
   const gcp = new GcpKmsEmulator({ project: 'signet-test' });
   const azure = new AzureKeyVaultEmulator();
   const vault = new VaultTransitEmulator();
-  await Promise.all([aws.start(), gcp.start(), azure.start(), vault.start()]);
+  const sigstore = new SigstoreStack();
+  await Promise.all([aws.start(), gcp.start(), azure.start(), vault.start(), sigstore.start()]);
 
   const sections: [string, string, Record<string, string | undefined>][] = [
     ['AWS KMS', 'awskms:///alias/NAME', awsEnv(aws)],
@@ -34,13 +36,34 @@ async function main(): Promise<void> {
       console.log(value === undefined ? `unset ${name}` : `export ${name}=${JSON.stringify(value)}`);
     }
   }
+  await printSigstore(sigstore);
   console.log('\n# Serving on 127.0.0.1; Ctrl-C stops every emulator.');
   const stop = async () => {
-    await Promise.all([aws.stop(), gcp.stop(), azure.stop(), vault.stop()]);
+    await Promise.all([aws.stop(), gcp.stop(), azure.stop(), vault.stop(), sigstore.stop()]);
     process.exit(0);
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+async function printSigstore(stack: SigstoreStack): Promise<void> {
+  const lines = [
+    '',
+    '# Sigstore (keyless): a private instance; trust it with the trusted root, sign with the signing config',
+    `# OIDC issuer:    ${stack.oidc.url}`,
+    `# Fulcio:         ${stack.fulcio.url}`,
+    `# Rekor:          ${stack.rekor.url}`,
+    `# TSA:            ${stack.tsa.url}/api/v1/timestamp`,
+    `# TUF mirror:     ${stack.tuf.url}`,
+    `# TUF root:       ${stack.tufRootPath}`,
+    `# trusted root:   ${stack.trustedRootPath}`,
+    `# signing config: ${stack.signingConfigPath}`,
+    `# A token for another identity (any other parameter becomes a claim): curl -s '${stack.oidc.url}/token?email=you@example.com'`,
+    `# In GitHub Actions style: ACTIONS_ID_TOKEN_REQUEST_URL='${stack.oidc.url}/token?email=you@example.com' ACTIONS_ID_TOKEN_REQUEST_TOKEN=any`,
+    `# An ID token for ${DEFAULT_EMAIL}, valid for an hour:`,
+    `export SIGSTORE_ID_TOKEN=${JSON.stringify(await stack.mintToken())}`,
+  ];
+  console.log(lines.join('\n'));
 }
 
 main().catch((error: unknown) => {
