@@ -143,6 +143,12 @@ function githubActionsProvider(requestURL: string, requestToken: string): Identi
         });
       }
       const body = (await response.json().catch(() => ({}))) as { value?: unknown };
+      if (response.status >= 500) {
+        throw new SignetError({
+          code: 'E_PROVIDER',
+          message: `GitHub Actions' OIDC token endpoint failed (HTTP ${response.status}); re-run the job`,
+        });
+      }
       if (!response.ok || typeof body.value !== 'string') {
         throw new SignetError({
           code: 'E_PERMISSION',

@@ -122,9 +122,14 @@ export async function loadTrustedRoot(options: LoadTrustedRootOptions = {}): Pro
   } catch (cause) {
     if (cause instanceof SignetError) throw cause;
     if (!publicGood) {
+      // An unreachable mirror is a service failure (exit 3), like Fulcio or Rekor down;
+      // metadata that arrives but does not verify is a bad trust root.
+      const unreachable = causedByNetwork(cause);
       throw new SignetError({
-        code: 'E_TRUST_ROOT',
-        message: `could not fetch trusted_root.json through TUF from ${mirror}: ${(cause as Error).message}`,
+        code: unreachable ? 'E_PROVIDER' : 'E_TRUST_ROOT',
+        message: `could not get trusted_root.json through TUF from ${mirror} (${(cause as Error).message}): ${
+          unreachable ? 'check the mirror URL and the network' : 'check --tuf-root is that repository’s root.json'
+        }`,
         cause,
       });
     }
@@ -155,4 +160,17 @@ export function embeddedTrustedRoot(onWarning?: (message: string) => void): Trus
     );
   }
   return parseTrustedRoot(JSON.parse(Buffer.from(target, 'base64').toString('utf8')), 'the embedded public-good trusted root');
+}
+
+/** Whether a TUF failure comes from not reaching the repository (vs metadata that did not verify). */
+function causedByNetwork(error: unknown): boolean {
+  for (
+    let e = error as { code?: unknown; name?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 8;
+    e = e.cause as typeof e, depth++
+  ) {
+    if (typeof e.code === 'string' && /^(E[A-Z]+|UND_ERR_)/.test(e.code) && !e.code.startsWith('ERR_')) return true;
+    if (e.name === 'DownloadHTTPError' || e.name === 'FetchError') return true;
+  }
+  return false;
 }

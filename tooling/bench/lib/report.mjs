@@ -37,6 +37,7 @@ export function writeBenchmarksMarkdown() {
     .sort()
     .map((name) => JSON.parse(fs.readFileSync(path.join(resultsDir, name), 'utf8')));
   fs.writeFileSync(benchmarksFile, renderMarkdown(results));
+  formatWithBiome(benchmarksFile);
   return benchmarksFile;
 }
 
