@@ -34,8 +34,8 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>;
   /** Lines appended to the help: examples, exit statuses. */
   help: string;
-  /** Loads the command's module only when it runs. */
-  run: (positionals: string[], options: Record<string, unknown>) => Promise<void>;
+  /** Loads the command's module only when it runs; may resolve to the exit status. */
+  run: (positionals: string[], options: Record<string, unknown>) => Promise<number | undefined>;
 }
 
 export type ParsedCommand =

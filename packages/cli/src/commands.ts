@@ -1,7 +1,7 @@
 import { GENERATED_ALGORITHMS } from '@signet/core';
 import type { CommandSpec, OptionSpec } from './command-line';
 
-type Action = (positionals: string[], options: Record<string, unknown>) => Promise<void>;
+type Action = (positionals: string[], options: Record<string, unknown>) => Promise<number | undefined>;
 
 /** Loads a command's module when it runs, so `signet verify` never pays for `signet sign`. */
 function lazy(load: () => Record<string, unknown>, name: string): Action {
@@ -179,6 +179,48 @@ ${EXIT_STATUS}
 Example:
   $ signet verify-attestation dist/app.tgz --bundle dist/app.tgz.cyclonedx.sigstore.json --type cyclonedx --key signing.pub --json`,
     run: lazy(() => require('./commands/verify'), 'verifyAttestation'),
+  },
+  {
+    name: 'sign-dir',
+    summary: 'sign every file of a folder (a build output) as one manifest bundle',
+    args: [{ name: 'dir', description: 'the folder' }],
+    options: {
+      ...signingOptions,
+      output: {
+        type: 'string',
+        valueName: 'path',
+        description: 'where the bundle goes, inside the folder (default .well-known/signet/manifest.sigstore.json)',
+      },
+      sha256sums: { type: 'boolean', description: 'also write a plain SHA256SUMS beside the bundle' },
+      include: { type: 'string', valueName: 'glob', multiple: true, description: 'sign only files matching' },
+      exclude: { type: 'string', valueName: 'glob', multiple: true, description: 'leave out files matching' },
+      provenance: { type: 'boolean', description: 'sign SLSA provenance v1 (with the lockfile digest) instead of the manifest predicate' },
+      json,
+    },
+    help: '\nExample:\n  $ signet sign-dir dist --key file:signing.key\n  signed 42 files of dist: wrote .well-known/signet/manifest.sigstore.json',
+    run: lazy(() => require('./commands/directory'), 'signDir'),
+  },
+  {
+    name: 'verify-dir',
+    summary: 'verify a folder against its signed manifest: every file, no file missing, no file added',
+    args: [{ name: 'dir', description: 'the folder (a deployed build)' }],
+    options: {
+      bundle: {
+        type: 'string',
+        valueName: 'file',
+        description: 'the manifest bundle (default DIR/.well-known/signet/manifest.sigstore.json)',
+      },
+      'allow-extra': { type: 'string', valueName: 'glob', multiple: true, description: 'extra files that are not a failure' },
+      ...trustOptions,
+    },
+    help: `
+An extra file is a failure (an added script is an attack) unless --allow-extra names it.
+${EXIT_STATUS}
+
+Examples:
+  $ signet verify-dir dist --key signing.pub
+  $ signet verify-dir /srv/www --key signing.pub --allow-extra 'uploads/**' --json`,
+    run: lazy(() => require('./commands/directory'), 'verifyDir'),
   },
 ];
 

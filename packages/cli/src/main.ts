@@ -16,8 +16,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         process.stdout.write(`${require('../package.json').version}\n`);
         return EXIT.OK;
       case 'run':
-        await parsed.command.run(parsed.positionals, parsed.options);
-        return EXIT.OK;
+        return (await parsed.command.run(parsed.positionals, parsed.options)) ?? EXIT.OK;
     }
   } catch (error) {
     if (error instanceof SignetError && error.code === 'E_USAGE' && argv.length === 0) {
@@ -28,6 +27,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
 }
 
 export function run(): void {
+  // Output piped into `head` that closes early is not an error of ours.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
   main().then(
     (status) => {
       process.exitCode = status;

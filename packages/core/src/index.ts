@@ -8,6 +8,25 @@ export {
   type SignatureAlgorithm,
 } from './algorithms';
 export { createAttestation, type SubjectFile, subjectsForFiles } from './attest';
+export {
+  type BuildFile,
+  type BuildInfo,
+  buildStatement,
+  buildSubjects,
+  DEFAULT_MANIFEST_PATH,
+  type DirectoryReport,
+  fileFilter,
+  MANIFEST_PREDICATE_TYPE,
+  type ManifestPredicate,
+  SHA256SUMS_NAME,
+  type SignDirectoryOptions,
+  type SignedBuild,
+  sha256sums,
+  signBuild,
+  signDirectory,
+  type VerifyDirectoryOptions,
+  verifyDirectory,
+} from './build-manifest';
 export { BUNDLE_MEDIA_TYPE, type Bundle, parseBundle, readBundle, type SerializedBundle, serializeBundle, writeBundle } from './bundle-io';
 export { assertArtifactFile, type Digests, digestBytes, digestFile, digestStream, IN_MEMORY_LIMIT, type ProgressListener } from './digest';
 export { type DigestSignerOptions, digestSigner, ecdsaRawToDer } from './digest-signer';
@@ -83,4 +102,5 @@ export {
   type VerifiedSignature,
   type VerifyOptions,
   verifyBundle,
+  verifyStatementBundle,
 } from './verify';

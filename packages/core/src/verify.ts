@@ -103,6 +103,29 @@ export async function verifyBundle(
   return result;
 }
 
+/**
+ * Verifies a DSSE bundle's signature and its signer, and returns the statement, without
+ * binding it to one artifact: for a statement about many files (a build's manifest), the
+ * caller checks each subject itself. A message signature cannot be checked this way.
+ */
+export async function verifyStatementBundle(
+  bundle: Bundle,
+  policy: Policy,
+  options: VerifyOptions = {},
+): Promise<VerifiedSignature & { statement: Statement }> {
+  if (bundle.content.$case !== 'dsseEnvelope') {
+    throw new SignetError({ code: 'E_BUNDLE', message: 'the bundle holds a signature over one artifact, not a signed statement (DSSE)' });
+  }
+  const statement = dsseStatement(bundle);
+  const content = new DsseSignatureCheck(bundle.content.dsseEnvelope);
+  const signer =
+    bundle.verificationMaterial.content.$case === 'publicKey'
+      ? verifyKeyBundle(bundle, content, policy, options)
+      : verifyCertificateBundle(bundle, content, policy, options);
+  checkPredicateType(statement, policy);
+  return { ...signer, tlogEntries: bundle.verificationMaterial.tlogEntries.length, digests: {}, statement };
+}
+
 type SignerResult = Pick<VerifiedSignature, 'signer' | 'timestamps'>;
 
 /**

@@ -1,0 +1,396 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import type { Bundle } from './bundle-io';
+import { readBundle, serializeBundle } from './bundle-io';
+import { digestFile, IN_MEMORY_LIMIT } from './digest';
+import { SignetError } from './errors';
+import { writeFileAtomic } from './fs-atomic';
+import type { Policy } from './policy';
+import { type SignOptions, signStatement } from './sign';
+import type { Signer } from './signer';
+import { createStatement, PREDICATE_TYPES, type Statement, type Subject } from './statement';
+import type { VerifiedSignature, VerifyOptions } from './verify';
+import { verifyStatementBundle } from './verify';
+
+/*
+ * A signed build: one in-toto statement whose subjects are every file a build emits
+ * (name relative to the output folder, posix separators, sha256), signed once as a DSSE
+ * bundle (one signing operation, one KMS call, one log entry, however many files), and
+ * verified by recomputing every digest of the folder. The bundler plugins hand these
+ * functions the final bytes of each file; `signet sign-dir`/`verify-dir` read a folder.
+ */
+
+/** Signet's own predicate: what built the files, for a manifest of a build's output. */
+export const MANIFEST_PREDICATE_TYPE = PREDICATE_TYPES.signet as string;
+const SLSA_PROVENANCE_V1 = PREDICATE_TYPES.slsaprovenance as string;
+
+/** Where a build's signed manifest goes, relative to the output folder. */
+export const DEFAULT_MANIFEST_PATH = '.well-known/signet/manifest.sigstore.json';
+/** The optional plain checksum list, written beside the manifest. */
+export const SHA256SUMS_NAME = 'SHA256SUMS';
+
+const VERSION: string = require('../package.json').version;
+
+export interface BuildFile {
+  /** Path relative to the output folder; either separator is accepted, posix is recorded. */
+  name: string;
+  /** The file's final bytes, exactly as written to disk. */
+  data: Uint8Array | string;
+}
+
+export interface ManifestPredicate {
+  tool: { name: 'signet'; version: string };
+  bundler: { name: string; version: string };
+  environment: { node: string; platform: string; arch: string; ci: string | null };
+  /** The output folder, relative to the project root. */
+  outputDir: string;
+  fileCount: number;
+}
+
+export interface BuildInfo {
+  bundler: { name: string; version: string };
+  /** The project root (for outputDir and the lockfile); default: the current directory. */
+  root?: string;
+  /** The output folder, absolute or relative to the root. */
+  outputDir: string;
+  /** Sign SLSA provenance v1 (with the lockfile's digest) instead of Signet's manifest predicate. */
+  provenance?: boolean;
+  onWarning?: (message: string) => void;
+}
+
+export interface SignedBuild {
+  bundle: Bundle;
+  /** The bundle as the JSON text to write. */
+  bundleJson: string;
+  statement: Statement;
+  /** `sha256sum -c` input for the same files. */
+  sha256sums: string;
+}
+
+/**
+ * The subjects for a build's files: names checked and normalised, sha256 of the final
+ * bytes, sorted by name so that the same output always gives the same statement.
+ */
+export function buildSubjects(files: readonly BuildFile[]): Subject[] {
+  const seen = new Set<string>();
+  const subjects = files.map((file) => {
+    const name = safeRelativePath(file.name.replaceAll('\\', '/'));
+    if (seen.has(name)) throw new SignetError({ code: 'E_INPUT', message: `the build emits ${name} twice` });
+    seen.add(name);
+    return { name, digest: { sha256: crypto.createHash('sha256').update(file.data).digest('hex') } };
+  });
+  return subjects.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The statement for a build: its files as subjects, and what built them. */
+export async function buildStatement(subjects: Subject[], info: BuildInfo): Promise<Statement> {
+  if (subjects.length === 0) {
+    throw new SignetError({ code: 'E_INPUT', message: 'the build emitted no files to sign' });
+  }
+  const root = path.resolve(info.root ?? process.cwd());
+  const outputDir = path.relative(root, path.resolve(root, info.outputDir)).split(path.sep).join('/') || '.';
+  if (!info.provenance) {
+    const predicate: ManifestPredicate = {
+      tool: { name: 'signet', version: VERSION },
+      bundler: info.bundler,
+      environment: { node: process.version, platform: os.platform(), arch: os.arch(), ci: ciName() },
+      outputDir,
+      fileCount: subjects.length,
+    };
+    return createStatement(subjects, MANIFEST_PREDICATE_TYPE, predicate);
+  }
+  return createStatement(subjects, SLSA_PROVENANCE_V1, await provenancePredicate(root, outputDir, info));
+}
+
+/** Signs a build's files: one DSSE bundle, and the SHA256SUMS text of the same digests. */
+export async function signBuild(
+  files: readonly BuildFile[],
+  info: BuildInfo,
+  signer: Signer,
+  options: SignOptions = {},
+): Promise<SignedBuild> {
+  const subjects = buildSubjects(files);
+  const statement = await buildStatement(subjects, info);
+  const bundle = await signStatement(statement, signer, options);
+  return { bundle, bundleJson: `${JSON.stringify(serializeBundle(bundle), null, 2)}\n`, statement, sha256sums: sha256sums(subjects) };
+}
+
+/** `sha256sum` text: "<hex>  <name>" per file, in the subjects' order. */
+export function sha256sums(subjects: readonly Subject[]): string {
+  return subjects.map((s) => `${s.digest.sha256}  ${s.name}\n`).join('');
+}
+
+export interface SignDirectoryOptions extends SignOptions {
+  /** Where to write the bundle, relative to the folder (default DEFAULT_MANIFEST_PATH). */
+  manifestPath?: string;
+  /** Also write SHA256SUMS beside the bundle. */
+  sha256sums?: boolean;
+  include?: string[];
+  exclude?: string[];
+  provenance?: boolean;
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Signs every file of a folder as one build, for output no plugin saw (any bundler, a
+ * copied folder): writes the manifest bundle (and SHA256SUMS) into the folder.
+ */
+export async function signDirectory(
+  dir: string,
+  signer: Signer,
+  options: SignDirectoryOptions = {},
+): Promise<SignedBuild & { manifestPath: string }> {
+  const root = await directoryRoot(dir);
+  const manifestPath = safeRelativePath(options.manifestPath ?? DEFAULT_MANIFEST_PATH);
+  const own = ownFiles(manifestPath);
+  const selected = fileFilter(options.include, options.exclude);
+  const names = (await walk(root)).filter((name) => !own.has(name) && selected(name));
+  const files = await mapLimited(names, 16, async (name) => ({ name, data: await fs.readFile(path.join(root, name)) }));
+  const signed = await signBuild(
+    files,
+    {
+      bundler: { name: 'signet sign-dir', version: VERSION },
+      outputDir: dir,
+      provenance: options.provenance,
+      onWarning: options.onWarning,
+    },
+    signer,
+    options,
+  );
+  await fs.mkdir(path.dirname(path.join(root, manifestPath)), { recursive: true });
+  await writeFileAtomic(path.join(root, manifestPath), signed.bundleJson);
+  if (options.sha256sums) await writeFileAtomic(path.join(root, path.posix.dirname(manifestPath), SHA256SUMS_NAME), signed.sha256sums);
+  return { ...signed, manifestPath };
+}
+
+/** Builds `include`/`exclude` glob options into one predicate over posix names. */
+export function fileFilter(include?: readonly string[], exclude?: readonly string[]): (name: string) => boolean {
+  const included = include?.length ? picomatch([...include], { dot: true }) : () => true;
+  const excluded = exclude?.length ? picomatch([...exclude], { dot: true }) : () => false;
+  return (name) => included(name) && !excluded(name);
+}
+
+export interface DirectoryReport {
+  ok: boolean;
+  signer: VerifiedSignature['signer'];
+  timestamps: VerifiedSignature['timestamps'];
+  predicateType: string;
+  /** Files the manifest names and the folder holds, unchanged. */
+  verified: number;
+  /** Named by the manifest, absent from the folder. */
+  missing: string[];
+  /** In the folder, not named by the manifest (and not allowed by --allow-extra). */
+  extra: string[];
+  /** In both, with other bytes. */
+  modified: string[];
+  /** Extra files let through by --allow-extra. */
+  allowedExtra: string[];
+}
+
+export interface VerifyDirectoryOptions extends VerifyOptions {
+  /** The bundle file (default: the folder's DEFAULT_MANIFEST_PATH). */
+  bundlePath?: string;
+  /** Globs of extra files that are not a failure. */
+  allowExtra?: string[];
+  /** Files hashed at once (default 16). */
+  concurrency?: number;
+}
+
+/**
+ * Verifies a folder against its signed manifest: the signature and signer under the
+ * policy, then every file's digest. Any missing, extra (unless allowed) or modified file
+ * makes the report not ok; a manifest naming a path outside the folder, or a symbolic link
+ * leading out of it, is refused outright.
+ */
+export async function verifyDirectory(dir: string, policy: Policy, options: VerifyDirectoryOptions = {}): Promise<DirectoryReport> {
+  const root = await directoryRoot(dir);
+  const bundlePath = options.bundlePath ?? path.join(root, DEFAULT_MANIFEST_PATH);
+  const bundle = await readBundle(bundlePath);
+  const verified = await verifyStatementBundle(
+    bundle,
+    { predicateTypes: [MANIFEST_PREDICATE_TYPE, SLSA_PROVENANCE_V1], ...policy },
+    options,
+  );
+  const expected = new Map<string, string>();
+  for (const subject of verified.statement.subject) {
+    const name = safeRelativePath(subject.name ?? '', 'the manifest');
+    const digest = subject.digest.sha256;
+    if (!digest) throw new SignetError({ code: 'E_BUNDLE', message: `the manifest gives ${name} no sha256 digest` });
+    expected.set(name, digest.toLowerCase());
+  }
+
+  // Signet's own files in the folder (this bundle, SHA256SUMS beside it) are not the build's.
+  const bundleInside = path.relative(root, path.resolve(bundlePath));
+  const own =
+    bundleInside.startsWith('..') || path.isAbsolute(bundleInside) ? new Set<string>() : ownFiles(bundleInside.split(path.sep).join('/'));
+  const present = (await walk(root)).filter((name) => !own.has(name));
+  const allowed = options.allowExtra?.length ? picomatch(options.allowExtra, { dot: true }) : () => false;
+
+  const presentSet = new Set(present);
+  const missing = [...expected.keys()].filter((name) => !presentSet.has(name));
+  const extra: string[] = [];
+  const allowedExtra: string[] = [];
+  for (const name of present) if (!expected.has(name)) (allowed(name) ? allowedExtra : extra).push(name);
+  const toHash = [...expected.keys()].filter((name) => presentSet.has(name));
+  const actual = await mapLimited(toHash, options.concurrency ?? 16, (name) => sha256Of(path.join(root, name)));
+  const modified = toHash.filter((name, i) => actual[i] !== expected.get(name));
+  return {
+    ok: missing.length === 0 && extra.length === 0 && modified.length === 0,
+    signer: verified.signer,
+    timestamps: verified.timestamps,
+    predicateType: verified.statement.predicateType,
+    verified: toHash.length - modified.length,
+    missing,
+    extra,
+    modified,
+    allowedExtra,
+  };
+}
+
+/** The files Signet itself writes into a signed folder: the manifest and SHA256SUMS beside it. */
+function ownFiles(manifestPath: string): Set<string> {
+  const dir = path.posix.dirname(manifestPath);
+  return new Set([manifestPath, dir === '.' ? SHA256SUMS_NAME : `${dir}/${SHA256SUMS_NAME}`]);
+}
+
+/**
+ * A manifest entry as a safe path inside the folder: relative, posix, without `..`,
+ * empty or `.` segments, NUL bytes or a drive letter. Anything else is refused: a signed
+ * manifest must not be able to point verification (or a deploy) outside its folder.
+ */
+function safeRelativePath(name: string, where = 'a build file'): string {
+  const segments = name.split('/');
+  const unsafe =
+    name === '' ||
+    name.includes('\0') ||
+    name.includes('\\') ||
+    path.posix.isAbsolute(name) ||
+    /^[a-zA-Z]:/.test(name) ||
+    segments.some((segment) => segment === '' || segment === '.' || segment === '..');
+  if (unsafe) {
+    throw new SignetError({
+      code: 'E_POLICY',
+      message: `${where} names ${JSON.stringify(name)}, which is not a plain path inside the folder; refusing it`,
+    });
+  }
+  return name;
+}
+
+async function directoryRoot(dir: string): Promise<string> {
+  const stat = await fs.stat(dir).catch(() => undefined);
+  if (!stat?.isDirectory()) throw new SignetError({ code: 'E_INPUT', message: `${dir} is not a folder` });
+  return fs.realpath(dir);
+}
+
+/**
+ * Every file under `root`, as posix paths relative to it. A symbolic link is followed only
+ * when it stays inside the folder; one that leads out is refused (it would let a deploy
+ * serve a file no manifest covers).
+ */
+async function walk(root: string): Promise<string[]> {
+  const names: string[] = [];
+  const visit = async (relative: string) => {
+    for (const entry of await fs.readdir(path.join(root, relative), { withFileTypes: true })) {
+      const name = relative ? `${relative}/${entry.name}` : entry.name;
+      const full = path.join(root, name);
+      if (entry.isSymbolicLink()) {
+        const target = await fs.realpath(full).catch(() => undefined);
+        if (!target || (target !== root && !target.startsWith(`${root}${path.sep}`))) {
+          throw new SignetError({ code: 'E_POLICY', message: `${name} is a symbolic link leading outside the folder; refusing it` });
+        }
+        if ((await fs.stat(full)).isDirectory()) await visit(name);
+        else names.push(name);
+      } else if (entry.isDirectory()) {
+        await visit(name);
+      } else if (entry.isFile()) {
+        names.push(name);
+      }
+    }
+  };
+  await visit('');
+  return names.sort();
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const stat = await fs.stat(file);
+  if (stat.size > IN_MEMORY_LIMIT) return ((await digestFile(file, ['sha256'])).digests.sha256 as Buffer).toString('hex');
+  return crypto
+    .createHash('sha256')
+    .update(await fs.readFile(file))
+    .digest('hex');
+}
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+function ciName(): string | null {
+  const env = process.env;
+  if (env.GITHUB_ACTIONS === 'true') return 'github-actions';
+  if (env.GITLAB_CI === 'true') return 'gitlab-ci';
+  if (env.CIRCLECI === 'true') return 'circleci';
+  if (env.BUILDKITE === 'true') return 'buildkite';
+  if (env.CI) return 'ci';
+  return null;
+}
+
+const LOCKFILES = ['package-lock.json', 'npm-shrinkwrap.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lock', 'bun.lockb'];
+
+/** SLSA provenance v1 for the build, with the lockfile among the resolved dependencies. */
+async function provenancePredicate(root: string, outputDir: string, info: BuildInfo): Promise<unknown> {
+  const resolvedDependencies: { uri: string; digest: { sha256: string } }[] = [];
+  const lockfile = await findLockfile(root);
+  if (lockfile) {
+    const digest = crypto
+      .createHash('sha256')
+      .update(await fs.readFile(lockfile))
+      .digest('hex');
+    resolvedDependencies.push({ uri: `file:${path.relative(root, lockfile).split(path.sep).join('/')}`, digest: { sha256: digest } });
+  } else {
+    info.onWarning?.(`no lockfile (${LOCKFILES.join(', ')}) found from ${root} upwards; the provenance records no dependencies`);
+  }
+  const env = process.env;
+  const builderId =
+    env.GITHUB_ACTIONS === 'true' && env.GITHUB_WORKFLOW_REF
+      ? `https://github.com/${env.GITHUB_WORKFLOW_REF}`
+      : env.GITLAB_CI === 'true' && env.CI_SERVER_URL
+        ? `${env.CI_SERVER_URL}/${env.CI_PROJECT_PATH}`
+        : `https://signet.dev/builders/local/${os.hostname()}`;
+  return {
+    buildDefinition: {
+      buildType: `https://signet.dev/build/${info.bundler.name.replace(/\W+/g, '-')}/v1`,
+      externalParameters: { bundler: info.bundler, outputDir },
+      internalParameters: { node: process.version, platform: os.platform(), arch: os.arch() },
+      resolvedDependencies,
+    },
+    runDetails: {
+      builder: { id: builderId, version: { signet: VERSION } },
+      metadata: { finishedOn: new Date().toISOString() },
+    },
+  };
+}
+
+async function findLockfile(from: string): Promise<string | undefined> {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    for (const name of LOCKFILES) {
+      const candidate = path.join(dir, name);
+      if (
+        await fs.stat(candidate).then(
+          (s) => s.isFile(),
+          () => false,
+        )
+      )
+        return candidate;
+    }
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
