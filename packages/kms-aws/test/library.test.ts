@@ -12,6 +12,7 @@ import {
   SignetError,
   serializeBundle,
   signArtifact,
+  signBuild,
   signStatement,
   verifyBundle,
   verifyDigest,
@@ -328,5 +329,17 @@ describe('key references', () => {
     const error = await failure(open(`awskms:///mrk-${'0'.repeat(32)}`));
     // Well-formed, so it reached the service, which has no such key.
     expect(error.code).toBe('E_KEY_NOT_FOUND');
+  });
+});
+
+describe("a build's manifest", () => {
+  it('costs one KMS call however many files it covers', async () => {
+    await kms.createKey({ keySpec: 'ECC_NIST_P256', alias: 'alias/build-manifest' });
+    const signer = await open('awskms:///alias/build-manifest');
+    const files = Array.from({ length: 2_000 }, (_, i) => ({ name: `assets/chunk-${i}.js`, data: `export default ${i};` }));
+    const before = kms.calls('Sign').length;
+    const signed = await signBuild(files, { bundler: { name: 'test', version: '1' }, outputDir: 'dist' }, signer);
+    expect(signed.statement.subject).toHaveLength(2_000);
+    expect(kms.calls('Sign').length - before).toBe(1);
   });
 });
