@@ -44,7 +44,7 @@ export {
   type Policy,
   type TrustedKey,
 } from './policy';
-export { rsaDigestInfo, signDigest, verifyDigest } from './prehash';
+export { exportJwk, rsaDigestInfo, signDigest, verifyDigest } from './prehash';
 export {
   type CreateKeyOptions,
   type KeyProvider,

@@ -144,9 +144,9 @@ export function githubWorkflowIdentity(repository: string, ref?: string): Identi
   if (!/^[\w.-]+\/[\w.-]+$/.test(repository)) {
     throw new SignetError({ code: 'E_USAGE', message: `--github-repository takes OWNER/REPO, not "${repository}"` });
   }
-  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return {
     issuer: GITHUB_ACTIONS_ISSUER,
-    subjectRegExp: `https://github\\.com/${escape(repository)}/\\.github/workflows/[^@]+@${ref ? escape(ref) : '.+'}`,
+    subjectRegExp: `https://github\\.com/${escapeRegExp(repository)}/\\.github/workflows/[^@]+@${ref ? escapeRegExp(ref) : '.+'}`,
   };
 }

@@ -31,6 +31,29 @@ function curve(name: string | undefined): Curve | undefined {
   return ec;
 }
 
+// JWKs by key object: each signature and verification with a key reads the same one.
+const jwks = new WeakMap<KeyObject, crypto.JsonWebKey>();
+
+/**
+ * A key's JWK, exported from a copy re-imported from DER. Node 20 holds a key's mutex while
+ * it builds an EC or OKP JWK's strings; a garbage collection during that allocation can free
+ * the job that generated the key (crypto.generateKeyPair*), whose destructor takes the same
+ * mutex, and the process hangs for good (seen in CI, under load). The copy shares nothing
+ * with that job, and the DER export takes no such lock.
+ */
+export function exportJwk(key: KeyObject): crypto.JsonWebKey {
+  let jwk = jwks.get(key);
+  if (!jwk) {
+    const copy =
+      key.type === 'private'
+        ? crypto.createPrivateKey({ key: key.export({ type: 'pkcs8', format: 'der' }), format: 'der', type: 'pkcs8' })
+        : crypto.createPublicKey({ key: key.export({ type: 'spki', format: 'der' }), format: 'der', type: 'spki' });
+    jwk = copy.export({ format: 'jwk' });
+    jwks.set(key, jwk);
+  }
+  return jwk;
+}
+
 /**
  * DigestInfo prefixes for EMSA-PKCS1-v1_5, verbatim from RFC 8017 §9.2 note 1
  * (the same constants OpenSSL and Go's crypto/rsa use).
@@ -51,7 +74,7 @@ export function signDigest(privateKey: KeyObject, algorithm: SignatureAlgorithm,
   const info = algorithmInfo(algorithm);
   switch (info.family) {
     case 'ecdsa': {
-      const jwk = privateKey.export({ format: 'jwk' });
+      const jwk = exportJwk(privateKey);
       const ec = curve(jwk.crv);
       if (!ec) throw new SignetError({ code: 'E_KEY', message: `unsupported curve ${jwk.crv}` });
       const d = Buffer.from(jwk.d ?? '', 'base64url');
@@ -90,7 +113,7 @@ export function verifyDigest(
   try {
     switch (family) {
       case 'ecdsa': {
-        const jwk = publicKey.export({ format: 'jwk' });
+        const jwk = exportJwk(publicKey);
         const ec = curve(jwk.crv);
         if (!ec) return false;
         const point = Buffer.concat([Buffer.of(4), Buffer.from(jwk.x ?? '', 'base64url'), Buffer.from(jwk.y ?? '', 'base64url')]);

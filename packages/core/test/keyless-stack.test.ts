@@ -42,9 +42,11 @@ async function keyless(options: { email?: string; subject?: string; services?: S
 
 const byEmail = (email = EMAIL, issuer = stack.oidc.url): Policy => ({ identities: [{ subject: email, issuer }] });
 
-/** The bundle changed as an attacker would, through its JSON. */
-function edited(bundle: Bundle, edit: (json: Record<string, any>) => void): Bundle {
-  const json = serializeBundle(bundle) as Record<string, any>;
+/** The bundle changed as an attacker would, through its JSON (any member, at any depth). */
+// biome-ignore lint/suspicious/noExplicitAny: the edits reach into the JSON at any depth
+type BundleJson = Record<string, any>;
+function edited(bundle: Bundle, edit: (json: BundleJson) => void): Bundle {
+  const json = serializeBundle(bundle) as BundleJson;
   edit(json);
   return parseBundle(json);
 }

@@ -1,5 +1,5 @@
 import crypto, { type KeyObject } from 'node:crypto';
-import { type SignatureAlgorithm, signDigest } from '@signet/core';
+import { exportJwk, type SignatureAlgorithm, signDigest } from '@signet/core';
 
 /** What Key Vault creates: an EC key on a named curve, or an RSA key of a size. */
 export type KeySpec = { kty: 'EC'; curve: 'P-256' | 'P-384' | 'P-521' } | { kty: 'RSA'; size: 2048 | 3072 | 4096 };
@@ -100,7 +100,7 @@ export class KeyStore {
 
 /** The public JWK Key Vault returns for a version: base64url members, the key id as `kid`. */
 export function publicJwk(key: KeyVersion, kid: string): Record<string, unknown> {
-  const jwk = crypto.createPublicKey(key.privateKey).export({ format: 'jwk' });
+  const jwk = exportJwk(crypto.createPublicKey(key.privateKey));
   if (key.spec.kty === 'EC') {
     return { kid, kty: 'EC', key_ops: key.keyOps, crv: key.spec.curve, x: jwk.x, y: jwk.y };
   }
@@ -132,6 +132,9 @@ export function signWithKey(key: KeyVersion, alg: string, digest: Buffer, mustLe
   }
 }
 
+/** OpenSSL's names of the curves, as crypto.createECDH takes them. */
+const ECDH_CURVES = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' } as const;
+
 /** The order n of each curve's base point (FIPS 186-4, D.1.2). */
 const ORDERS: Record<string, bigint> = {
   'P-256': BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551'),
@@ -148,13 +151,14 @@ const ORDERS: Record<string, bigint> = {
 function signWithRandomNonce(privateKey: KeyObject, curve: 'P-256' | 'P-384' | 'P-521', digest: Buffer): Buffer {
   const n = ORDERS[curve] as bigint;
   const width = CURVE_BYTES[curve] as number;
-  const d = toBigInt(Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url'));
+  const d = toBigInt(Buffer.from(exportJwk(privateKey).d ?? '', 'base64url'));
   const bits = n.toString(2).length;
   const z = toBigInt(digest) >> BigInt(Math.max(0, digest.length * 8 - bits));
   for (;;) {
-    const nonce = crypto.generateKeyPairSync('ec', { namedCurve: curve }).privateKey.export({ format: 'jwk' });
-    const k = toBigInt(Buffer.from(nonce.d ?? '', 'base64url'));
-    const r = toBigInt(Buffer.from(nonce.x ?? '', 'base64url')) % n;
+    const nonce = crypto.createECDH(ECDH_CURVES[curve]);
+    const point = nonce.generateKeys(); // uncompressed: 04 ‖ x ‖ y
+    const k = toBigInt(nonce.getPrivateKey());
+    const r = toBigInt(point.subarray(1, 1 + width)) % n;
     const s = (modPow(k, n - 2n, n) * ((z + r * d) % n)) % n;
     if (r !== 0n && s !== 0n) return Buffer.concat([toFixed(r, width), toFixed(s, width)]);
   }

@@ -1,4 +1,5 @@
 import crypto, { type KeyObject } from 'node:crypto';
+import { exportJwk } from '@signet/core';
 import { SignJWT } from 'jose';
 import type { Fault } from '../faults';
 import type { EmulatorRequest, EmulatorResponse } from '../http-emulator';
@@ -54,7 +55,7 @@ export class OidcIssuerEmulator extends SigstoreService {
 
   /** The JSON Web Key Set the issuer publishes. */
   get jwks(): { keys: Record<string, unknown>[] } {
-    return { keys: [{ ...this.publicKey.export({ format: 'jwk' }), kid: this.keyId, alg: ALGORITHM, use: 'sig' }] };
+    return { keys: [{ ...exportJwk(this.publicKey), kid: this.keyId, alg: ALGORITHM, use: 'sig' }] };
   }
 
   /** A signed ID token; by default a valid one for DEFAULT_EMAIL, audience `sigstore`, 1 h. */

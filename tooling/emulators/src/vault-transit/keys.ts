@@ -1,5 +1,5 @@
 import crypto, { type KeyObject } from 'node:crypto';
-import { type SignatureAlgorithm, signDigest } from '@signet/core';
+import { exportJwk, type SignatureAlgorithm, signDigest } from '@signet/core';
 
 /*
  * A Transit key: a ring of versions, each a real key pair, with Vault's version rules
@@ -242,6 +242,6 @@ function keyName(type: TransitKeyType): string {
 /** Vault's `public_key`: a PKIX PEM, except Ed25519's, which is base64 of the raw 32 bytes. */
 function formatPublicKey(type: TransitKeyType, privateKey: KeyObject): string {
   const publicKey = crypto.createPublicKey(privateKey);
-  if (type === 'ed25519') return Buffer.from(publicKey.export({ format: 'jwk' }).x ?? '', 'base64url').toString('base64');
+  if (type === 'ed25519') return Buffer.from(exportJwk(publicKey).x ?? '', 'base64url').toString('base64');
   return publicKey.export({ type: 'spki', format: 'pem' }).toString();
 }
