@@ -1,0 +1,62 @@
+import { DEFAULT_MANIFEST_PATH, SHA256SUMS_NAME, SignetError } from '@signet/core';
+
+export interface SignetPluginOptions {
+  /**
+   * The signing key, as a key reference: `file:signing.key`, `env:NAME`, `awskms://…`,
+   * `gcpkms://…`, `azurekms://…`, `hashivault://…`, `pkcs11:…` or `keyless`. A key file's
+   * passphrase comes from SIGNET_PASSWORD.
+   */
+  key: string;
+  /** Where the manifest bundle goes, relative to the output folder (default `.well-known/signet/manifest.sigstore.json`). */
+  output?: string;
+  /** Globs (over posix names relative to the output folder) of the files to sign; default every file. */
+  include?: string[];
+  /** Globs of files to leave out of the manifest (`signet verify-dir` then needs `--allow-extra` for them). */
+  exclude?: string[];
+  /** Also emit a plain `SHA256SUMS` beside the bundle. */
+  sha256sums?: boolean;
+  /** A build whose signing fails fails (default); false: a warning, and the build goes on unsigned. */
+  failOnError?: boolean;
+  /** Sign SLSA provenance v1 (with the lockfile's digest) instead of Signet's manifest predicate. */
+  provenance?: boolean;
+  /**
+   * The Vite environments whose builds are signed, each into its own output folder:
+   * `['client']` by default; `['client', 'ssr']` signs the server build too.
+   */
+  environments?: string[];
+}
+
+/** The options with their defaults, and the names of the files the plugin itself emits. */
+export interface ResolvedOptions extends Required<Omit<SignetPluginOptions, 'include' | 'exclude'>> {
+  include: string[];
+  exclude: string[];
+  sha256sumsPath: string;
+}
+
+/**
+ * Checks what can be checked when the config is read: a manifest path outside the output
+ * folder is a mistake whatever is built. A missing key is reported when a build is signed
+ * (the dev server never needs one).
+ */
+export function resolveOptions(options: SignetPluginOptions): ResolvedOptions {
+  const output = options.output ?? DEFAULT_MANIFEST_PATH;
+  const segments = output.split('/');
+  if (output.includes('\\') || output.startsWith('/') || segments.some((s) => s === '' || s === '.' || s === '..')) {
+    throw new SignetError({
+      code: 'E_USAGE',
+      message: `signet: output ${JSON.stringify(output)} must be a plain posix path inside the output folder, such as ${DEFAULT_MANIFEST_PATH}`,
+    });
+  }
+  const dir = segments.slice(0, -1).join('/');
+  return {
+    key: options.key,
+    output,
+    include: options.include ?? [],
+    exclude: options.exclude ?? [],
+    sha256sums: options.sha256sums ?? false,
+    failOnError: options.failOnError ?? true,
+    provenance: options.provenance ?? false,
+    environments: options.environments ?? ['client'],
+    sha256sumsPath: dir ? `${dir}/${SHA256SUMS_NAME}` : SHA256SUMS_NAME,
+  };
+}
