@@ -27,5 +27,7 @@ await build({
     'node-forge',
     'read',
     'cli-progress',
+    // npm publishing and verification: only for `signet npm`.
+    '@signet/npm',
   ],
 });

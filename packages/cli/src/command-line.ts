@@ -24,6 +24,8 @@ export interface ArgumentSpec {
   name: string;
   description: string;
   variadic?: boolean;
+  /** May be left out (only the last arguments). */
+  optional?: boolean;
 }
 
 export interface CommandSpec {
@@ -96,7 +98,8 @@ export function parseCommandLine(argv: readonly string[], commands: readonly Com
 
 function checkPositionals(command: CommandSpec, positionals: string[]): void {
   const variadic = command.args.some((a) => a.variadic);
-  if (positionals.length < command.args.length) {
+  const required = command.args.filter((a) => !a.optional).length;
+  if (positionals.length < required) {
     throw usageError(`${command.name} needs <${command.args[positionals.length]?.name}>`);
   }
   if (!variadic && positionals.length > command.args.length) {
@@ -109,7 +112,12 @@ function camelCase(flag: string): string {
 }
 
 function commandHelp(command: CommandSpec): string {
-  const args = command.args.map((a) => (a.variadic ? `<${a.name}...>` : `<${a.name}>`)).join(' ');
+  const args = command.args
+    .map((a) => {
+      const name = a.variadic ? `<${a.name}...>` : `<${a.name}>`;
+      return a.optional ? `[${name}]` : name;
+    })
+    .join(' ');
   const lines = [`Usage: signet ${command.name}${args ? ` ${args}` : ''} [options]`, '', command.summary, ''];
   if (command.args.length > 0) {
     lines.push('Arguments:');

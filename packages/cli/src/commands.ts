@@ -222,6 +222,71 @@ Examples:
   $ signet verify-dir /srv/www --key signing.pub --allow-extra 'uploads/**' --json`,
     run: lazy(() => require('./commands/directory'), 'verifyDir'),
   },
+  {
+    name: 'npm publish',
+    summary: 'pack a package, sign the exact tarball, and publish that tarball with npm',
+    args: [{ name: 'dir', description: 'the package folder (default .), or the workspace root with --workspaces', optional: true }],
+    options: {
+      ...signingOptions,
+      key: { ...signingOptions.key, required: false } as OptionSpec,
+      workspaces: { type: 'boolean', description: 'every public workspace package whose version is not on the registry yet' },
+      'dry-run': { type: 'boolean', description: 'pack and show what would be signed and published; sign and publish nothing' },
+      tag: { type: 'string', valueName: 'tag', description: 'npm publish --tag' },
+      access: { type: 'string', valueName: 'level', choices: ['public', 'restricted'], description: 'npm publish --access' },
+      otp: { type: 'string', valueName: 'code', description: 'npm publish --otp' },
+      provenance: { type: 'boolean', description: "npm publish --provenance (npm's own provenance, in GitHub Actions or GitLab CI)" },
+      registry: { type: 'string', valueName: 'url', description: 'npm publish --registry' },
+      'npm-arg': { type: 'string', valueName: 'arg', multiple: true, description: 'any other argument for npm publish' },
+      json,
+    },
+    help: `
+The tarball npm packs (prepack and prepare scripts run) is signed as an in-toto statement
+whose subject is pkg:npm/NAME@VERSION with the tarball's sha512, the way npm provenance names
+it; NAME-VERSION.tgz.sigstore.json is written beside it, then that tarball is published. If
+signing fails nothing is published. Put "prepublishOnly": "signet npm guard" in package.json
+to refuse a plain npm publish.
+
+Examples:
+  $ signet npm publish --key awskms:///alias/release
+  $ signet npm publish . --workspaces --key file:signing.key --access public
+  $ signet npm publish --dry-run`,
+    run: lazy(() => require('./commands/npm'), 'npmPublish'),
+  },
+  {
+    name: 'npm verify',
+    summary: "verify packages from the registry: the maintainer's signature, npm's signatures and provenance",
+    args: [{ name: 'spec', description: 'NAME@VERSION (or a range or tag); or give --lockfile', variadic: true, optional: true }],
+    options: {
+      lockfile: { type: 'string', valueName: 'file', description: 'every registry package of a package-lock.json, in parallel' },
+      policy: { type: 'string', valueName: 'file', description: 'a JSON policy: keys, identities, requireSignature, requireProvenance' },
+      registry: { type: 'string', valueName: 'url', description: "the registry (default: npm's configured registry)" },
+      bundle: { type: 'string', valueName: 'file', description: "the maintainer's bundle for the package" },
+      'bundle-dir': { type: 'string', valueName: 'dir', description: 'a folder of NAME-VERSION.tgz.sigstore.json bundles' },
+      'require-provenance': { type: 'boolean', description: 'a package without valid npm provenance fails' },
+      'allow-unsigned': { type: 'boolean', description: "check integrity and npm's signatures only; a Signet signature is not required" },
+      concurrency: { type: 'string', valueName: 'n', default: '8', description: 'packages verified at once with --lockfile' },
+      ...trustOptions,
+    },
+    help: `
+Each tarball is checked against the registry's dist.integrity (and the lockfile's), the
+maintainer's Signet bundle under the policy (found with --bundle, --bundle-dir, or at the URL
+its package.json's signet.bundle names), the registry's signature and npm's provenance and
+publish attestations when the registry serves them.
+${EXIT_STATUS}
+
+Examples:
+  $ signet npm verify left-pad@1.3.0 --key maintainer.pub --bundle-dir releases/
+  $ signet npm verify --lockfile package-lock.json --policy signet-policy.json`,
+    run: lazy(() => require('./commands/npm'), 'npmVerify'),
+  },
+  {
+    name: 'npm guard',
+    summary: 'for prepublishOnly: refuse a plain npm publish (signet npm publish runs no scripts)',
+    args: [],
+    options: {},
+    help: '\nIn package.json: "scripts": { "prepublishOnly": "signet npm guard" }',
+    run: lazy(() => require('./commands/npm'), 'npmGuard'),
+  },
 ];
 
 export const OVERVIEW_FOOTER = `

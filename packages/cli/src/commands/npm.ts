@@ -1,0 +1,267 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { type IdentityRule, type Policy, SignetError, trustedKeyFromRef } from '@signet/core';
+import type * as SignetNpm from '@signet/npm';
+import { createOutput, EXIT, type Output, reportError } from '../output';
+import { type SigningFlags, signingContext } from './signing';
+import { policyFromFlags, type TrustFlags } from './trust';
+
+/** @signet/npm, loaded when an npm command runs (and named when it is not installed). */
+function signetNpm(): typeof SignetNpm {
+  try {
+    return require('@signet/npm') as typeof SignetNpm;
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw cause;
+    throw new SignetError({
+      code: 'E_PROVIDER_MISSING',
+      message: 'signet npm needs @signet/npm: npm install --save-dev @signet/npm',
+      cause,
+    });
+  }
+}
+
+interface PublishFlags extends SigningFlags {
+  workspaces?: boolean;
+  dryRun?: boolean;
+  tag?: string;
+  access?: string;
+  otp?: string;
+  provenance?: boolean;
+  registry?: string;
+  npmArg: string[];
+  json?: boolean;
+}
+
+/** `signet npm publish [DIR]`: pack, sign the tarball, publish that tarball; or every workspace package. */
+export async function npmPublish([dir = '.']: string[], flags: PublishFlags): Promise<number> {
+  const out = createOutput(Boolean(flags.json));
+  const npm = signetNpm();
+  const npmArgs = [
+    ...(flags.tag ? ['--tag', flags.tag] : []),
+    ...(flags.access ? ['--access', flags.access] : []),
+    ...(flags.otp ? ['--otp', flags.otp] : []),
+    ...(flags.provenance ? ['--provenance'] : []),
+    ...(flags.registry ? ['--registry', flags.registry] : []),
+    ...flags.npmArg,
+  ];
+  if (!flags.dryRun && !flags.key) throw new SignetError({ code: 'E_USAGE', message: 'npm publish needs --key (a dry run does not)' });
+  // A dry run signs nothing: the key is not even opened.
+  const context = flags.dryRun ? undefined : await signingContext(flags, out);
+  const options = { npmArgs, dryRun: flags.dryRun, signOptions: context?.options };
+  if (flags.workspaces) {
+    const results = await npm.publishWorkspaces(path.resolve(dir), context?.signer, options);
+    for (const result of results) {
+      if (result.release) reportRelease(out, result.release);
+      else
+        out.info(
+          `${result.name}@${result.version}: skipped (${result.outcome === 'skipped-private' ? 'private' : 'already on the registry'})`,
+        );
+    }
+    if (out.json) out.data({ ok: true, packages: results });
+    return EXIT.OK;
+  }
+  const release = await npm.publishSigned(path.resolve(dir), context?.signer, options);
+  reportRelease(out, release);
+  if (out.json) out.data({ ok: true, ...release });
+  return EXIT.OK;
+}
+
+function reportRelease(out: Output, release: SignetNpm.Release): void {
+  const where = `${release.name}@${release.version}`;
+  if (!release.published) {
+    out.info(
+      `dry run: would sign ${release.purl} (sha512 ${release.integrity}, ${release.files.length} files) and publish ${release.tarball}`,
+    );
+    if (release.dryRunOutput && !out.json) process.stderr.write(release.dryRunOutput);
+    return;
+  }
+  out.info(`signed and published ${where}: ${release.tarball}, signature ${release.bundlePath}`);
+}
+
+/** `signet npm guard`, for prepublishOnly: a plain `npm publish` of a folder is refused; `signet npm publish` publishes a tarball, which runs no scripts. */
+export async function npmGuard(): Promise<number> {
+  const name = process.env.npm_package_name ?? 'this package';
+  return reportError(
+    new SignetError({
+      code: 'E_USAGE',
+      message: `${name} is published with \`signet npm publish\`, which signs the tarball it publishes; a plain npm publish would publish it unsigned`,
+    }),
+    false,
+  );
+}
+
+interface VerifyFlags extends TrustFlags {
+  lockfile?: string;
+  policy?: string;
+  registry?: string;
+  bundle?: string;
+  bundleDir?: string;
+  requireProvenance?: boolean;
+  allowUnsigned?: boolean;
+  concurrency?: string;
+}
+
+/** A policy file: who may sign, and what each package needs. */
+interface PolicyFile {
+  keys?: string[];
+  identities?: IdentityRule[];
+  requireSignature?: boolean;
+  requireProvenance?: boolean;
+  provenanceIdentities?: IdentityRule[];
+}
+
+/** `signet npm verify SPEC… | --lockfile FILE`: each package as its maintainer released it, or exit 1 naming what is wrong. */
+export async function npmVerify(specs: string[], flags: VerifyFlags): Promise<number> {
+  const out = createOutput(Boolean(flags.json));
+  const npm = signetNpm();
+  if (specs.length === 0 && !flags.lockfile)
+    throw new SignetError({ code: 'E_USAGE', message: 'npm verify needs package specs or --lockfile' });
+  const file = flags.policy ? await readPolicyFile(flags.policy) : {};
+  // The policy file may be the only place keys and identities are named.
+  const named =
+    flags.key.length > 0 ||
+    [flags.certificateIdentity, flags.certificateIdentityRegexp, flags.certificateOidcIssuer, flags.githubRepository].some(Boolean);
+  const policy: Policy = named ? await policyFromFlags(flags) : {};
+  if (file.keys)
+    policy.keys = [
+      ...(policy.keys ?? []),
+      ...(await Promise.all(file.keys.map((ref) => trustedKeyFromRef(resolvePath(flags.policy as string, ref))))),
+    ];
+  if (file.identities) policy.identities = [...(policy.identities ?? []), ...file.identities];
+  const requireSignature = flags.allowUnsigned ? false : (file.requireSignature ?? true);
+  if (requireSignature && !policy.keys?.length && !policy.identities?.length) {
+    throw new SignetError({
+      code: 'E_USAGE',
+      message: 'name who may sign: --key, a --certificate-identity, or a --policy file (or --allow-unsigned)',
+    });
+  }
+  const registry = flags.registry ?? (await npmConfig('registry'));
+  const token = await registryToken(registry);
+  const client = new npm.RegistryClient({ registry, token });
+  const options: SignetNpm.NpmVerifyOptions = {
+    policy,
+    client,
+    registry,
+    bundle: flags.bundle,
+    bundleDir: flags.bundleDir,
+    requireSignature,
+    requireProvenance: flags.requireProvenance ?? file.requireProvenance,
+    provenanceIdentities: file.provenanceIdentities,
+    trustedRootOptions: {
+      trustedRootPath: flags.trustedRoot,
+      tufMirror: flags.tufMirror,
+      tufRootPath: flags.tufRoot,
+      offline: flags.offline,
+    },
+  };
+  let reports: SignetNpm.PackageReport[];
+  if (flags.lockfile) {
+    const progress = lockfileProgress();
+    try {
+      reports = await npm.verifyLockfile(flags.lockfile, {
+        ...options,
+        concurrency: Number(flags.concurrency ?? 8),
+        onPackage: progress.update,
+      });
+    } finally {
+      progress.stop();
+    }
+  } else {
+    reports = await Promise.all(specs.map((spec) => npm.verifyNpmPackage(spec, options)));
+  }
+  for (const report of reports) reportPackage(out, report);
+  const failed = reports.filter((r) => !r.ok);
+  if (out.json) out.data({ ok: failed.length === 0, packages: reports });
+  if (failed.length === 0) {
+    out.info(`Verified OK: ${reports.length} package${reports.length === 1 ? '' : 's'}`);
+    return EXIT.OK;
+  }
+  const first = failed[0] as SignetNpm.PackageReport;
+  return reportError(
+    new SignetError({
+      code: 'E_SIGNATURE',
+      message: `${failed.length} of ${reports.length} packages failed verification; ${first.name}@${first.version}: ${first.problems[0]}`,
+    }),
+    false,
+  );
+}
+
+function reportPackage(out: Output, report: SignetNpm.PackageReport): void {
+  if (out.json) return;
+  const lines = [`${report.ok ? 'ok  ' : 'FAIL'} ${report.name}@${report.version}`];
+  const { signature, provenance, registrySignature, publishAttestation } = report;
+  if (signature.status === 'verified') {
+    const who =
+      signature.signer.kind === 'key' ? `key ${signature.signer.name}` : `${signature.signer.subject} (${signature.signer.issuer})`;
+    lines.push(`  signed by ${who}`);
+  } else lines.push(`  signature: ${signature.status === 'missing' ? signature.reason : `${signature.code}: ${signature.message}`}`);
+  if (provenance.status === 'verified')
+    lines.push(`  provenance: ${provenance.repository ?? provenance.identity} ${provenance.workflow ?? ''}`.trimEnd());
+  else if (provenance.status === 'failed') lines.push(`  provenance: ${provenance.code}: ${provenance.message}`);
+  if (registrySignature.status !== 'missing')
+    lines.push(
+      `  registry signature: ${registrySignature.status === 'verified' ? `ok (${registrySignature.keyid})` : registrySignature.message}`,
+    );
+  if (publishAttestation.status !== 'missing')
+    lines.push(`  publish attestation: ${publishAttestation.status === 'verified' ? 'ok' : publishAttestation.message}`);
+  for (const problem of report.problems) lines.push(`  problem: ${problem}`);
+  for (const line of lines) out.info(line);
+}
+
+/** A progress bar on a terminal, nothing in CI logs. */
+function lockfileProgress(): { update?: (report: SignetNpm.PackageReport, done: number, total: number) => void; stop(): void } {
+  if (!process.stderr.isTTY) return { stop() {} };
+  const { SingleBar, Presets } = require('cli-progress') as typeof import('cli-progress');
+  const bar = new SingleBar(
+    { format: 'verifying [{bar}] {value}/{total} packages', stream: process.stderr, hideCursor: true },
+    Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(_report, done, total) {
+      if (!started) bar.start(total, 0);
+      started = true;
+      bar.update(done);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+async function readPolicyFile(file: string): Promise<PolicyFile> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as PolicyFile;
+  } catch (cause) {
+    throw new SignetError({ code: 'E_INPUT', message: `${file} is not a readable JSON policy file`, cause });
+  }
+}
+
+/** A key file named in a policy file is relative to that file. */
+function resolvePath(policyFile: string, ref: string): string {
+  return /^[a-z0-9+.-]+:/i.test(ref) || ref.includes('-----BEGIN') ? ref : path.resolve(path.dirname(policyFile), ref);
+}
+
+/**
+ * The auth token npm would send to `registry` (`//HOST/PATH/:_authToken` in the project's or
+ * the user's .npmrc, with npm's `${VAR}` expansion). npm refuses to print tokens, so Signet
+ * reads the same files; the token only ever goes to that registry.
+ */
+async function registryToken(registry: string): Promise<string | undefined> {
+  const ini = require('ini') as typeof import('ini');
+  const key = `${new URL(registry).href.replace(/^https?:/, '')}:_authToken`;
+  for (const file of [path.resolve('.npmrc'), await npmConfig('userconfig')]) {
+    const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+    const value = text === undefined ? undefined : ini.parse(text)[key];
+    if (typeof value === 'string' && value) return value.replace(/\$\{([^}]+)\}/g, (_, name: string) => process.env[name] ?? '');
+  }
+  return undefined;
+}
+
+/** One value of the user's npm configuration (registry, a token), as npm itself resolves it. */
+async function npmConfig(key: string): Promise<string> {
+  const { runNpm } = signetNpm();
+  const { stdout } = await runNpm(['config', 'get', key], { cwd: process.cwd() });
+  const value = stdout.trim();
+  return value === 'undefined' ? '' : value;
+}

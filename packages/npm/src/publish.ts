@@ -1,0 +1,181 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { type Signer, SignetError, type SignOptions, serializeBundle, signStatement, writeFileAtomic } from '@signet/core';
+import { NpmFailure, runNpm } from './npm-cli';
+import { npmPurl, releaseStatement, sha512Integrity } from './release';
+
+export interface PublishOptions {
+  /** Flags passed on to `npm publish` (`--tag next`, `--access public`, `--otp …`, `--provenance`, `--registry …`). */
+  npmArgs?: string[];
+  /** Pack and show what would be signed and published; sign nothing, publish nothing (`npm publish --dry-run`). */
+  dryRun?: boolean;
+  /** Where the signature is witnessed (transparency log, TSA). */
+  signOptions?: SignOptions;
+  /** Where the tarball and its bundle are written (default: the package folder). */
+  packDestination?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Release {
+  name: string;
+  version: string;
+  /** `pkg:npm/NAME@VERSION`, the signed statement's subject. */
+  purl: string;
+  /** The packed tarball, exactly the bytes signed and published. */
+  tarball: string;
+  /** `sha512-…`, as the registry records it in `dist.integrity`. */
+  integrity: string;
+  /** `TARBALL.sigstore.json`, beside the tarball; none in a dry run. */
+  bundlePath?: string;
+  /** The files in the tarball. */
+  files: string[];
+  published: boolean;
+  /** npm publish --dry-run's report, in a dry run. */
+  dryRunOutput?: string;
+}
+
+interface PackResult {
+  name: string;
+  version: string;
+  filename: string;
+  integrity: string;
+  files: { path: string }[];
+}
+
+/** `npm pack` of a package folder (prepack and prepare scripts run, as they do for a publish). */
+export async function packPackage(dir: string, destination: string, env?: NodeJS.ProcessEnv): Promise<PackResult & { tarball: string }> {
+  await fs.mkdir(destination, { recursive: true });
+  const { stdout } = await runNpm(['pack', '--json', '--pack-destination', destination], { cwd: dir, env });
+  // Lifecycle scripts print to the same stdout before npm's JSON: the JSON is the last array.
+  const start = stdout.lastIndexOf('\n[') + 1;
+  let packed: PackResult | undefined;
+  try {
+    packed = (JSON.parse(stdout.slice(start)) as PackResult[])[0];
+  } catch (cause) {
+    throw new SignetError({ code: 'E_INTERNAL', message: `npm pack printed no JSON result in ${dir}`, cause });
+  }
+  if (!packed) throw new SignetError({ code: 'E_INTERNAL', message: `npm pack packed nothing in ${dir}` });
+  return { ...packed, tarball: path.resolve(destination, packed.filename) };
+}
+
+/**
+ * `signet npm publish`: packs the package, signs the exact tarball bytes (a DSSE bundle of
+ * an in-toto statement whose subject is `pkg:npm/NAME@VERSION` with the tarball's sha512, as
+ * npm provenance has it), writes `NAME-VERSION.tgz.sigstore.json` beside the tarball, then
+ * publishes that same tarball with `npm publish <tarball>`. A signature that fails, or a
+ * bundle that cannot be written, stops it before anything is published.
+ */
+export async function publishSigned(dir: string, signer: Signer | undefined, options: PublishOptions = {}): Promise<Release> {
+  const npmArgs = options.npmArgs ?? [];
+  const dryRun = Boolean(options.dryRun) || npmArgs.includes('--dry-run');
+  if (!dryRun && !signer) throw new SignetError({ code: 'E_USAGE', message: 'publishing needs a signing key' });
+  const packed = await packPackage(dir, options.packDestination ?? dir, options.env);
+  const bytes = await fs.readFile(packed.tarball);
+  const integrity = sha512Integrity(bytes);
+  if (integrity !== packed.integrity) {
+    throw new SignetError({
+      code: 'E_INTERNAL',
+      message: `${packed.tarball} changed after npm packed it (integrity ${integrity}, npm said ${packed.integrity})`,
+    });
+  }
+  const release: Release = {
+    name: packed.name,
+    version: packed.version,
+    purl: npmPurl(packed.name, packed.version),
+    tarball: packed.tarball,
+    integrity,
+    files: packed.files.map((file) => file.path),
+    published: false,
+  };
+  if (dryRun) {
+    const { stdout, stderr } = await runNpm(['publish', packed.tarball, ...npmArgs.filter((a) => a !== '--dry-run'), '--dry-run'], {
+      cwd: dir,
+      env: options.env,
+    });
+    return { ...release, dryRunOutput: `${stdout}${stderr}` };
+  }
+  const bundle = await signStatement(releaseStatement(packed.name, packed.version, bytes), signer as Signer, options.signOptions);
+  const bundlePath = `${packed.tarball}.sigstore.json`;
+  await writeFileAtomic(bundlePath, `${JSON.stringify(serializeBundle(bundle), null, 2)}\n`, { overwrite: true });
+  await runNpm(['publish', packed.tarball, ...npmArgs], { cwd: dir, env: options.env });
+  return { ...release, bundlePath, published: true };
+}
+
+export interface WorkspacePackage {
+  name: string;
+  version: string;
+  path: string;
+  private?: boolean;
+}
+
+/**
+ * The workspace's packages, found as npm finds them (its own @npmcli/map-workspaces over the
+ * root package.json's `workspaces` globs), with no install needed.
+ */
+export async function workspacePackages(root: string): Promise<WorkspacePackage[]> {
+  const readJson = async (file: string) => JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+  const pkg = await readJson(path.join(root, 'package.json')).catch((cause: unknown) => {
+    throw new SignetError({ code: 'E_INPUT', message: `${root} has no readable package.json`, cause });
+  });
+  if (!pkg.workspaces) throw new SignetError({ code: 'E_INPUT', message: `${root}/package.json declares no workspaces` });
+  const mapWorkspaces = require('@npmcli/map-workspaces') as (options: { cwd: string; pkg: unknown }) => Promise<Map<string, string>>;
+  const found = await mapWorkspaces({ cwd: root, pkg });
+  return Promise.all(
+    [...found].map(async ([name, dir]) => {
+      const manifest = await readJson(path.join(dir, 'package.json'));
+      return { name, version: String(manifest.version), path: dir, private: manifest.private === true };
+    }),
+  );
+}
+
+/** Whether NAME@VERSION is on the registry npm is configured with. */
+export async function isPublished(name: string, version: string, cwd: string, env?: NodeJS.ProcessEnv): Promise<boolean> {
+  try {
+    const { stdout } = await runNpm(['view', `${name}@${version}`, 'version', '--json'], { cwd, env });
+    return stdout.trim() !== '';
+  } catch (error) {
+    if (error instanceof SignetError && error.cause instanceof NpmFailure && error.cause.npmCode === 'E404') return false;
+    throw error;
+  }
+}
+
+export interface WorkspaceRelease {
+  name: string;
+  version: string;
+  /** Published (or, in a dry run, would be); skipped: private, or this version is already on the registry. */
+  outcome: 'published' | 'dry-run' | 'skipped-private' | 'skipped-published';
+  release?: Release;
+}
+
+/**
+ * Signs and publishes every public workspace package whose version is not on the registry
+ * yet: the step `changeset publish` takes after `changeset version`, with a signature. One
+ * package's failure stops the rest (what was published stays listed in the error).
+ */
+export async function publishWorkspaces(
+  root: string,
+  signer: Signer | undefined,
+  options: PublishOptions = {},
+): Promise<WorkspaceRelease[]> {
+  const results: WorkspaceRelease[] = [];
+  for (const pkg of await workspacePackages(root)) {
+    if (pkg.private) {
+      results.push({ name: pkg.name, version: pkg.version, outcome: 'skipped-private' });
+    } else if (await isPublished(pkg.name, pkg.version, pkg.path, options.env)) {
+      results.push({ name: pkg.name, version: pkg.version, outcome: 'skipped-published' });
+    } else {
+      try {
+        const release = await publishSigned(pkg.path, signer, options);
+        results.push({ name: pkg.name, version: pkg.version, outcome: release.published ? 'published' : 'dry-run', release });
+      } catch (error) {
+        const done = results.filter((r) => r.outcome === 'published').map((r) => `${r.name}@${r.version}`);
+        throw new SignetError({
+          code: error instanceof SignetError ? error.code : 'E_INTERNAL',
+          message: `${pkg.name}@${pkg.version}: ${error instanceof Error ? error.message : String(error)}${done.length ? ` (already published: ${done.join(', ')})` : ''}`,
+          cause: error,
+        });
+      }
+    }
+  }
+  return results;
+}

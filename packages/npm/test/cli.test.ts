@@ -1,0 +1,254 @@
+// `signet npm publish` and `signet npm verify`, run for real: the signet CLI drives the real
+// npm CLI against a real registry (Verdaccio on 127.0.0.1), and verifies what it published.
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { generateKey, type RunResult, SIGNET, signetAsync, singleErrorLine } from '@signet/test-support';
+import { tarballFileName } from '../src';
+import { type LocalRegistry, makePackage, npm, startRegistry } from './support/verdaccio';
+
+let registry: LocalRegistry;
+let work: string;
+let keys: { key: string; pub: string; other: string };
+/** Serves `bundles/` over HTTP, as a release-asset host would. */
+let assets: http.Server;
+let assetsUrl: string;
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-npm-cli-'));
+  const generated = generateKey(work, 'maintainer');
+  keys = { key: `file:${path.join(work, 'maintainer.key')}`, pub: path.join(work, generated.pub), other: '' };
+  keys.other = path.join(work, generateKey(work, 'stranger').pub);
+  fs.mkdirSync(path.join(work, 'bundles'));
+  assets = http.createServer((request, response) => {
+    const file = path.join(work, 'bundles', path.basename(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname)));
+    if (!fs.existsSync(file)) return response.writeHead(404).end();
+    response.writeHead(200, { 'content-type': 'application/json' }).end(fs.readFileSync(file));
+  });
+  await new Promise<void>((resolve) => assets.listen(0, '127.0.0.1', resolve));
+  assetsUrl = `http://127.0.0.1:${(assets.address() as AddressInfo).port}/`;
+}, 60_000);
+
+afterAll(async () => {
+  await registry?.stop();
+  await new Promise((resolve) => assets?.close(resolve));
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+/** The environment that points npm (run by signet) at the test registry, and nowhere else. */
+function npmEnv(): Record<string, string | undefined> {
+  const cleared = Object.fromEntries(
+    Object.keys(process.env)
+      .filter((name) => /^npm_/i.test(name))
+      .map((name) => [name, undefined]),
+  );
+  return { ...cleared, ...registry.npmEnv(registry.home) };
+}
+
+function run(args: string[], cwd = work): Promise<RunResult> {
+  return signetAsync(args, { cwd, env: npmEnv() });
+}
+
+async function published(spec: string): Promise<boolean> {
+  return (await npm(['view', spec, 'version'], { cwd: work, env: registry.npmEnv(registry.home) })).status === 0;
+}
+
+function verifyArgs(spec: string, ...extra: string[]): string[] {
+  return ['npm', 'verify', spec, '--registry', registry.url, ...extra];
+}
+
+describe('signet npm publish', () => {
+  test('signs the packed tarball, writes its bundle beside it, and publishes that tarball', async () => {
+    const dir = makePackage(work, { name: '@signet-test/left-pad', version: '1.0.0' });
+    const result = await run(['npm', 'publish', dir, '--key', keys.key]);
+    expect(result.status).toBe(0);
+    const tarball = path.join(dir, tarballFileName('@signet-test/left-pad', '1.0.0'));
+    expect(result.stderr).toContain(`signed and published @signet-test/left-pad@1.0.0: ${tarball}, signature ${tarball}.sigstore.json`);
+    expect(await published('@signet-test/left-pad@1.0.0')).toBe(true);
+    // The registry has exactly the bytes that were signed.
+    expect(fs.readFileSync(registry.tarballPath('@signet-test/left-pad', '1.0.0'))).toEqual(fs.readFileSync(tarball));
+
+    const verified = await run(verifyArgs('@signet-test/left-pad@1.0.0', '--key', keys.pub, '--bundle-dir', dir));
+    expect(verified.stderr).toContain('ok   @signet-test/left-pad@1.0.0');
+    expect(verified.stderr).toContain(`signed by key ${keys.pub}`);
+    expect(verified.status).toBe(0);
+  });
+
+  test('a dry run shows what would be signed and published, and neither signs nor publishes', async () => {
+    const dir = makePackage(work, { name: 'signet-test-dry', version: '0.1.0' });
+    const result = await run(['npm', 'publish', dir, '--dry-run']);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/dry run: would sign pkg:npm\/signet-test-dry@0\.1\.0 \(sha512 sha512-[A-Za-z0-9+/=]+, 2 files\)/);
+    expect(fs.existsSync(path.join(dir, 'signet-test-dry-0.1.0.tgz.sigstore.json'))).toBe(false);
+    expect(await published('signet-test-dry@0.1.0')).toBe(false);
+  });
+
+  test('a key that cannot sign publishes nothing', async () => {
+    const dir = makePackage(work, { name: 'signet-test-unsigned', version: '1.0.0' });
+    const result = await run(['npm', 'publish', dir, '--key', `file:${path.join(work, 'missing.key')}`]);
+    expect(result.status).toBe(2);
+    expect(singleErrorLine(result.stderr).code).toBe('E_KEY_NOT_FOUND');
+    expect(await published('signet-test-unsigned@1.0.0')).toBe(false);
+  });
+
+  test('without --key (and not a dry run) it is a usage error', async () => {
+    const result = await run(['npm', 'publish', work]);
+    expect(result.status).toBe(2);
+    expect(singleErrorLine(result.stderr)).toEqual({ code: 'E_USAGE', message: 'npm publish needs --key (a dry run does not)' });
+  });
+
+  test('the prepublishOnly guard refuses a plain npm publish; signet npm publish goes through', async () => {
+    const dir = makePackage(work, { name: 'signet-test-guarded', version: '1.0.0' });
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    manifest.scripts = { prepublishOnly: `node ${JSON.stringify(SIGNET)} npm guard` };
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
+
+    const plain = await npm(['publish'], { cwd: dir, env: registry.npmEnv(registry.home) });
+    expect(plain.status).not.toBe(0);
+    expect(plain.stderr).toContain('signet-test-guarded is published with `signet npm publish`');
+    expect(await published('signet-test-guarded@1.0.0')).toBe(false);
+
+    expect((await run(['npm', 'publish', dir, '--key', keys.key])).status).toBe(0);
+    expect(await published('signet-test-guarded@1.0.0')).toBe(true);
+  });
+
+  test('--workspaces signs and publishes each public package not yet on the registry', async () => {
+    const root = path.join(work, 'monorepo');
+    fs.mkdirSync(root);
+    fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'monorepo', private: true, workspaces: ['packages/*'] }));
+    const packages = path.join(root, 'packages');
+    makePackage(packages, { name: '@signet-test/ws-a', version: '1.0.0' });
+    makePackage(packages, { name: '@signet-test/ws-b', version: '2.0.0' });
+    const internal = makePackage(packages, { name: '@signet-test/ws-internal', version: '1.0.0' });
+    const manifest = JSON.parse(fs.readFileSync(path.join(internal, 'package.json'), 'utf8'));
+    fs.writeFileSync(path.join(internal, 'package.json'), JSON.stringify({ ...manifest, private: true }));
+
+    const first = await run(['npm', 'publish', root, '--workspaces', '--key', keys.key, '--json']);
+    expect(first.stderr).toContain('@signet-test/ws-internal@1.0.0: skipped (private)');
+    expect(first.status).toBe(0);
+    const outcomes = (report: RunResult) =>
+      Object.fromEntries((JSON.parse(report.stdout).packages as { name: string; outcome: string }[]).map((p) => [p.name, p.outcome]));
+    expect(outcomes(first)).toEqual({
+      '@signet-test/ws-a': 'published',
+      '@signet-test/ws-b': 'published',
+      '@signet-test/ws-internal': 'skipped-private',
+    });
+    expect(await published('@signet-test/ws-b@2.0.0')).toBe(true);
+    expect(await published('@signet-test/ws-internal@1.0.0')).toBe(false);
+
+    // A second run (nothing new versioned) publishes nothing.
+    const second = await run(['npm', 'publish', root, '--workspaces', '--key', keys.key, '--json']);
+    expect(second.status).toBe(0);
+    expect(outcomes(second)).toEqual({
+      '@signet-test/ws-a': 'skipped-published',
+      '@signet-test/ws-b': 'skipped-published',
+      '@signet-test/ws-internal': 'skipped-private',
+    });
+  });
+});
+
+describe('signet npm verify', () => {
+  /** Publishes a signed package whose package.json says where its bundle is published, and publishes the bundle there. */
+  async function release(name: string, version: string): Promise<string> {
+    const dir = makePackage(work, { name, version });
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    manifest.signet = { bundle: `${assetsUrl}{filename}.sigstore.json` };
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
+    const result = await run(['npm', 'publish', dir, '--key', keys.key]);
+    if (result.status !== 0) throw new Error(result.stderr);
+    const bundle = `${tarballFileName(name, version)}.sigstore.json`;
+    fs.copyFileSync(path.join(dir, bundle), path.join(work, 'bundles', bundle));
+    return dir;
+  }
+
+  test("finds the bundle where the package's signet.bundle URL says, and names the signer", async () => {
+    await release('signet-test-found', '1.2.3');
+    const result = await run(verifyArgs('signet-test-found@^1.0.0', '--key', keys.pub, '--json'));
+    expect(result.status).toBe(0);
+    const [report] = JSON.parse(result.stdout).packages;
+    expect(report).toMatchObject({
+      name: 'signet-test-found',
+      version: '1.2.3',
+      ok: true,
+      signature: {
+        status: 'verified',
+        signer: { kind: 'key', name: keys.pub },
+        source: `${assetsUrl}signet-test-found-1.2.3.tgz.sigstore.json`,
+      },
+      registrySignature: { status: 'missing' },
+      provenance: { status: 'missing' },
+    });
+  });
+
+  test('a tarball swapped in the registry storage fails, by its integrity and by its signature', async () => {
+    await release('signet-test-swapped', '1.0.0');
+    const other = makePackage(work, { name: 'signet-test-swapped', version: '1.0.0', files: { 'index.js': 'steal()\n' } });
+    const packed = await npm(['pack', '--json', '--pack-destination', work], { cwd: other, env: registry.npmEnv(registry.home) });
+    const evil = path.join(work, JSON.parse(packed.stdout)[0].filename);
+    fs.copyFileSync(evil, registry.tarballPath('signet-test-swapped', '1.0.0'));
+
+    const result = await run(verifyArgs('signet-test-swapped@1.0.0', '--key', keys.pub, '--json'));
+    expect(result.status).toBe(1);
+    const [report] = JSON.parse(result.stdout).packages;
+    expect(report.ok).toBe(false);
+    expect(report.problems).toContain('the tarball of signet-test-swapped@1.0.0 does not match its dist.integrity');
+    expect(report.signature).toMatchObject({ status: 'failed', code: 'E_SIGNATURE' });
+    expect(singleErrorLine(result.stderr).message).toContain('1 of 1 packages failed verification');
+  });
+
+  test('a package without a signature fails, saying what is missing', async () => {
+    const dir = makePackage(work, { name: 'signet-test-plain', version: '1.0.0' });
+    expect((await npm(['publish'], { cwd: dir, env: registry.npmEnv(registry.home) })).status).toBe(0);
+    const result = await run(verifyArgs('signet-test-plain@1.0.0', '--key', keys.pub));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      'signature: no Signet signature: its package.json names no signet.bundle URL (give the bundle with --bundle or --bundle-dir)',
+    );
+    // --allow-unsigned checks what the registry offers and accepts the package.
+    expect((await run(verifyArgs('signet-test-plain@1.0.0', '--allow-unsigned'))).status).toBe(0);
+  });
+
+  test('a package signed by a key the policy does not trust fails', async () => {
+    await release('signet-test-stranger', '1.0.0');
+    const result = await run(verifyArgs('signet-test-stranger@1.0.0', '--key', keys.other, '--json'));
+    expect(result.status).toBe(1);
+    console.log(JSON.stringify(JSON.parse(result.stdout).packages[0].signature));
+  });
+
+  test('--lockfile checks every registry package of a lockfile against the integrity it pins, under a policy file', async () => {
+    const names = ['signet-test-lock-a', 'signet-test-lock-b', 'signet-test-lock-c', 'signet-test-lock-d', 'signet-test-lock-e'];
+    const lock: Record<string, unknown> = { '': { name: 'app', version: '1.0.0' } };
+    for (const name of names) {
+      await release(name, '1.0.0');
+      const view = await npm(['view', `${name}@1.0.0`, 'dist', '--json'], { cwd: work, env: registry.npmEnv(registry.home) });
+      const dist = JSON.parse(view.stdout);
+      lock[`node_modules/${name}`] = { version: '1.0.0', resolved: dist.tarball, integrity: dist.integrity };
+    }
+    lock['node_modules/local-thing'] = { resolved: 'packages/local-thing', link: true };
+    const lockfile = path.join(work, 'package-lock.json');
+    fs.writeFileSync(lockfile, JSON.stringify({ name: 'app', lockfileVersion: 3, packages: lock }));
+    const policy = path.join(work, 'policy.json');
+    fs.writeFileSync(policy, JSON.stringify({ keys: [path.basename(keys.pub)] }));
+
+    const ok = await run(['npm', 'verify', '--lockfile', lockfile, '--policy', policy, '--registry', registry.url]);
+    expect(ok.stderr).toContain('Verified OK: 5 packages');
+    expect(ok.status).toBe(0);
+
+    // A lockfile pinning other bytes than the registry serves fails for that package.
+    (lock['node_modules/signet-test-lock-c'] as { integrity: string }).integrity = `sha512-${Buffer.alloc(64).toString('base64')}`;
+    fs.writeFileSync(lockfile, JSON.stringify({ name: 'app', lockfileVersion: 3, packages: lock }));
+    const bad = await run(['npm', 'verify', '--lockfile', lockfile, '--policy', policy, '--registry', registry.url, '--json']);
+    expect(bad.status).toBe(1);
+    const failed = (JSON.parse(bad.stdout).packages as { name: string; ok: boolean }[]).filter((p) => !p.ok).map((p) => p.name);
+    expect(failed).toEqual(['signet-test-lock-c']);
+  });
+
+  test('neither a key, an identity nor a policy file is a usage error', async () => {
+    const result = await run(verifyArgs('signet-test-found@1.2.3'));
+    expect(result.status).toBe(2);
+    expect(singleErrorLine(result.stderr).code).toBe('E_USAGE');
+  });
+});
