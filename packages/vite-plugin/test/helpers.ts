@@ -102,12 +102,19 @@ export function startBuild(spec: BuildSpec, env: Record<string, string> = {}): C
 export interface WatchSession {
   /** Resolves when the watcher has printed `text` (now or later); rejects if it exits first. */
   printed(text: string): Promise<void>;
+  /**
+   * Resolves once no build is running and none has started for `quietMs`: one edit can reach
+   * the watcher as two change events (truncate, then write), and so start a second rebuild.
+   */
+  settled(quietMs?: number): Promise<void>;
+  /** How many builds have ended so far. */
+  builds(): number;
   /** Closes the watcher (by closing its stdin) and resolves with its exit status. */
   close(): Promise<number | null>;
   kill(): void;
 }
 
-/** A build in watch mode, driven by what it prints ("@@end N" after each build). */
+/** A build in watch mode, driven by what it prints ("@@start" and "@@end N" around each build). */
 export function watchBuild(spec: BuildSpec, env: Record<string, string> = {}): WatchSession {
   const child = startBuild({ ...spec, mode: 'watch' }, env);
   let output = '';
@@ -135,6 +142,16 @@ export function watchBuild(spec: BuildSpec, env: Record<string, string> = {}): W
         }),
         exited.then(() => Promise.reject(new Error(`the watcher exited before printing ${text}:\n${output}`))),
       ]),
+    settled: async (quietMs = 1500) => {
+      for (;;) {
+        const seen = output.length;
+        await new Promise((resolve) => setTimeout(resolve, quietMs));
+        const count = (marker: RegExp) => (output.match(marker) ?? []).length;
+        if (output.length === seen && count(/@@start/g) === count(/@@end \d+/g)) return;
+        if (child.exitCode !== null) throw new Error(`the watcher exited while waiting for it to settle:\n${output}`);
+      }
+    },
+    builds: () => (output.match(/@@end \d+/g) ?? []).length,
     close: () => {
       child.stdin.end();
       return exited;

@@ -116,6 +116,8 @@ describe.each(VITES)('Vite %s', (vite) => {
         expect(edit(before)).not.toBe(before);
         fs.writeFileSync(file, edit(before));
         await watcher.printed('@@end 2');
+        await watcher.settled();
+        const builds = watcher.builds();
         expect(await watcher.close()).toBe(0);
 
         expect(fs.readFileSync(path.join(dist, MANIFEST), 'utf8')).not.toBe(fs.readFileSync(path.join(first, MANIFEST), 'utf8'));
@@ -123,8 +125,8 @@ describe.each(VITES)('Vite %s', (vite) => {
         const result = await verifyDir(dist, workspace.pub(), '--bundle', path.join(first, MANIFEST), '--json');
         expect(result.status).toBe(1);
         stale(JSON.parse(result.stdout) as Report);
-        // One key opening and one signature per build, however many outputs.
-        expect(spyLines(spy)).toEqual(['open', 'sign', 'open', 'sign']);
+        // One key opening and one signature per build (two, or three when the edit came as two events), however many outputs.
+        expect(spyLines(spy)).toEqual(Array.from({ length: builds }, () => ['open', 'sign']).flat());
       } finally {
         watcher.kill();
       }

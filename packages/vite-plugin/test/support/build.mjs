@@ -9,7 +9,7 @@
 //   signet     otherwise: the plugin's options; the fixture's config is used with this plugin instead
 //   config     merged over the fixture's config
 //   mode       'build' (default), 'app' (createBuilder + buildApp: every environment),
-//              'watch' (prints "@@end N" after each build; closing stdin closes it)
+//              'watch' (prints "@@start" and "@@end N" around each build; closing stdin closes it)
 //              or 'serve' (dev server on 127.0.0.1: requests the page, prints "@@status N")
 //   spy        a file: registers the key scheme `spy:PATH`, which opens file:PATH and appends
 //              a line to this file for each open and each signature
@@ -84,6 +84,7 @@ try {
     const watcher = await vite.build(vite.mergeConfig(config, { build: { watch: {} } }));
     let builds = 0;
     watcher.on('event', (event) => {
+      if (event.code === 'START') console.log('@@start');
       if (event.code === 'END') console.log(`@@end ${++builds}`);
       if (event.code === 'ERROR') console.log(`@@error ${event.error.message}`);
     });
