@@ -256,8 +256,28 @@ export async function verifyDirectory(dir: string, policy: Policy, options: Veri
 
 /** The files Signet itself writes into a signed folder: the manifest and SHA256SUMS beside it. */
 function ownFiles(manifestPath: string): Set<string> {
+  return new Set([manifestPath, sha256sumsPathFor(manifestPath)]);
+}
+
+function sha256sumsPathFor(manifestPath: string): string {
   const dir = path.posix.dirname(manifestPath);
-  return new Set([manifestPath, dir === '.' ? SHA256SUMS_NAME : `${dir}/${SHA256SUMS_NAME}`]);
+  return dir === '.' ? SHA256SUMS_NAME : `${dir}/${SHA256SUMS_NAME}`;
+}
+
+/**
+ * Where a bundler plugin writes a build's own files, checked when its config is read: the
+ * manifest bundle (a plain posix path inside the output folder, or E_USAGE naming `label`)
+ * and SHA256SUMS beside it.
+ */
+export function manifestOutputPaths(label: string, manifestPath = DEFAULT_MANIFEST_PATH): { manifest: string; sha256sums: string } {
+  const segments = manifestPath.split('/');
+  if (manifestPath.includes('\\') || manifestPath.startsWith('/') || segments.some((s) => s === '' || s === '.' || s === '..')) {
+    throw new SignetError({
+      code: 'E_USAGE',
+      message: `${label}: output ${JSON.stringify(manifestPath)} must be a plain posix path inside the output folder, such as ${DEFAULT_MANIFEST_PATH}`,
+    });
+  }
+  return { manifest: manifestPath, sha256sums: sha256sumsPathFor(manifestPath) };
 }
 
 /**

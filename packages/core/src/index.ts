@@ -18,6 +18,7 @@ export {
   fileFilter,
   MANIFEST_PREDICATE_TYPE,
   type ManifestPredicate,
+  manifestOutputPaths,
   SHA256SUMS_NAME,
   type SignDirectoryOptions,
   type SignedBuild,

@@ -1,4 +1,4 @@
-import { DEFAULT_MANIFEST_PATH, SHA256SUMS_NAME, SignetError } from '@signet/core';
+import { manifestOutputPaths } from '@signet/core';
 
 export interface SignetPluginOptions {
   /**
@@ -39,15 +39,7 @@ export interface ResolvedOptions extends Required<Omit<SignetPluginOptions, 'inc
  * (the dev server never needs one).
  */
 export function resolveOptions(options: SignetPluginOptions): ResolvedOptions {
-  const output = options.output ?? DEFAULT_MANIFEST_PATH;
-  const segments = output.split('/');
-  if (output.includes('\\') || output.startsWith('/') || segments.some((s) => s === '' || s === '.' || s === '..')) {
-    throw new SignetError({
-      code: 'E_USAGE',
-      message: `signet: output ${JSON.stringify(output)} must be a plain posix path inside the output folder, such as ${DEFAULT_MANIFEST_PATH}`,
-    });
-  }
-  const dir = segments.slice(0, -1).join('/');
+  const { manifest: output, sha256sums: sha256sumsPath } = manifestOutputPaths('signet', options.output);
   return {
     key: options.key,
     output,
@@ -57,6 +49,6 @@ export function resolveOptions(options: SignetPluginOptions): ResolvedOptions {
     failOnError: options.failOnError ?? true,
     provenance: options.provenance ?? false,
     environments: options.environments ?? ['client'],
-    sha256sumsPath: dir ? `${dir}/${SHA256SUMS_NAME}` : SHA256SUMS_NAME,
+    sha256sumsPath,
   };
 }

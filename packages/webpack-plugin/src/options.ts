@@ -1,4 +1,4 @@
-import { DEFAULT_MANIFEST_PATH, SHA256SUMS_NAME, SignetError } from '@signet/core';
+import { manifestOutputPaths } from '@signet/core';
 
 export interface SignetWebpackPluginOptions {
   /**
@@ -37,15 +37,7 @@ export interface ResolvedOptions extends Required<Omit<SignetWebpackPluginOption
  * output folder is a mistake in any mode.
  */
 export function resolveOptions(options: SignetWebpackPluginOptions): ResolvedOptions {
-  const output = options.output ?? DEFAULT_MANIFEST_PATH;
-  const segments = output.split('/');
-  if (output.includes('\\') || output.startsWith('/') || segments.some((s) => s === '' || s === '.' || s === '..')) {
-    throw new SignetError({
-      code: 'E_USAGE',
-      message: `SignetWebpackPlugin: output ${JSON.stringify(output)} must be a plain posix path inside the output folder, such as ${DEFAULT_MANIFEST_PATH}`,
-    });
-  }
-  const dir = segments.slice(0, -1).join('/');
+  const { manifest: output, sha256sums: sha256sumsPath } = manifestOutputPaths('SignetWebpackPlugin', options.output);
   return {
     key: options.key,
     output,
@@ -55,6 +47,6 @@ export function resolveOptions(options: SignetWebpackPluginOptions): ResolvedOpt
     failOnError: options.failOnError ?? true,
     provenance: options.provenance ?? false,
     enabled: options.enabled,
-    sha256sumsPath: dir ? `${dir}/${SHA256SUMS_NAME}` : SHA256SUMS_NAME,
+    sha256sumsPath,
   };
 }
