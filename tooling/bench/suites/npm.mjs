@@ -1,0 +1,266 @@
+// Suite "npm": `signet npm verify --lockfile` over a dependency tree of 500 packages served by a
+// local registry (Verdaccio on 127.0.0.1), against `npm ci --ignore-scripts` fetching the same
+// tarballs from the same registry, whole process against whole process; and how many packages
+// verify-lockfile has in flight at once.
+
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { check, compareCommands, runCommand, scratchDir } from '../lib/harness.mjs';
+
+const require = createRequire(import.meta.url);
+const core = require('@signet/core');
+const { releaseStatement, tarballFileName } = require('@signet/npm');
+const cliBin = path.join(path.dirname(require.resolve('@signet/cli/package.json')), 'bin', 'signet.js');
+
+const PACKAGES = 500;
+const RUNS = 5;
+
+export default {
+  title: 'verifying a lockfile of npm packages',
+  description:
+    '`signet npm verify --lockfile` over 500 signed packages from a local registry, against `npm ci --ignore-scripts` ' +
+    'installing the same lockfile from the same registry.',
+
+  async run({ log }) {
+    const dir = scratchDir('npm');
+    const registry = await startRegistry(dir);
+    try {
+      log(`making, signing and publishing ${PACKAGES} packages to Verdaccio on ${registry.url}`);
+      const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const pub = path.join(dir, 'maintainer.pub');
+      fs.writeFileSync(pub, publicKey.export({ type: 'spki', format: 'pem' }));
+      const signer = new core.LocalSigner(pub, privateKey);
+      const bundles = path.join(dir, 'bundles');
+      fs.mkdirSync(bundles);
+      const lock = await publishAll(dir, registry, signer, bundles);
+
+      const app = path.join(dir, 'app');
+      fs.mkdirSync(app);
+      const dependencies = Object.fromEntries(
+        Object.keys(lock).map((location) => [location.slice('node_modules/'.length), lock[location].version]),
+      );
+      fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, dependencies }));
+      fs.writeFileSync(
+        path.join(app, 'package-lock.json'),
+        JSON.stringify({
+          name: 'app',
+          version: '1.0.0',
+          lockfileVersion: 3,
+          requires: true,
+          packages: { '': { name: 'app', version: '1.0.0', dependencies }, ...lock },
+        }),
+      );
+      const npmrc = path.join(dir, 'npmrc');
+      fs.writeFileSync(npmrc, `registry=${registry.url}\n`);
+      const cache = path.join(dir, 'npm-cache');
+      const npmEnv = {
+        npm_config_userconfig: npmrc,
+        npm_config_update_notifier: 'false',
+        npm_config_fund: 'false',
+        npm_config_audit: 'false',
+      };
+
+      // npm ci with an empty cache each time: it fetches every tarball, as verify does.
+      const npmCi = {
+        name: 'npm ci',
+        cmd: 'bash',
+        args: ['-c', `rm -rf node_modules "${cache}" && exec npm ci --ignore-scripts --no-audit --no-fund --cache "${cache}"`],
+        cwd: app,
+        env: npmEnv,
+      };
+      const verify = {
+        name: 'verify',
+        cmd: process.execPath,
+        args: [
+          cliBin,
+          'npm',
+          'verify',
+          '--lockfile',
+          'package-lock.json',
+          '--key',
+          pub,
+          '--bundle-dir',
+          bundles,
+          '--registry',
+          registry.url,
+        ],
+        cwd: app,
+        env: npmEnv,
+      };
+      log('checking both commands once (and that verify refuses a swapped tarball)');
+      await runCommand(npmCi);
+      if (fs.readdirSync(path.join(app, 'node_modules')).length < PACKAGES)
+        throw new Error('npm ci installed fewer packages than the lockfile has');
+      registry.inFlight.reset();
+      await runCommand(verify);
+      const peak = registry.inFlight.peak();
+      await assertCatchesSwap(registry, lock, verify);
+
+      log(`${RUNS} rounds of npm ci and signet npm verify --lockfile, interleaved`);
+      const m = await compareCommands([npmCi, verify], { runs: RUNS, warmups: 1 });
+      return {
+        checks: [
+          check({
+            id: 'npm-verify-lockfile-time',
+            what: `\`signet npm verify --lockfile\` of ${PACKAGES} packages ÷ \`npm ci --ignore-scripts\` of the same lockfile, same registry`,
+            target: '≤ 1.50×',
+            comparator: '<=',
+            limit: 1.5,
+            value: m.verify.medianMs / m['npm ci'].medianMs,
+            unit: '×',
+            detail: {
+              text: `${seconds(m.verify.medianMs)} vs ${seconds(m['npm ci'].medianMs)} (median of ${RUNS})`,
+              medianMs: m.verify.medianMs,
+              referenceMedianMs: m['npm ci'].medianMs,
+              wallMs: m.verify.wallMs,
+              referenceWallMs: m['npm ci'].wallMs,
+            },
+          }),
+          check({
+            id: 'npm-verify-lockfile-parallel',
+            what: 'packages verify-lockfile has in flight at once (most requests open together at the registry)',
+            target: '≥ 4',
+            comparator: '>=',
+            limit: 4,
+            value: peak,
+            unit: 'packages',
+            detail: { text: `${peak} at once (--concurrency defaults to 8)` },
+          }),
+        ],
+        notes: [
+          `The tree: ${PACKAGES} packages (\`bench-pkg-000\`…), each a tarball made with \`tar -czf\` of a package.json and an index.js of 2 to 40 KiB, signed with an ECDSA P-256 key (a DSSE bundle per release, as \`signet npm publish\` makes it, in a bundle folder) and published to Verdaccio 6.8 (in the benchmark's process, storage in a temporary folder, no uplinks) over its publish API. The app's package-lock.json (v3) pins each one's resolved URL and integrity.`,
+          `Reference: \`npm ci --ignore-scripts --no-audit --no-fund\` with a new empty cache folder and no node_modules each round, so it fetches and unpacks every tarball. Measured: \`signet npm verify --lockfile package-lock.json --key maintainer.pub --bundle-dir bundles --registry URL\`, which for each package fetches the packument and the tarball, checks both integrities and verifies the bundle, 8 at a time. Both are checked first: npm ci installs all ${PACKAGES}, and verify passes, then fails once a tarball is swapped in the registry's storage. One warm-up round, then ${RUNS} rounds, order rotated; median wall time.`,
+          `In flight: the registry counts its open packument and tarball requests while one verify runs (a package has one open at a time); the figure is the most at once.`,
+        ],
+      };
+    } finally {
+      await registry.stop();
+    }
+  },
+};
+
+/** Makes, signs and publishes the packages; returns the lockfile's `packages` entries. */
+async function publishAll(dir, registry, signer, bundles) {
+  const lock = {};
+  const work = path.join(dir, 'make');
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < PACKAGES; i = next++) {
+      const name = `bench-pkg-${String(i).padStart(3, '0')}`;
+      const version = '1.0.0';
+      const pkg = path.join(work, name, 'package');
+      fs.mkdirSync(pkg, { recursive: true });
+      fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name, version, main: 'index.js', license: 'MIT' }));
+      fs.writeFileSync(
+        path.join(pkg, 'index.js'),
+        `module.exports = ${JSON.stringify(crypto.randomBytes(1024 * (1 + (i % 20))).toString('hex'))};\n`,
+      );
+      const tgz = path.join(work, tarballFileName(name, version));
+      execFileSync('tar', ['-czf', tgz, '-C', path.dirname(pkg), 'package']);
+      const bytes = fs.readFileSync(tgz);
+      const bundle = await core.signStatement(releaseStatement(name, version, bytes), signer);
+      fs.writeFileSync(path.join(bundles, `${tarballFileName(name, version)}.sigstore.json`), JSON.stringify(core.serializeBundle(bundle)));
+      const integrity = `sha512-${crypto.createHash('sha512').update(bytes).digest('base64')}`;
+      const tarball = `${registry.url}${name}/-/${tarballFileName(name, version)}`;
+      await registry.publish(name, version, bytes, integrity, tarball);
+      lock[`node_modules/${name}`] = { version, resolved: tarball, integrity, license: 'MIT' };
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return Object.fromEntries(Object.entries(lock).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** A verifier that passes anything measures nothing: a swapped tarball must fail it. */
+async function assertCatchesSwap(registry, lock, verify) {
+  const name = Object.keys(lock)[0].slice('node_modules/'.length);
+  const file = path.join(registry.storage, name, tarballFileName(name, '1.0.0'));
+  const original = fs.readFileSync(file);
+  fs.writeFileSync(file, Buffer.concat([original, Buffer.from('x')]));
+  const refused = await runCommand(verify).then(
+    () => false,
+    () => true,
+  );
+  fs.writeFileSync(file, original);
+  if (!refused) throw new Error('signet npm verify passed a swapped tarball: the benchmark would measure nothing');
+}
+
+/** Verdaccio on 127.0.0.1 with no uplinks, a publishing user, and a count of tarball requests in flight. */
+async function startRegistry(dir) {
+  const storage = path.join(dir, 'storage');
+  const access = { access: '$all', publish: '$authenticated' };
+  const { runServer } = await import('verdaccio');
+  const server = await runServer({
+    self_path: path.join(dir, 'config.yaml'),
+    configPath: path.join(dir, 'config.yaml'),
+    storage,
+    auth: { htpasswd: { file: path.join(dir, 'htpasswd'), max_users: 10 } },
+    packages: { '**': access },
+    web: { enable: false },
+    max_body_size: '50mb',
+    log: { type: 'stdout', format: 'json', level: 'fatal' },
+  });
+  let open = 0;
+  let peak = 0;
+  // A package in verification has one request open at a time (its packument, then its tarball).
+  server.on('request', (request, response) => {
+    if (request.url.includes('/-/npm/') || request.url.includes('/-/user/')) return;
+    peak = Math.max(peak, ++open);
+    response.once('close', () => open--);
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const url = `http://127.0.0.1:${server.address().port}/`;
+  const user = await fetch(`${url}-/user/org.couchdb.user:bench`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench', password: 'bench-password-123' }),
+  });
+  const { token } = await user.json();
+  if (!token) throw new Error(`Verdaccio gave no token (${user.status})`);
+  return {
+    url,
+    storage,
+    inFlight: {
+      reset: () => {
+        peak = 0;
+      },
+      peak: () => peak,
+    },
+    /** The document `npm publish` sends: the version's manifest and the tarball as an attachment. */
+    async publish(name, version, bytes, integrity, tarball) {
+      const filename = tarballFileName(name, version);
+      const manifest = {
+        name,
+        version,
+        main: 'index.js',
+        license: 'MIT',
+        dist: { integrity, shasum: crypto.createHash('sha1').update(bytes).digest('hex'), tarball },
+      };
+      const response = await fetch(`${url}${name}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({
+          _id: name,
+          name,
+          'dist-tags': { latest: version },
+          versions: { [version]: { ...manifest, _id: `${name}@${version}` } },
+          _attachments: { [filename]: { content_type: 'application/octet-stream', data: bytes.toString('base64'), length: bytes.length } },
+        }),
+      });
+      if (!response.ok) throw new Error(`publishing ${name} failed: ${response.status} ${await response.text()}`);
+    },
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+function seconds(ms) {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
