@@ -13,6 +13,7 @@ import { check, compareCommands, runCommand, scratchDir } from '../lib/harness.m
 const require = createRequire(import.meta.url);
 const core = require('@signet/core');
 const { releaseStatement, tarballFileName } = require('@signet/npm');
+const { startNpmRegistry } = require('@signet/emulators/npm-registry');
 const cliBin = path.join(path.dirname(require.resolve('@signet/cli/package.json')), 'bin', 'signet.js');
 
 const PACKAGES = 500;
@@ -26,7 +27,7 @@ export default {
 
   async run({ log }) {
     const dir = scratchDir('npm');
-    const registry = await startRegistry(dir);
+    const registry = await startRegistry();
     try {
       log(`making, signing and publishing ${PACKAGES} packages to Verdaccio on ${registry.url}`);
       const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -131,7 +132,7 @@ export default {
           }),
         ],
         notes: [
-          `The tree: ${PACKAGES} packages (\`bench-pkg-000\`…), each a tarball made with \`tar -czf\` of a package.json and an index.js of 2 to 40 KiB, signed with an ECDSA P-256 key (a DSSE bundle per release, as \`signet npm publish\` makes it, in a bundle folder) and published to Verdaccio 6.8 (in the benchmark's process, storage in a temporary folder, no uplinks) over its publish API. The app's package-lock.json (v3) pins each one's resolved URL and integrity.`,
+          `The tree: ${PACKAGES} packages (\`bench-pkg-000\`…), each a tarball made with \`tar -czf\` of a package.json and an index.js of 2 to 40 KiB, signed with an ECDSA P-256 key (a DSSE bundle per release, as \`signet npm publish\` makes it, in a bundle folder) and published to Verdaccio 6.8 (@signet/emulators' local registry, in the benchmark's process, storage in a temporary folder, no uplinks) over its publish API. The app's package-lock.json (v3) pins each one's resolved URL and integrity.`,
           `Reference: \`npm ci --ignore-scripts --no-audit --no-fund\` with a new empty cache folder and no node_modules each round, so it fetches and unpacks every tarball. Measured: \`signet npm verify --lockfile package-lock.json --key maintainer.pub --bundle-dir bundles --registry URL\`, which for each package fetches the packument and the tarball, checks both integrities and verifies the bundle, 8 at a time. Both are checked first: npm ci installs all ${PACKAGES}, and verify passes, then fails once a tarball is swapped in the registry's storage. One warm-up round, then ${RUNS} rounds, order rotated; median wall time.`,
           `In flight: the registry counts its open packument and tarball requests while one verify runs (a package has one open at a time); the figure is the most at once.`,
         ],
@@ -187,44 +188,20 @@ async function assertCatchesSwap(registry, lock, verify) {
   if (!refused) throw new Error('signet npm verify passed a swapped tarball: the benchmark would measure nothing');
 }
 
-/** Verdaccio on 127.0.0.1 with no uplinks, a publishing user, and a count of tarball requests in flight. */
-async function startRegistry(dir) {
-  const storage = path.join(dir, 'storage');
-  const access = { access: '$all', publish: '$authenticated' };
-  const { runServer } = await import('verdaccio');
-  const server = await runServer({
-    self_path: path.join(dir, 'config.yaml'),
-    configPath: path.join(dir, 'config.yaml'),
-    storage,
-    auth: { htpasswd: { file: path.join(dir, 'htpasswd'), max_users: 10 } },
-    packages: { '**': access },
-    web: { enable: false },
-    max_body_size: '50mb',
-    log: { type: 'stdout', format: 'json', level: 'fatal' },
-  });
+/** The local registry (Verdaccio, from @signet/emulators), with its API publish and a count of requests in flight. */
+async function startRegistry() {
+  const registry = await startNpmRegistry();
   let open = 0;
   let peak = 0;
   // A package in verification has one request open at a time (its packument, then its tarball).
-  server.on('request', (request, response) => {
+  registry.server.on('request', (request, response) => {
     if (request.url.includes('/-/npm/') || request.url.includes('/-/user/')) return;
     peak = Math.max(peak, ++open);
     response.once('close', () => open--);
   });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const url = `http://127.0.0.1:${server.address().port}/`;
-  const user = await fetch(`${url}-/user/org.couchdb.user:bench`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'bench', password: 'bench-password-123' }),
-  });
-  const { token } = await user.json();
-  if (!token) throw new Error(`Verdaccio gave no token (${user.status})`);
   return {
-    url,
-    storage,
+    url: registry.url,
+    storage: registry.storage,
     inFlight: {
       reset: () => {
         peak = 0;
@@ -241,9 +218,9 @@ async function startRegistry(dir) {
         license: 'MIT',
         dist: { integrity, shasum: crypto.createHash('sha1').update(bytes).digest('hex'), tarball },
       };
-      const response = await fetch(`${url}${name}`, {
+      const response = await fetch(`${registry.url}${name}`, {
         method: 'PUT',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${registry.token}` },
         body: JSON.stringify({
           _id: name,
           name,
@@ -254,10 +231,7 @@ async function startRegistry(dir) {
       });
       if (!response.ok) throw new Error(`publishing ${name} failed: ${response.status} ${await response.text()}`);
     },
-    async stop() {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
+    stop: () => registry.stop(),
   };
 }
 
