@@ -29,5 +29,7 @@ await build({
     'cli-progress',
     // npm publishing and verification: only for `signet npm`.
     '@signet/npm',
+    // Lambda packaging and deploys (yazl, the AWS SDK clients): only for `signet lambda`.
+    '@signet/lambda',
   ],
 });

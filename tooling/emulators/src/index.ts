@@ -1,4 +1,5 @@
 export { AwsKmsEmulator, envFor as awsKmsEnv } from './aws-kms';
+export { AwsLambdaEmulator, envFor as awsLambdaEnv } from './aws-lambda';
 export { AzureKeyVaultEmulator, envFor as azureKeyVaultEnv } from './azure-keyvault';
 export { type Fault, FaultPlan, type FaultRule, type LoggedRequest, redactHeaders } from './faults';
 export { envFor as gcpKmsEnv, GcpKmsEmulator } from './gcp-kms';
