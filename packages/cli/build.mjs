@@ -27,6 +27,9 @@ await build({
     'node-forge',
     'read',
     'cli-progress',
+    // Reading and checking gate policies (YAML, JSON Schema): only for `signet gate`.
+    'yaml',
+    'ajv',
     // npm publishing and verification: only for `signet npm`.
     '@signet/npm',
     // Lambda packaging and deploys (yazl, the AWS SDK clients): only for `signet lambda`.

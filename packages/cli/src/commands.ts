@@ -223,6 +223,28 @@ Examples:
     run: lazy(() => require('./commands/directory'), 'verifyDir'),
   },
   {
+    name: 'gate',
+    summary: 'deploy gate: check artifacts against a policy of who must have signed what; exit 1 if any fails',
+    args: [{ name: 'artifact', description: 'files and folders to check (a folder is a web build)', variadic: true }],
+    options: {
+      policy: { type: 'string', valueName: 'file', required: true, description: 'the gate policy (YAML or JSON)' },
+      'trusted-root': trustOptions['trusted-root'] as OptionSpec,
+      offline: trustOptions.offline as OptionSpec,
+      json,
+    },
+    help: `
+Each artifact is checked against the first rule of the policy that covers it (by kind and path
+glob): its signature (ARTIFACT.sigstore.json beside it, or a folder's signed manifest), the
+signer, a transparency-log entry if the rule requires one, and the attestations it requires
+(ARTIFACT.<type>.sigstore.json beside it). An artifact no rule covers fails. See docs/gate.md.
+Exit status: 0 all passed, 1 any failed, 2 bad policy or usage, 3 a provider failed.
+
+Examples:
+  $ signet gate --policy deploy-policy.yaml dist build/function.zip app-1.2.0.tgz
+  $ signet gate --policy deploy-policy.yaml --json release/*.zip release/*.tgz > gate-report.json`,
+    run: lazy(() => require('./commands/gate'), 'gate'),
+  },
+  {
     name: 'npm publish',
     summary: 'pack a package, sign the exact tarball, and publish that tarball with npm',
     args: [{ name: 'dir', description: 'the package folder (default .), or the workspace root with --workspaces', optional: true }],
@@ -286,6 +308,61 @@ Examples:
     options: {},
     help: '\nIn package.json: "scripts": { "prepublishOnly": "signet npm guard" }',
     run: lazy(() => require('./commands/npm'), 'npmGuard'),
+  },
+  {
+    name: 'lambda package',
+    summary: 'zip a function or layer folder deterministically (same tree, same bytes); sign it with --key',
+    args: [{ name: 'dir', description: 'the folder to package' }],
+    options: {
+      out: { type: 'string', valueName: 'zip', required: true, description: 'the zip to write, e.g. function.zip' },
+      ...signingOptions,
+      key: { ...signingOptions.key, required: false, description: 'also sign the zip (ZIP.sigstore.json beside it)' } as OptionSpec,
+      include: { type: 'string', valueName: 'glob', multiple: true, description: 'package only files matching' },
+      exclude: { type: 'string', valueName: 'glob', multiple: true, description: 'leave out files matching' },
+      json,
+    },
+    help: `
+Entries are sorted, dated 1980-01-01 and given mode 0644 or 0755 (executable), so the zip's
+sha256 depends only on the files' paths, contents and executable bits.
+
+Example:
+  $ signet lambda package build/ --out function.zip --key awskms:///alias/lambda-release`,
+    run: lazy(() => require('./commands/lambda'), 'lambdaPackage'),
+  },
+  {
+    name: 'lambda verify',
+    summary: 'verify a Lambda zip against its bundle (ZIP.sigstore.json)',
+    args: [{ name: 'zip', description: 'the function or layer zip' }],
+    options: { bundle: { type: 'string', valueName: 'file', description: 'the bundle (default ZIP.sigstore.json)' }, ...trustOptions },
+    help: `\n${EXIT_STATUS}\n\nExample:\n  $ signet lambda verify function.zip --key lambda-release.pub`,
+    run: lazy(() => require('./commands/lambda'), 'lambdaVerify'),
+  },
+  {
+    name: 'lambda deploy',
+    summary: 'verify a Lambda zip, then upload exactly those bytes (UpdateFunctionCode or PublishLayerVersion)',
+    args: [{ name: 'zip', description: 'the function or layer zip' }],
+    options: {
+      function: { type: 'string', valueName: 'name', description: 'the function to update' },
+      layer: { type: 'string', valueName: 'name', description: 'the layer to publish a version of' },
+      publish: { type: 'boolean', description: 'publish a new function version' },
+      'signing-profile': {
+        type: 'string',
+        valueName: 'name',
+        description: 'deploy through this AWS Signer profile (for Enforce code signing)',
+      },
+      bucket: { type: 'string', valueName: 'name', description: 'with --signing-profile: the versioned S3 bucket Signer signs from' },
+      bundle: { type: 'string', valueName: 'file', description: 'the bundle (default ZIP.sigstore.json)' },
+      ...trustOptions,
+    },
+    help: `
+A zip that fails verification is never uploaded. AWS credentials and region come from the SDK's
+default chain (AWS_PROFILE, AWS_REGION, ...).
+${EXIT_STATUS}
+
+Examples:
+  $ signet lambda deploy function.zip --function checkout --key lambda-release.pub
+  $ signet lambda deploy function.zip --function checkout --key lambda-release.pub --signing-profile release --bucket acme-lambda-code`,
+    run: lazy(() => require('./commands/lambda'), 'lambdaDeploy'),
   },
 ];
 

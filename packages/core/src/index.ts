@@ -33,6 +33,17 @@ export { assertArtifactFile, type Digests, digestBytes, digestFile, digestStream
 export { type DigestSignerOptions, digestSigner, ecdsaRawToDer } from './digest-signer';
 export { isSignetError, SignetError, type SignetErrorCode, VERIFICATION_CODES } from './errors';
 export { writeFileAtomic } from './fs-atomic';
+export { gate } from './gate';
+export {
+  ARTIFACT_KINDS,
+  type ArtifactKind,
+  type AttestationRequirement,
+  type GateOptions,
+  type GatePolicy,
+  type GateRule,
+  type GateVerdict,
+  loadGatePolicy,
+} from './gate-policy';
 export { IDENTITY_TOKEN_SOURCES, type KeylessOptions, KeylessSigner } from './keyless';
 export { displayKeyRef, type KeyRef, parseKeyRef } from './keyref';
 export { createKey, openSigner, trustedKeyFromRef } from './keys';

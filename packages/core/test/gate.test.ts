@@ -1,0 +1,627 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { SigstoreStack } from '@signet/emulators/sigstore';
+import {
+  type Bundle,
+  createAttestation,
+  createStatement,
+  type GatePolicy,
+  type GateVerdict,
+  gate,
+  LocalSigner,
+  loadGatePolicy,
+  loadTrustedRoot,
+  openSigner,
+  PREDICATE_TYPES,
+  publicKeyPem,
+  type SigstoreServices,
+  signArtifact,
+  signDirectory,
+  signStatement,
+  type TrustedRoot,
+  writeBundle,
+} from '../src';
+import { useTmpDir } from './helpers/tmp';
+
+const tmp = useTmpDir();
+
+function keyPair(type: 'ec' | 'ed25519' = 'ec') {
+  const { privateKey, publicKey } =
+    type === 'ec' ? crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }) : crypto.generateKeyPairSync('ed25519');
+  return { signer: new LocalSigner(`${type}-key`, privateKey), pem: publicKeyPem(publicKey) };
+}
+
+const release = keyPair();
+const other = keyPair();
+const edwards = keyPair('ed25519');
+const CYCLONEDX = PREDICATE_TYPES.cyclonedx as string;
+const SPDX = PREDICATE_TYPES.spdx as string;
+const SBOM = { bomFormat: 'CycloneDX', specVersion: '1.6', components: [] };
+const SPDX_DOC = { spdxVersion: 'SPDX-2.3', name: 'app' };
+
+/** A file under `dir`, its parents made. */
+function put(dir: string, name: string, content: string | Uint8Array): string {
+  const file = path.join(dir, name);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, content);
+  return file;
+}
+
+async function sign(file: string, signer = release.signer): Promise<void> {
+  await writeBundle(`${file}.sigstore.json`, await signArtifact({ path: file }, signer));
+}
+
+/** `signet attest`'s layout: FILE.<suffix>.sigstore.json, a statement about FILE. */
+async function attest(file: string, predicateType: string, predicate: unknown, signer = release.signer, suffix = 'sbom'): Promise<string> {
+  const statement = await createAttestation([{ path: file, name: path.basename(file) }], predicateType, predicate);
+  const bundlePath = `${file}.${suffix}.sigstore.json`;
+  await writeBundle(bundlePath, await signStatement(statement, signer));
+  return bundlePath;
+}
+
+/** An npm tarball signed as @signet/npm signs one: a statement naming pkg:npm/NAME@VERSION with its sha512. */
+async function npmTarball(dir: string, name = 'app-1.0.0.tgz', purl = 'pkg:npm/%40acme/app@1.0.0'): Promise<string> {
+  const file = put(dir, name, zlib.gzipSync(crypto.randomBytes(4096)));
+  const sha512 = crypto.createHash('sha512').update(fs.readFileSync(file)).digest('hex');
+  const statement = createStatement([{ name: purl, digest: { sha512 } }], 'https://signet.dev/npm-release/v1', { integrity: 'sha512-…' });
+  await writeBundle(`${file}.sigstore.json`, await signStatement(statement, release.signer));
+  return file;
+}
+
+/** A zip's first bytes, then enough data that it is hashed on a worker thread. */
+function zipBytes(size = 3 * 1024 * 1024): Buffer {
+  return Buffer.concat([Buffer.from('PK\x03\x04'), crypto.randomBytes(size)]);
+}
+
+async function webBuild(dir: string, name = 'dist'): Promise<string> {
+  const out = path.join(dir, name);
+  put(out, 'index.html', '<script src="assets/app.js"></script>');
+  put(out, 'assets/app.js', 'console.log("app")');
+  put(out, 'assets/big.bin', crypto.randomBytes(2 * 1024 * 1024));
+  await signDirectory(out, release.signer);
+  return out;
+}
+
+function writePolicy(dir: string, policy: string | object, name = 'policy.yaml'): string {
+  fs.mkdirSync(path.join(dir, 'keys'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'keys/release.pub'), release.pem);
+  fs.writeFileSync(path.join(dir, 'keys/other.pub'), other.pem);
+  fs.writeFileSync(path.join(dir, 'keys/edwards.pub'), edwards.pem);
+  return put(dir, name, typeof policy === 'string' ? policy : JSON.stringify(policy, null, 2));
+}
+
+const KEYS = `
+version: 1
+keys:
+  release: { publicKey: keys/release.pub }
+  other: { publicKey: keys/other.pub }
+  edwards: { publicKey: keys/edwards.pub }
+`;
+
+async function policyFrom(dir: string, rules: string): Promise<GatePolicy> {
+  return loadGatePolicy(writePolicy(dir, `${KEYS}rules:\n${rules}`));
+}
+
+/** gate() run with cwd = dir, so artifact paths are relative as in a deploy script. */
+async function gateIn(dir: string, artifacts: string[], policy: GatePolicy, concurrency?: number): Promise<GateVerdict[]> {
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    return await gate(artifacts, policy, { concurrency, trustedRoot: () => Promise.reject(new Error('no trusted root is needed here')) });
+  } finally {
+    process.chdir(cwd);
+  }
+}
+
+describe('gate: each kind passes when signed as its rule says', () => {
+  it('checks a web folder, a Lambda zip, an npm tarball, a file and an attestation in one run', async () => {
+    const dir = tmp();
+    await webBuild(dir);
+    const zip = put(dir, 'fn/function.zip', zipBytes());
+    await sign(zip);
+    await attest(zip, CYCLONEDX, SBOM);
+    await npmTarball(dir);
+    const file = put(dir, 'bin/tool', 'an executable');
+    await sign(file);
+    const sbom = await attest(file, CYCLONEDX, SBOM, release.signer, 'cyclonedx');
+    const policy = await policyFrom(
+      dir,
+      `
+  - { kind: web, signers: [release] }
+  - kind: lambda-zip
+    signers: [release]
+    attestations: [{ predicateType: cyclonedx }]
+  - { kind: npm-tarball, signers: [release] }
+  - { kind: attestation, signers: [release], predicateTypes: [cyclonedx] }
+  - { match: 'bin/*', signers: [release] }
+`,
+    );
+    const artifacts = ['dist', 'fn/function.zip', 'app-1.0.0.tgz', 'bin/tool', path.relative(dir, sbom)];
+    const verdicts = await gateIn(dir, artifacts, policy);
+    expect(verdicts.map((v) => [v.artifact, v.kind, v.rule, v.ok, v.signer])).toEqual([
+      ['dist', 'web', 0, true, 'key release'],
+      ['fn/function.zip', 'lambda-zip', 1, true, 'key release'],
+      ['app-1.0.0.tgz', 'npm-tarball', 2, true, 'key release'],
+      ['bin/tool', 'file', 4, true, 'key release'],
+      ['bin/tool.cyclonedx.sigstore.json', 'attestation', 3, true, 'key release'],
+    ]);
+    expect(verdicts[0]?.reason).toBe('3 files match the signed manifest');
+    expect(verdicts[1]?.reason).toBe('signature verified (sha256); cyclonedx by key release');
+    expect(verdicts[1]?.attestations).toEqual([
+      { predicateType: CYCLONEDX, bundle: 'fn/function.zip.sbom.sigstore.json', signer: 'key release' },
+    ]);
+    expect(verdicts[2]?.reason).toBe('pkg:npm/@acme/app@1.0.0');
+    expect(verdicts[4]?.reason).toBe('cyclonedx about tool');
+  });
+
+  it('verifies an Ed25519 message signature, which covers the whole file', async () => {
+    const dir = tmp();
+    const zip = put(dir, 'function.zip', zipBytes());
+    await sign(zip, edwards.signer);
+    const policy = await policyFrom(dir, '  - { kind: lambda-zip, signers: [release, edwards] }');
+    expect(await gateIn(dir, ['function.zip'], policy)).toMatchObject([{ ok: true, signer: 'key edwards' }]);
+  });
+
+  it('counts a web build signed as SLSA provenance as its own provenance attestation', async () => {
+    const dir = tmp();
+    const out = path.join(dir, 'dist');
+    put(out, 'index.html', '<p>hi</p>');
+    await signDirectory(out, release.signer, { provenance: true });
+    const policy = await policyFrom(
+      dir,
+      "  - { kind: web, signers: [release], attestations: [{ predicateType: 'https://slsa.dev/provenance/v1' }] }",
+    );
+    expect(await gateIn(dir, ['dist/'], policy)).toMatchObject([
+      { ok: true, reason: '1 file matches the signed manifest; slsaprovenance by key release' },
+    ]);
+  });
+
+  it("takes a folder's attestations from beside it, about its signed manifest", async () => {
+    const dir = tmp();
+    const out = await webBuild(dir);
+    const manifest = path.join(out, '.well-known/signet/manifest.sigstore.json');
+    const statement = await createAttestation([{ path: manifest, name: 'dist' }], CYCLONEDX, SBOM);
+    await writeBundle(path.join(dir, 'dist.cyclonedx.sigstore.json'), await signStatement(statement, release.signer));
+    const policy = await policyFrom(dir, '  - { kind: web, signers: [release], attestations: [{ predicateType: cyclonedx }] }');
+    expect(await gateIn(dir, ['dist'], policy)).toMatchObject([{ ok: true, attestations: [{ bundle: 'dist.cyclonedx.sigstore.json' }] }]);
+    fs.rmSync(path.join(dir, 'dist.cyclonedx.sigstore.json'));
+    expect(await gateIn(dir, ['dist/'], policy)).toMatchObject([
+      { ok: false, code: 'E_POLICY', reason: 'no cyclonedx attestation beside it (dist.*.sigstore.json)' },
+    ]);
+  });
+
+  it('applies the first rule that fits, and only it; a rule with kind and match decides the kind of what it matches', async () => {
+    const dir = tmp();
+    await sign(put(dir, 'build/handler.jar', zipBytes(1000)));
+    await sign(put(dir, 'build/notes.txt', 'signed by release'));
+    const policy = await policyFrom(
+      dir,
+      `
+  - { kind: npm-tarball, signers: [other] }
+  - { kind: lambda-zip, match: 'build/*.jar', signers: [release] }
+  - { match: '**', signers: [other] }
+  - { match: '**', signers: [release] }
+`,
+    );
+    expect(await gateIn(dir, ['./build/handler.jar', 'build/notes.txt'], policy)).toMatchObject([
+      { ok: true, kind: 'lambda-zip', rule: 1 },
+      { ok: false, kind: 'file', rule: 2, code: 'E_SIGNATURE' },
+    ]);
+  });
+
+  it('keeps the order of the artifacts, checked one at a time or many at once', async () => {
+    const dir = tmp();
+    const names: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const file = put(dir, `files/f${i}.bin`, i % 3 === 0 ? crypto.randomBytes(1024 * 1024 + i) : `file ${i}`);
+      if (i !== 5) await sign(file);
+      names.push(path.relative(dir, file));
+    }
+    const policy = await policyFrom(dir, "  - { match: '*.bin', signers: [release] }");
+    for (const concurrency of [1, 8]) {
+      const verdicts = await gateIn(dir, names, policy, concurrency);
+      expect(verdicts.map((v) => v.artifact)).toEqual(names);
+      expect(verdicts.map((v) => v.ok)).toEqual(names.map((_, i) => i !== 5));
+    }
+  });
+});
+
+describe('gate: what fails', () => {
+  async function oneFile(dir: string, rules: string, prepare?: (file: string) => Promise<void> | void): Promise<GateVerdict> {
+    const file = put(dir, 'app.zip', zipBytes(2 * 1024 * 1024));
+    await sign(file);
+    await prepare?.(file);
+    const [verdict] = await gateIn(dir, ['app.zip'], await policyFrom(dir, rules));
+    return verdict as GateVerdict;
+  }
+
+  it('a tampered artifact', async () => {
+    const verdict = await oneFile(tmp(), '  - { kind: lambda-zip, signers: [release] }', (file) => fs.appendFileSync(file, 'x'));
+    expect(verdict).toMatchObject({ ok: false, code: 'E_SIGNATURE', rule: 0 });
+    expect(verdict.reason).toMatch(/^the artifact does not match the bundle/);
+  });
+
+  it('a tampered file in a web folder', async () => {
+    const dir = tmp();
+    await webBuild(dir);
+    fs.appendFileSync(path.join(dir, 'dist/assets/app.js'), 'steal()');
+    fs.writeFileSync(path.join(dir, 'dist/evil.js'), 'x');
+    const [verdict] = await gateIn(dir, ['dist'], await policyFrom(dir, '  - { kind: web, signers: [release] }'));
+    expect(verdict).toMatchObject({ ok: false, code: 'E_SIGNATURE', signer: 'key release' });
+    expect(verdict?.reason).toBe('the folder does not match its signed manifest: modified assets/app.js; extra evil.js');
+  });
+
+  it('a missing bundle', async () => {
+    const verdict = await oneFile(tmp(), '  - { kind: lambda-zip, signers: [release] }', (file) => fs.rmSync(`${file}.sigstore.json`));
+    expect(verdict).toMatchObject({ ok: false, code: 'E_SIGNATURE', reason: 'not signed: app.zip.sigstore.json does not exist' });
+  });
+
+  it('a missing artifact', async () => {
+    const dir = tmp();
+    const [verdict] = await gateIn(dir, ['gone.zip'], await policyFrom(dir, "  - { match: '**', signers: [release] }"));
+    expect(verdict).toMatchObject({ ok: false, code: 'E_INPUT', reason: 'gone.zip does not exist' });
+  });
+
+  it('a signer the rule does not trust, named', async () => {
+    const verdict = await oneFile(tmp(), '  - { kind: lambda-zip, signers: [other] }');
+    expect(verdict).toMatchObject({ ok: false, code: 'E_SIGNATURE' });
+    expect(verdict.reason).toMatch(/^app\.zip\.sigstore\.json is signed by another key \(sha256:[0-9a-f]{16}…\), not by other$/);
+  });
+
+  it('a key signature where only keyless identities are trusted', async () => {
+    const dir = tmp();
+    const file = put(dir, 'app.bin', 'x');
+    await sign(file);
+    const policy = await loadGatePolicy(
+      writePolicy(dir, {
+        version: 1,
+        identities: { ci: { issuer: 'https://token.actions.githubusercontent.com', subjectRegExp: 'https://github\\.com/acme/.+' } },
+        rules: [{ match: '**', signers: ['ci'] }],
+      }),
+    );
+    expect(await gateIn(dir, ['app.bin'], policy)).toMatchObject([
+      {
+        ok: false,
+        code: 'E_POLICY',
+        reason: 'app.bin.sigstore.json is signed by a key, but rules[0] trusts only the keyless identities ci',
+      },
+    ]);
+  });
+
+  it('a required attestation that is missing', async () => {
+    const verdict = await oneFile(tmp(), '  - { kind: lambda-zip, signers: [release], attestations: [{ predicateType: cyclonedx }] }');
+    expect(verdict).toMatchObject({
+      ok: false,
+      code: 'E_POLICY',
+      signer: 'key release',
+      reason: 'no cyclonedx attestation beside it (app.zip.*.sigstore.json)',
+    });
+  });
+
+  it('an attestation of the wrong predicate type', async () => {
+    const verdict = await oneFile(
+      tmp(),
+      '  - { kind: lambda-zip, signers: [release], attestations: [{ predicateType: cyclonedx }] }',
+      (file) => attest(file, SPDX, SPDX_DOC, release.signer, 'spdx').then(() => undefined),
+    );
+    expect(verdict).toMatchObject({
+      ok: false,
+      code: 'E_POLICY',
+      reason: 'no cyclonedx attestation beside it (app.zip.*.sigstore.json); found spdx',
+    });
+  });
+
+  it('an attestation by a signer the requirement does not trust', async () => {
+    const verdict = await oneFile(
+      tmp(),
+      '  - { kind: lambda-zip, signers: [release], attestations: [{ predicateType: cyclonedx, signers: [release] }] }',
+      (file) => attest(file, CYCLONEDX, SBOM, other.signer).then(() => undefined),
+    );
+    expect(verdict).toMatchObject({ ok: false, code: 'E_SIGNATURE' });
+    expect(verdict.reason).toMatch(/^the cyclonedx attestation app\.zip\.sbom\.sigstore\.json is signed by another key/);
+  });
+
+  it('an attestation about another artifact', async () => {
+    const verdict = await oneFile(
+      tmp(),
+      '  - { kind: lambda-zip, signers: [release], attestations: [{ predicateType: cyclonedx }] }',
+      async (file) => {
+        const elsewhere = put(path.dirname(file), 'other.zip', 'other bytes');
+        await attest(elsewhere, CYCLONEDX, SBOM);
+        fs.renameSync(`${elsewhere}.sbom.sigstore.json`, `${file}.sbom.sigstore.json`);
+      },
+    );
+    expect(verdict).toMatchObject({ ok: false, code: 'E_SIGNATURE' });
+    expect(verdict.reason).toContain(
+      'the cyclonedx attestation app.zip.sbom.sigstore.json: the artifact is not a subject of the signed statement',
+    );
+  });
+
+  it('an attestation of a predicate type its rule does not accept', async () => {
+    const dir = tmp();
+    const file = put(dir, 'app.bin', 'x');
+    const bundle = await attest(file, SPDX, SPDX_DOC);
+    const [verdict] = await gateIn(
+      dir,
+      [path.basename(bundle)],
+      await policyFrom(dir, '  - { kind: attestation, signers: [release], predicateTypes: [cyclonedx] }'),
+    );
+    expect(verdict).toMatchObject({ ok: false, code: 'E_POLICY', reason: `the attestation's predicate type is ${SPDX}, not ${CYCLONEDX}` });
+  });
+
+  it('an artifact no rule covers: the gate denies by default', async () => {
+    const verdict = await oneFile(tmp(), "  - { kind: npm-tarball, signers: [release] }\n  - { match: 'dist/**', signers: [release] }");
+    expect(verdict).toMatchObject({ ok: false, kind: 'lambda-zip', code: 'E_POLICY', reason: 'no rule covers it' });
+    expect(verdict.rule).toBeUndefined();
+  });
+
+  it('a transparency-log entry required but absent', async () => {
+    const verdict = await oneFile(tmp(), '  - { kind: lambda-zip, signers: [release], tlog: true }');
+    expect(verdict).toMatchObject({
+      ok: false,
+      code: 'E_TLOG',
+      reason: 'app.zip.sigstore.json has no transparency-log entry, and rules[0] requires one (tlog: true)',
+    });
+  });
+
+  it('an npm tarball signed as a plain file, or by a statement that names no package', async () => {
+    const dir = tmp();
+    const plain = put(dir, 'plain-1.0.0.tgz', zlib.gzipSync('x'));
+    await sign(plain);
+    await npmTarball(dir, 'odd-1.0.0.tgz', 'dist/odd-1.0.0.tgz');
+    const verdicts = await gateIn(
+      dir,
+      ['plain-1.0.0.tgz', 'odd-1.0.0.tgz'],
+      await policyFrom(dir, '  - { kind: npm-tarball, signers: [release] }'),
+    );
+    expect(verdicts.map((v) => [v.ok, v.code])).toEqual([
+      [false, 'E_POLICY'],
+      [false, 'E_POLICY'],
+    ]);
+    expect(verdicts[0]?.reason).toMatch(/plain signature; an npm tarball is signed as a statement naming pkg:npm/);
+    expect(verdicts[1]?.reason).toMatch(/names dist\/odd-1\.0\.0\.tgz, not an npm package/);
+  });
+
+  it('a file that is not what its rule says it is', async () => {
+    const dir = tmp();
+    await sign(put(dir, 'fake.zip', 'not a zip at all'));
+    const [verdict] = await gateIn(dir, ['fake.zip'], await policyFrom(dir, '  - { kind: lambda-zip, signers: [release] }'));
+    expect(verdict).toMatchObject({ ok: false, code: 'E_INPUT', reason: 'fake.zip is not a zip file' });
+  });
+});
+
+describe('gate policy files', () => {
+  const RULES = [{ kind: 'lambda-zip', match: ['fn/*.zip'], signers: ['release'], attestations: [{ predicateType: 'cyclonedx' }] }];
+
+  it('reads the same policy from YAML and from JSON', async () => {
+    const dir = tmp();
+    const yaml = await loadGatePolicy(
+      writePolicy(
+        dir,
+        `version: 1
+keys:
+  release:
+    publicKey: keys/release.pub   # relative to this file
+    validFrom: 2025-01-01
+identities:
+  ci:
+    issuer: https://token.actions.githubusercontent.com
+    subjectRegExp: 'https://github\\.com/acme/.+'
+rules:
+  - kind: lambda-zip
+    match: fn/*.zip
+    signers: [release]
+    attestations:
+      - predicateType: cyclonedx
+`,
+      ),
+    );
+    const json = await loadGatePolicy(
+      writePolicy(
+        dir,
+        {
+          version: 1,
+          keys: { release: { publicKey: 'keys/release.pub', validFrom: '2025-01-01' } },
+          identities: { ci: { issuer: 'https://token.actions.githubusercontent.com', subjectRegExp: 'https://github\\.com/acme/.+' } },
+          rules: RULES,
+        },
+        'nested/../policy.json',
+      ),
+    );
+    for (const policy of [yaml, json]) {
+      expect(policy.rules).toEqual([{ ...RULES[0], tlog: false, attestations: [{ predicateType: CYCLONEDX, signers: ['release'] }] }]);
+      expect(policy.keys.get('release')).toMatchObject({ name: 'release', validFrom: new Date('2025-01-01') });
+      expect(policy.identities.get('ci')?.subjectRegExp).toBe('https://github\\.com/acme/.+');
+    }
+  });
+
+  it('takes an inline PEM key, as a Kubernetes ConfigMap would hold it', async () => {
+    const dir = tmp();
+    const indented = release.pem.trim().split('\n').join('\n      ');
+    const policy = await loadGatePolicy(
+      writePolicy(
+        dir,
+        `version: 1\nkeys:\n  release:\n    publicKey: |\n      ${indented}\nrules:\n  - { match: '**', signers: [release] }\n`,
+      ),
+    );
+    const file = put(dir, 'a.txt', 'a');
+    await sign(file);
+    expect(await gateIn(dir, ['a.txt'], policy)).toMatchObject([{ ok: true }]);
+  });
+
+  // Each error: E_INPUT, one line: FILE:LINE:COLUMN: PATH: what is wrong.
+  it.each([
+    [
+      'an unknown field',
+      `${KEYS}rules:\n  - { kind: file, signer: [release] }\n`,
+      /^policy\.yaml:8:19: rules\[0\]: unknown field "signer" \(expected kind, match, signers, tlog, attestations, predicateTypes\)$/,
+    ],
+    [
+      'a wrong type',
+      `${KEYS}rules:\n  - { kind: file, signers: [release], tlog: 'yes' }\n`,
+      /^policy\.yaml:8:45: rules\[0\]\.tlog: must be true or false, not "yes"$/,
+    ],
+    [
+      'an unknown kind',
+      `${KEYS}rules:\n  - { kind: zip, signers: [release] }\n`,
+      /^policy\.yaml:8:13: rules\[0\]\.kind: must be one of web, lambda-zip, npm-tarball, file, attestation, not "zip"$/,
+    ],
+    [
+      'an unknown signer name',
+      `${KEYS}rules:\n  - kind: file\n    signers: [release, relase]\n`,
+      /^policy\.yaml:9:24: rules\[0\]\.signers\[1\]: "relase" is not a key or identity of the policy \(it has release, other, edwards\)$/,
+    ],
+    ['no version', 'rules: []\n', /^policy\.yaml:1:1: missing required field "version"$/],
+    ['another version', 'version: 2\nrules: []\n', /^policy\.yaml:1:10: version: must be 1, not 2$/],
+    ['no rules', `${KEYS}rules: []\n`, /^policy\.yaml:7:8: rules: must not be empty$/],
+    ['a rule for nothing in particular', `${KEYS}rules:\n  - signers: [release]\n`, /rules\[0\]: give kind, match or both/],
+    [
+      'a bad key name',
+      'version: 1\nkeys:\n  "a key": { publicKey: k.pub }\nrules: [{ kind: file, signers: [x] }]\n',
+      /^policy\.yaml:3:3: keys: "a key" is not a usable name/,
+    ],
+    [
+      'a missing key file',
+      'version: 1\nkeys:\n  k: { publicKey: nope.pub }\nrules: [{ kind: file, signers: [k] }]\n',
+      /^policy\.yaml:3:19: keys\.k\.publicKey: nope\.pub does not exist$/,
+    ],
+    [
+      'a private key',
+      'version: 1\nkeys:\n  k: { publicKey: private.pem }\nrules: [{ kind: file, signers: [k] }]\n',
+      /keys\.k\.publicKey: private\.pem is not a PEM public key/,
+    ],
+    [
+      'an identity with two issuers',
+      'version: 1\nidentities:\n  ci: { issuer: a, issuerRegExp: b, subject: c }\nrules: [{ kind: file, signers: [ci] }]\n',
+      /^policy\.yaml:3:7: identities\.ci: give issuer or issuerRegExp, not both$/,
+    ],
+    [
+      'an identity with no subject',
+      'version: 1\nidentities:\n  ci: { issuer: a }\nrules: [{ kind: file, signers: [ci] }]\n',
+      /identities\.ci: give subject or subjectRegExp: a keyless identity without one would trust any subject$/,
+    ],
+    [
+      'a bad regular expression',
+      'version: 1\nidentities:\n  ci: { issuer: a, subjectRegExp: "(" }\nrules: [{ kind: file, signers: [ci] }]\n',
+      /^policy\.yaml:3:35: identities\.ci\.subjectRegExp: not a valid regular expression: Unterminated group$/,
+    ],
+    [
+      'an unknown predicate type',
+      `${KEYS}rules:\n  - { kind: file, signers: [release], attestations: [{ predicateType: sbom }] }\n`,
+      /rules\[0\]\.attestations\[0\]\.predicateType: unknown predicate type "sbom"/,
+    ],
+    [
+      'predicateTypes on an artifact rule',
+      `${KEYS}rules:\n  - { kind: file, signers: [release], predicateTypes: [cyclonedx] }\n`,
+      /rules\[0\]\.predicateTypes: predicateTypes is for kind: attestation/,
+    ],
+    [
+      'a bad date',
+      'version: 1\nkeys:\n  k: { publicKey: keys/release.pub, validUntil: soon }\nrules: [{ kind: file, signers: [k] }]\n',
+      /keys\.k\.validUntil: "soon" is not a date/,
+    ],
+    ['a YAML syntax error', 'version: 1\nrules:\n  - { kind: file\n', /^policy\.yaml:\d+:\d+: /],
+    ['a duplicate key', 'version: 1\nversion: 1\nrules: []\n', /^policy\.yaml:2:1: Map keys must be unique/],
+    ['not a mapping', '- a\n- b\n', /^policy\.yaml:1:1: must be a mapping, not a list$/],
+  ])('refuses %s with a clear one-line error', async (_what, content, message) => {
+    const dir = tmp();
+    put(dir, 'private.pem', crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    writePolicy(dir, content);
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const error = await loadGatePolicy('policy.yaml').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ code: 'E_INPUT', message: expect.stringMatching(message) });
+      expect((error as Error).message).not.toContain('\n');
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('refuses a missing policy file', async () => {
+    await expect(loadGatePolicy(path.join(tmp(), 'nope.yaml'))).rejects.toMatchObject({
+      code: 'E_INPUT',
+      message: expect.stringMatching(/nope\.yaml does not exist$/),
+    });
+  });
+});
+
+describe('gate with transparency logs and keyless identities', () => {
+  const stack = new SigstoreStack();
+  let trustedRoot: TrustedRoot;
+  let services: SigstoreServices;
+
+  beforeAll(async () => {
+    await stack.start();
+    trustedRoot = await loadTrustedRoot({ trustedRootPath: stack.trustedRootPath });
+    services = { fulcioURL: stack.fulcio.url, rekorURL: stack.rekor.url, tsaURL: stack.tsa.url, retries: 1, timeoutMs: 5_000 };
+  });
+  afterAll(() => stack.stop());
+
+  async function keylessBundle(file: string, email: string): Promise<Bundle> {
+    const identityToken = await stack.mintToken({ email });
+    return signArtifact({ path: file }, await openSigner('keyless', { identityToken, services }), { services });
+  }
+
+  function identityPolicy(dir: string, tlog = true): Promise<GatePolicy> {
+    return loadGatePolicy(
+      writePolicy(dir, {
+        version: 1,
+        keys: { release: { publicKey: 'keys/release.pub' } },
+        identities: { ci: { issuer: stack.oidc.url, subjectRegExp: '.+@acme\\.example' } },
+        rules: [{ match: '**', signers: ['ci', 'release'], tlog }],
+      }),
+    );
+  }
+
+  it('passes a keyless signature by a trusted identity and a logged key signature; loads the trusted root once', async () => {
+    const dir = tmp();
+    const keyless = put(dir, 'keyless.bin', 'signed in CI');
+    await writeBundle(`${keyless}.sigstore.json`, await keylessBundle(keyless, 'release@acme.example'));
+    const logged = put(dir, 'logged.bin', 'signed with a key, logged');
+    await writeBundle(`${logged}.sigstore.json`, await signArtifact({ path: logged }, release.signer, { tlogUpload: true, services }));
+    const policy = await identityPolicy(dir);
+    let loads = 0;
+    const verdicts = await gate([keyless, logged], policy, {
+      trustedRoot: async () => {
+        loads++;
+        return trustedRoot;
+      },
+    });
+    expect(verdicts).toMatchObject([
+      { ok: true, signer: 'identity ci (release@acme.example)', reason: 'signature verified (sha256), logged' },
+      { ok: true, signer: 'key release', reason: 'signature verified (sha256), logged' },
+    ]);
+    expect(loads).toBe(1);
+  });
+
+  it('fails an identity the policy does not trust', async () => {
+    const dir = tmp();
+    const file = put(dir, 'a.bin', 'x');
+    await writeBundle(`${file}.sigstore.json`, await keylessBundle(file, 'mallory@evil.example'));
+    const [verdict] = await gate([file], await identityPolicy(dir), { trustedRoot: async () => trustedRoot });
+    expect(verdict).toMatchObject({ ok: false, code: 'E_POLICY' });
+    expect(verdict?.reason).toMatch(/^signed by mallory@evil\.example/);
+  });
+
+  it('never loads a trusted root for key signatures without log entries', async () => {
+    const dir = tmp();
+    const file = put(dir, 'a.bin', 'x');
+    await sign(file);
+    const verdicts = await gate([file], await identityPolicy(dir, false), { trustedRoot: () => Promise.reject(new Error('not needed')) });
+    expect(verdicts).toMatchObject([{ ok: true }]);
+  });
+
+  it('stops, rather than failing artifacts one by one, when the trusted root cannot be had', async () => {
+    const dir = tmp();
+    const file = put(dir, 'a.bin', 'x');
+    await writeBundle(`${file}.sigstore.json`, await keylessBundle(file, 'release@acme.example'));
+    const unreachable = Object.assign(new Error('TUF mirror unreachable'), { code: 'E_PROVIDER' });
+    await expect(gate([file], await identityPolicy(dir), { trustedRoot: () => Promise.reject(unreachable) })).rejects.toBe(unreachable);
+  });
+});
