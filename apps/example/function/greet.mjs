@@ -1,0 +1,1 @@
+export const greet = (name) => `Thank you for your order, ${name}!`;
