@@ -128,7 +128,8 @@ export default {
             limit: 4,
             value: peak,
             unit: 'packages',
-            detail: { text: `${peak} at once (--concurrency defaults to 8)` },
+            // A response can still be closing as its worker's next request opens, so the count may exceed 8 by one.
+            detail: { text: `${peak} requests open at once (--concurrency defaults to 8)` },
           }),
         ],
         notes: [
