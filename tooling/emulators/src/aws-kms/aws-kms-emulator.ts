@@ -1,6 +1,7 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { type AwsCredentials, jsonAuthError, verifySigV4 } from '../aws-sigv4';
 import type { Fault } from '../faults';
 import { type EmulatorRequest, type EmulatorResponse, HttpEmulator } from '../http-emulator';
 import {
@@ -14,7 +15,6 @@ import {
   signWith,
   verifyWith,
 } from './key-material';
-import { type AwsCredentials, verifySigV4 } from './sigv4';
 
 export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
 
@@ -190,7 +190,10 @@ export class AwsKmsEmulator extends HttpEmulator {
     }
     try {
       const auth = await verifySigV4(request, this.principals, { region: this.region, service: 'kms' });
-      if ('type' in auth) throw new KmsError(auth.type, auth.message);
+      if ('kind' in auth) {
+        const { type, message } = jsonAuthError(auth, 'kms');
+        throw new KmsError(type, message);
+      }
       if (request.json === null || typeof request.json !== 'object') {
         throw new KmsError('SerializationException', 'Start of structure or map found where not expected.');
       }

@@ -1,3 +1,4 @@
+export type { AwsCredentials } from '../aws-sigv4';
 export {
   ALIAS_NOT_FOUND_YET,
   AwsKmsEmulator,
@@ -8,4 +9,3 @@ export {
   type KeyState,
 } from './aws-kms-emulator';
 export type { KeySpec, KeyUsage } from './key-material';
-export type { AwsCredentials } from './sigv4';

@@ -1,19 +1,15 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import type { AwsCredentials } from '../aws-kms/sigv4';
+import { type AuthFailure, type AwsCredentials, jsonAuthError, scopeService, verifySigV4 } from '../aws-sigv4';
 import type { Fault } from '../faults';
 import { type EmulatorRequest, type EmulatorResponse, HttpEmulator } from '../http-emulator';
 import { type AccountContext, AwsError, type Call } from './common';
 import { CODE_PATH, type CodeSigningWarning, type EmulatedFunction, type EmulatedLayerVersion, LambdaService } from './lambda';
 import { S3_OPERATIONS, S3Service, type StoredObject, s3ErrorResponse } from './s3';
 import { type EmulatedSigningJob, SIGNER_OPERATIONS, SIGNING_JOB_IN_PROGRESS, SignerService } from './signer';
-import { type AuthFailure, scopeService, verifySigV4 } from './sigv4';
 
 type Service = 's3' | 'signer' | 'lambda';
-
-const WRONG_SIGNATURE =
-  'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 
 /**
  * The three services Lambda code signing uses, on one port of 127.0.0.1: S3 (REST/XML,
@@ -224,32 +220,16 @@ function authError(service: Service, failure: AuthFailure, region: string): AwsE
         return new AwsError('AuthorizationHeaderMalformed', 'The authorization header is malformed.', 400);
     }
   }
-  switch (failure.kind) {
-    case 'missing':
-      return new AwsError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
-    case 'unknown-key':
-    case 'invalid-token':
-      return new AwsError('UnrecognizedClientException', 'The security token included in the request is invalid.', 403);
-    case 'wrong-service':
-      return new AwsError('InvalidSignatureException', `Credential should be scoped to correct service: '${service}'.`, 403);
-    case 'wrong-region':
-      return new AwsError('InvalidSignatureException', `Credential should be scoped to a valid region, not '${failure.region}'.`, 403);
-    case 'expired':
-      return new AwsError(
-        'InvalidSignatureException',
-        `Signature expired: ${failure.amzDate} is now earlier or later than allowed (15 minutes).`,
-        403,
-      );
-    case 'malformed':
-    case 'bad-date':
-      return new AwsError(
-        'IncompleteSignatureException',
-        'Authorization header requires Credential, SignedHeaders, Signature and a valid X-Amz-Date.',
-        403,
-      );
-    default:
-      return new AwsError('InvalidSignatureException', WRONG_SIGNATURE, 403);
+  if (failure.kind === 'malformed' || failure.kind === 'bad-date') {
+    // Signer and Lambda answer both with one message, where KMS words each on its own.
+    return new AwsError(
+      'IncompleteSignatureException',
+      'Authorization header requires Credential, SignedHeaders, Signature and a valid X-Amz-Date.',
+      403,
+    );
   }
+  const { type, message } = jsonAuthError(failure, service);
+  return new AwsError(type, message, 403);
 }
 
 /** S3's XML error document, or a REST/JSON error: the type in x-amzn-errortype, Signer's body `message`, Lambda's `Type`/`Message`. */

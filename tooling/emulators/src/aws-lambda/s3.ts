@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import { crc32c } from '@aws-crypto/crc32c';
+import { headerValue } from '../aws-sigv4';
 import type { EmulatorRequest, EmulatorResponse } from '../http-emulator';
 import { type AccountContext, AwsError, type Call } from './common';
-import { headerValue } from './sigv4';
 
 /** One version of an S3 object. */
 export interface StoredObject {
