@@ -16,8 +16,8 @@ interface Build {
 }
 
 interface Folder {
-  /** Outputs of this build already generated into the folder. */
-  outputs: number;
+  /** The outputs of this build already generated into the folder, by format and file names. */
+  outputs: Set<string>;
   /** The files the manifest covers, by name: the bytes Rollup/Rolldown writes. */
   files: Map<string, string | Uint8Array>;
   /** Signed, or refused (reported): either way, done for this build. */
@@ -28,6 +28,8 @@ interface EnvironmentState {
   /** How many outputs Vite writes into each output folder (library mode: one per format). */
   outputsPerFolder: Map<string, number>;
   build: Build;
+  /** A source changed: the next build opens the key afresh. */
+  changed: boolean;
 }
 
 /**
@@ -48,7 +50,7 @@ export function signet(options: SignetPluginOptions): Plugin {
   const stateOf = (environment: object): EnvironmentState => {
     let state = states.get(environment);
     if (!state) {
-      state = { outputsPerFolder: new Map(), build: newBuild() };
+      state = { outputsPerFolder: new Map(), build: newBuild(), changed: false };
       states.set(environment, state);
     }
     return state;
@@ -61,9 +63,11 @@ export function signet(options: SignetPluginOptions): Plugin {
     enforce: 'post',
     applyToEnvironment: (environment) => resolved.environments.includes(environment.name),
 
-    // A build starts: Rollup calls `options` once per build and per watch rebuild; Rolldown's
-    // watcher calls it only once, and `watchChange` before each rebuild (as Vite's own
-    // vite:prepare-out-dir relies on). Both reset, so nothing leaks from one build to the next.
+    // A build starts: Rollup calls `options` once per build and per watch rebuild, and it
+    // resets everything. Rolldown's watcher calls it only once, and `watchChange` when a source
+    // changes, which can be in the middle of a build (an editor's save can arrive as two
+    // events): so a change only asks for the key to be opened again at the next build, and a
+    // folder's state ends when its outputs are all in (see generateBundle).
     options(inputOptions) {
       const state = stateOf(this.environment);
       const { root, build } = this.environment.config;
@@ -77,16 +81,23 @@ export function signet(options: SignetPluginOptions): Plugin {
         state.outputsPerFolder.set(folder, (state.outputsPerFolder.get(folder) ?? 0) + 1);
       }
       state.build = newBuild();
+      state.changed = false;
     },
     watchChange() {
-      stateOf(this.environment).build = newBuild();
+      stateOf(this.environment).changed = true;
     },
 
     // The key is opened once per build, before anything is written: a bad key fails the
     // build while the previous output is still untouched. (Rolldown calls buildStart once
     // per output; the first opens.)
     async buildStart() {
-      const build = stateOf(this.environment).build;
+      const state = stateOf(this.environment);
+      // Between builds (no folder half generated), a change since the last build means a new build.
+      if (state.changed && state.build.folders.size === 0) {
+        state.build = newBuild();
+        state.changed = false;
+      }
+      const build = state.build;
       if (!build.signer) {
         const late = pluginsAfter(this.environment.plugins, plugin);
         if (late.length > 0) {
@@ -122,9 +133,12 @@ export function signet(options: SignetPluginOptions): Plugin {
         const state = stateOf(this.environment);
         const { config } = this.environment;
         const folderPath = path.resolve(config.root, outputOptions.dir ?? config.build.outDir);
+        // An output already seen in this folder means the build it belonged to was cut short by
+        // a rebuild: start the folder over, so a manifest never mixes two builds' files.
+        const outputKey = JSON.stringify([outputOptions.format, String(outputOptions.entryFileNames), outputOptions.file ?? null]);
         let folder = state.build.folders.get(folderPath);
-        if (!folder) {
-          folder = { outputs: 0, files: new Map(), done: false };
+        if (!folder || folder.outputs.has(outputKey)) {
+          folder = { outputs: new Set(), files: new Map(), done: false };
           state.build.folders.set(folderPath, folder);
         }
         for (const item of Object.values(bundle)) {
@@ -139,17 +153,11 @@ export function signet(options: SignetPluginOptions): Plugin {
           // A later output writing the same name (a library's CSS, once per format) overwrites it on disk.
           if (covers(item.fileName)) folder.files.set(item.fileName, item.type === 'chunk' ? item.code : item.source);
         }
-        folder.outputs += 1;
-        const expected = state.outputsPerFolder.get(folderPath) ?? 1;
-        if (folder.outputs > expected) {
-          report(
-            this,
-            resolved,
-            new SignetError({ code: 'E_INTERNAL', message: `more outputs than the ${expected} Vite planned for ${folderPath}` }),
-          );
-          return;
-        }
-        if (folder.outputs < expected || folder.done) return;
+        folder.outputs.add(outputKey);
+        if (folder.outputs.size < (state.outputsPerFolder.get(folderPath) ?? 1)) return;
+        // The folder's last output: this build is done with it, whatever happens next.
+        state.build.folders.delete(folderPath);
+        if (folder.done) return;
         folder.done = true;
         const signer = await state.build.signer;
         if (!signer) return;

@@ -142,7 +142,7 @@ export function watchBuild(spec: BuildSpec, env: Record<string, string> = {}): W
         }),
         exited.then(() => Promise.reject(new Error(`the watcher exited before printing ${text}:\n${output}`))),
       ]),
-    settled: async (quietMs = 1500) => {
+    settled: async (quietMs = 3000) => {
       for (;;) {
         const seen = output.length;
         await new Promise((resolve) => setTimeout(resolve, quietMs));

@@ -133,6 +133,30 @@ describe.each(VITES)('Vite %s', (vite) => {
     },
   );
 
+  test('watch mode (lib): edits landing while a rebuild runs still end in a manifest of the last build', async () => {
+    const root = copyFixture(workspace.dir(), 'lib');
+    const dist = path.join(root, 'dist');
+    const source = path.join(root, 'src', 'slugify.js');
+    const watcher = watchBuild({ vite, root, signet: { key: workspace.key() } });
+    try {
+      await watcher.printed('@@end 1');
+      const original = fs.readFileSync(source, 'utf8');
+      // Several saves in quick succession: some reach the watcher while a rebuild is under way.
+      const separators = ['_', '.', '+', '=', '*', ':', '!', ',', ';', '~'];
+      for (const separator of separators) {
+        fs.writeFileSync(source, original.replace("'-'", `'${separator}'`));
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      await watcher.printed('@@end 2');
+      await watcher.settled();
+      expect(await watcher.close()).toBe(0);
+      expect(fs.readFileSync(path.join(dist, 'fixture-lib.mjs'), 'utf8')).toContain('"~"');
+      expect((await verifyDir(dist, workspace.pub())).status).toBe(0);
+    } finally {
+      watcher.kill();
+    }
+  });
+
   test('the dev server never signs: no manifest written, no key opened', async () => {
     const root = copyFixture(workspace.dir(), 'app');
     const spy = path.join(root, 'spy.log');

@@ -81,7 +81,9 @@ try {
     const builder = await vite.createBuilder({ ...config, builder: {} });
     await builder.buildApp();
   } else if (spec.mode === 'watch') {
-    const watcher = await vite.build(vite.mergeConfig(config, { build: { watch: {} } }));
+    // A short build delay folds an editor's two events for one save (truncate, write) into one
+    // rebuild, as a developer's watcher would, so the number of builds does not depend on load.
+    const watcher = await vite.build(vite.mergeConfig(config, { build: { watch: { buildDelay: 200 } } }));
     let builds = 0;
     watcher.on('event', (event) => {
       if (event.code === 'START') console.log('@@start');
