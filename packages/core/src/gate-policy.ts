@@ -23,7 +23,7 @@ import type { TrustedRoot } from './trusted-root';
  */
 
 /** What an artifact is, and so how it is verified. */
-export const ARTIFACT_KINDS = ['web', 'lambda-zip', 'npm-tarball', 'file', 'attestation'] as const;
+export const ARTIFACT_KINDS = ['web', 'lambda-zip', 'npm-tarball', 'file', 'attestation', 'image'] as const;
 export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
 
 /** Attestations that must accompany an artifact: one of this predicate type, by one of these signers. */
@@ -37,7 +37,10 @@ export interface AttestationRequirement {
 /** One rule of a gate policy, as loaded. */
 export interface GateRule {
   kind?: ArtifactKind;
-  /** Globs on the artifact path as given; a glob without a slash matches the file name anywhere. */
+  /**
+   * Globs on the artifact path as given; a glob without a slash matches the file name anywhere.
+   * For kind image: globs on the image name, REGISTRY/REPOSITORY (no tag or digest).
+   */
   match?: string[];
   /** Names from the policy's keys and identities; any one of them must have signed. */
   signers: string[];
@@ -371,6 +374,17 @@ function checkRule(rule: RawPolicy['rules'][number], at: JsonPath, source: Polic
       [...at, 'attestations'],
       'an attestation rule checks the attestation itself: say which predicate types with predicateTypes',
     );
+  }
+  if (rule.kind === 'image' && rule.match !== undefined) {
+    [rule.match].flat().forEach((pattern, i) => {
+      // The first segment may be a registry with a port; after it, ":" or "@" starts a tag or digest.
+      const repository = pattern.slice(pattern.indexOf('/') + 1);
+      if (repository.includes(':') || repository.includes('@'))
+        throw source.error(
+          Array.isArray(rule.match) ? [...at, 'match', i] : [...at, 'match'],
+          `"${pattern}" names a tag or digest; an image rule matches REGISTRY/REPOSITORY (globs), and every tag and digest of it is checked`,
+        );
+    });
   }
   if (rule.predicateTypes && rule.kind !== 'attestation') {
     throw source.error(

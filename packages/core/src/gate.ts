@@ -12,7 +12,8 @@ import { inputError } from './digest';
 import { SignetError, type SignetErrorCode } from './errors';
 import { DigestPool, type Digests, type Hashed, SMALL_FILE } from './gate-digests';
 import type { ArtifactKind, GateOptions, GatePolicy, GateRule, GateVerdict } from './gate-policy';
-import { identityMatches, type Policy, type TrustedKey } from './policy';
+import { signerName, signersKeys, signersPolicy } from './gate-rules';
+import type { Policy, TrustedKey } from './policy';
 import { publicKeyFingerprint } from './public-key';
 import { INTOTO_PAYLOAD_TYPE, parseStatement, predicateTypeName, type Statement } from './statement';
 import { loadTrustedRoot, type TrustedRoot } from './trusted-root';
@@ -114,7 +115,7 @@ class GateRun {
   private ruleFor(artifact: string, shape: Shape, inferred: ArtifactKind): { index: number; kind: ArtifactKind } | undefined {
     const name = matchName(artifact);
     for (const [index, rule] of this.policy.rules.entries()) {
-      if (rule.match && !this.matchers[index]?.(name)) continue;
+      if (rule.kind === 'image' || (rule.match && !this.matchers[index]?.(name))) continue;
       if (!rule.kind) return { index, kind: inferred };
       // A rule's kind overrides the inferred one for the paths it matches (a Lambda package
       // named .jar), as far as the artifact's shape allows; without match, it takes its kind.
@@ -312,28 +313,16 @@ class GateRun {
 
   /** The policy signer a verified signature matched, and how to show it. */
   private named(verified: Signed['verified'], signers: string[]): Signed {
-    const signer = verified.signer;
-    if (signer.kind === 'key') return { verified, signer: signer.name, display: `key ${signer.name}` };
-    const name =
-      signers.find((n) => {
-        const identity = this.policy.identities.get(n);
-        return identity !== undefined && identityMatches(identity, signer.subject, signer.issuer);
-      }) ?? signer.subject;
-    return { verified, signer: name, display: `identity ${name} (${signer.subject})` };
+    const { name, display } = signerName(this.policy, verified.signer, signers);
+    return { verified, signer: name, display };
   }
 
   private trustPolicy(signers: string[], index: number): Policy {
-    const policy: Policy = {};
-    const keys = this.trustedKeys(signers);
-    const identities = signers.flatMap((name) => this.policy.identities.get(name) ?? []);
-    if (keys.length > 0) policy.keys = keys;
-    if (identities.length > 0) policy.identities = identities;
-    if (this.rule(index).tlog) policy.tlogThreshold = 1;
-    return policy;
+    return signersPolicy(this.policy, signers, this.rule(index).tlog);
   }
 
   private trustedKeys(signers: string[]): TrustedKey[] {
-    return signers.flatMap((name) => this.policy.keys.get(name) ?? []);
+    return signersKeys(this.policy, signers);
   }
 
   /** Refuses, before any hashing, a bundle the rule cannot accept: the wrong kind of signer, or no log entry when one is required. */

@@ -44,6 +44,7 @@ export {
   type GateVerdict,
   loadGatePolicy,
 } from './gate-policy';
+export { imageRuleFor, signerName, signersKeys, signersPolicy } from './gate-rules';
 export { IDENTITY_TOKEN_SOURCES, type KeylessOptions, KeylessSigner } from './keyless';
 export { displayKeyRef, type KeyRef, parseKeyRef } from './keyref';
 export { createKey, openSigner, trustedKeyFromRef } from './keys';

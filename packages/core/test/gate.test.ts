@@ -10,6 +10,7 @@ import {
   type GatePolicy,
   type GateVerdict,
   gate,
+  imageRuleFor,
   LocalSigner,
   loadGatePolicy,
   loadTrustedRoot,
@@ -19,6 +20,7 @@ import {
   type SigstoreServices,
   signArtifact,
   signDirectory,
+  signersPolicy,
   signStatement,
   type TrustedRoot,
   writeBundle,
@@ -357,6 +359,11 @@ describe('gate: what fails', () => {
     expect(verdict.rule).toBeUndefined();
   });
 
+  it('an image rule never covers a file, even one its match would fit', async () => {
+    const verdict = await oneFile(tmp(), "  - { kind: image, match: '**', signers: [release] }");
+    expect(verdict).toMatchObject({ ok: false, code: 'E_POLICY', reason: 'no rule covers it' });
+  });
+
   it('a transparency-log entry required but absent', async () => {
     const verdict = await oneFile(tmp(), '  - { kind: lambda-zip, signers: [release], tlog: true }');
     expect(verdict).toMatchObject({
@@ -466,7 +473,7 @@ rules:
     [
       'an unknown kind',
       `${KEYS}rules:\n  - { kind: zip, signers: [release] }\n`,
-      /^policy\.yaml:8:13: rules\[0\]\.kind: must be one of web, lambda-zip, npm-tarball, file, attestation, not "zip"$/,
+      /^policy\.yaml:8:13: rules\[0\]\.kind: must be one of web, lambda-zip, npm-tarball, file, attestation, image, not "zip"$/,
     ],
     [
       'an unknown signer name',
@@ -518,6 +525,11 @@ rules:
       /rules\[0\]\.predicateTypes: predicateTypes is for kind: attestation/,
     ],
     [
+      'an image rule matching a tag',
+      `${KEYS}rules:\n  - { kind: image, match: ["127.0.0.1:5000/shop/*", "ghcr.io/acme/app:1.0"], signers: [release] }\n`,
+      /rules\[0\]\.match\[1\]: "ghcr\.io\/acme\/app:1\.0" names a tag or digest; an image rule matches REGISTRY\/REPOSITORY/,
+    ],
+    [
       'a bad date',
       'version: 1\nkeys:\n  k: { publicKey: keys/release.pub, validUntil: soon }\nrules: [{ kind: file, signers: [k] }]\n',
       /keys\.k\.validUntil: "soon" is not a date/,
@@ -548,6 +560,25 @@ rules:
       code: 'E_INPUT',
       message: expect.stringMatching(/nope\.yaml does not exist$/),
     });
+  });
+});
+
+describe('image rules', () => {
+  it('imageRuleFor finds the first image rule matching REGISTRY/REPOSITORY, and only image rules', async () => {
+    const policy = await policyFrom(
+      tmp(),
+      [
+        "  - { match: '**', signers: [other] }",
+        "  - { kind: image, match: ['127.0.0.1:*/shop/**', 'docker.io/library/nginx'], signers: [release], tlog: true }",
+        '  - { kind: image, signers: [other] }',
+      ].join('\n'),
+    );
+    expect(imageRuleFor(policy, '127.0.0.1:5000/shop/web/api')).toMatchObject({ index: 1, rule: { signers: ['release'], tlog: true } });
+    expect(imageRuleFor(policy, 'docker.io/library/nginx')?.index).toBe(1);
+    expect(imageRuleFor(policy, 'ghcr.io/acme/app')?.index).toBe(2);
+    expect(signersPolicy(policy, ['release'], true)).toMatchObject({ keys: [{ name: 'release' }], tlogThreshold: 1 });
+    const only = await policyFrom(tmp(), "  - { kind: image, match: 'ghcr.io/acme/*', signers: [release] }");
+    expect(imageRuleFor(only, 'ghcr.io/other/app')).toBeUndefined();
   });
 });
 

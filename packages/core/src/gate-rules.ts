@@ -1,0 +1,54 @@
+import picomatch from 'picomatch';
+import type { GatePolicy, GateRule } from './gate-policy';
+import { identityMatches, type Policy, type TrustedKey } from './policy';
+import type { SignerIdentity } from './verify';
+
+/*
+ * What a gate policy's rules mean for one verification, shared by the file gate and by the
+ * image verifiers (signet image verify --policy, the admission webhook).
+ */
+
+/** A rule's signers as a verification policy: their keys and identities, and a log entry when the rule wants one. */
+export function signersPolicy(policy: GatePolicy, signers: readonly string[], tlog: boolean): Policy {
+  const trusted: Policy = {};
+  const keys = signersKeys(policy, signers);
+  const identities = signers.flatMap((name) => policy.identities.get(name) ?? []);
+  if (keys.length > 0) trusted.keys = keys;
+  if (identities.length > 0) trusted.identities = identities;
+  if (tlog) trusted.tlogThreshold = 1;
+  return trusted;
+}
+
+export function signersKeys(policy: GatePolicy, signers: readonly string[]): TrustedKey[] {
+  return signers.flatMap((name) => policy.keys.get(name) ?? []);
+}
+
+/** The policy signer a verified signature matched (`release`), and how to show it (`key release`). */
+export function signerName(policy: GatePolicy, signer: SignerIdentity, signers: readonly string[]): { name: string; display: string } {
+  if (signer.kind === 'key') return { name: signer.name, display: `key ${signer.name}` };
+  const name =
+    signers.find((n) => {
+      const identity = policy.identities.get(n);
+      return identity !== undefined && identityMatches(identity, signer.subject, signer.issuer);
+    }) ?? signer.subject;
+  return { name, display: `identity ${name} (${signer.subject})` };
+}
+
+const imageMatchers = new WeakMap<GatePolicy, ((name: string) => boolean)[]>();
+
+/**
+ * The first `kind: image` rule whose match covers an image, by its normalized name
+ * REGISTRY/REPOSITORY (docker.io/library/nginx, not nginx); a rule without match covers every
+ * image. Other rules never cover images, nor image rules files.
+ */
+export function imageRuleFor(policy: GatePolicy, imageName: string): { index: number; rule: GateRule } | undefined {
+  let matchers = imageMatchers.get(policy);
+  if (!matchers) {
+    matchers = policy.rules.map((rule) => (rule.match ? picomatch(rule.match, { dot: true }) : () => true));
+    imageMatchers.set(policy, matchers);
+  }
+  for (const [index, rule] of policy.rules.entries()) {
+    if (rule.kind === 'image' && matchers[index]?.(imageName)) return { index, rule };
+  }
+  return undefined;
+}
