@@ -6,6 +6,8 @@
 export type SignetErrorCode =
   /** The artifact, bundle or key does not verify: bad signature, tampered artifact. */
   | 'E_SIGNATURE'
+  /** No signature was found for the artifact (nothing claims to sign it). */
+  | 'E_UNSIGNED'
   /** The signature is valid but the policy does not accept it (untrusted key, identity, predicate). */
   | 'E_POLICY'
   /** A certificate in the bundle does not chain to the trusted root or is outside its validity. */
@@ -73,6 +75,7 @@ export function isSignetError(value: unknown, code?: SignetErrorCode): value is 
 /** Verification failures (exit 1) as opposed to bad input (2) or provider failures (3). */
 export const VERIFICATION_CODES: ReadonlySet<SignetErrorCode> = new Set([
   'E_SIGNATURE',
+  'E_UNSIGNED',
   'E_POLICY',
   'E_CERTIFICATE',
   'E_TLOG',

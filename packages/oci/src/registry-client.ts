@@ -1,0 +1,517 @@
+import crypto from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isConnectionError, SignetError, type SignetErrorCode } from '@signet/core';
+import { type Credential, type CredentialSource, environmentCredentials } from './credentials';
+import { type Descriptor, type ImageIndex, type ImageManifest, MANIFEST_TYPES, OCI_INDEX } from './media-types';
+
+/*
+ * A small client of the OCI distribution spec v1.1: what signing and verifying images needs,
+ * and no more. No well-kept npm library reads OCI 1.1 referrers today (see ../shared/OCI.md),
+ * so this is our own, on Node's fetch. It authenticates as Docker does (Basic, or a Bearer
+ * token from the realm the registry names), retries what is transient, checks every digest it
+ * downloads and refuses to download more than a signature could need.
+ */
+
+export interface RegistryClientOptions {
+  /** Default: SIGNET_REGISTRY_USERNAME/PASSWORD, then ~/.docker/config.json (see environmentCredentials). */
+  credentials?: CredentialSource;
+  /**
+   * Registries spoken to over plain HTTP. Default: loopback only (localhost, 127.0.0.0/8, [::1]),
+   * as Docker allows; everything else is HTTPS.
+   */
+  allowHttp?: (registry: string) => boolean;
+  /** The largest manifest read (default 4 MiB, the limit registries themselves apply). */
+  maxManifestBytes?: number;
+  /** The largest blob read into memory: signatures, bundles, attestations (default 16 MiB). */
+  maxBlobBytes?: number;
+  /** Attempts per request on 429, 5xx and dropped connections (default 4). */
+  attempts?: number;
+  /** Per-request deadline (default 60 s). */
+  timeoutMs?: number;
+}
+
+/** A repository on a registry. */
+export interface Repository {
+  registry: string;
+  repository: string;
+}
+
+export interface FetchedManifest {
+  bytes: Buffer;
+  mediaType: string;
+  digest: string;
+  size: number;
+  json: ImageManifest | ImageIndex;
+}
+
+const MiB = 1024 * 1024;
+const CHUNK = 8 * MiB;
+const RETRIED_STATUS = new Set([429, 500, 502, 503, 504]);
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?$/;
+
+type Body = Buffer | ReadableStream<Uint8Array>;
+
+interface Request {
+  method: string;
+  /** A path under https://REGISTRY (starting /v2/), or an absolute URL the registry gave (an upload location). */
+  url: string;
+  headers?: Record<string, string>;
+  body?: Body;
+  /** The token scopes this request needs. */
+  scopes: string[];
+  /** What the request does, for messages: "read the manifest of ghcr.io/acme/app:1.0". */
+  action: string;
+}
+
+interface AuthState {
+  basic?: string;
+  bearer: Map<string, string>;
+  challenge?: { scheme: 'basic' | 'bearer'; params: Record<string, string> };
+}
+
+export class RegistryClient {
+  private readonly credentials: CredentialSource;
+  private readonly allowHttp: (registry: string) => boolean;
+  private readonly attempts: number;
+  private readonly timeoutMs: number;
+  readonly maxManifestBytes: number;
+  readonly maxBlobBytes: number;
+  private readonly auth = new Map<string, AuthState>();
+  private readonly referrersSupport = new Map<string, boolean>();
+
+  constructor(options: RegistryClientOptions = {}) {
+    this.credentials = options.credentials ?? environmentCredentials();
+    this.allowHttp = options.allowHttp ?? ((registry) => LOOPBACK.test(registry));
+    this.attempts = Math.max(1, options.attempts ?? 4);
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.maxManifestBytes = options.maxManifestBytes ?? 4 * MiB;
+    this.maxBlobBytes = options.maxBlobBytes ?? 16 * MiB;
+  }
+
+  /** A manifest by tag or digest, checked against its digest; undefined when the registry has none. */
+  async manifest(repo: Repository, reference: string): Promise<FetchedManifest | undefined> {
+    const where = `${repo.registry}/${repo.repository}${reference.includes(':') ? '@' : ':'}${reference}`;
+    const response = await this.send(repo, {
+      method: 'GET',
+      url: `/v2/${repo.repository}/manifests/${reference}`,
+      headers: { accept: MANIFEST_TYPES.join(', ') },
+      scopes: [pull(repo)],
+      action: `read the manifest ${where}`,
+    });
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    await this.expect(response, [200], repo, `read the manifest ${where}`);
+    const bytes = await readCapped(response, this.maxManifestBytes, `the manifest ${where}`);
+    const digest = sha256(bytes);
+    if (reference.startsWith('sha256:') && digest !== reference) {
+      throw new SignetError({ code: 'E_SIGNATURE', message: `${repo.registry} answered ${where} with content whose digest is ${digest}` });
+    }
+    let json: ImageManifest | ImageIndex;
+    try {
+      json = JSON.parse(bytes.toString('utf8'));
+    } catch (cause) {
+      throw new SignetError({ code: 'E_INPUT', message: `the manifest ${where} is not JSON`, cause });
+    }
+    const mediaType = json.mediaType ?? response.headers.get('content-type')?.split(';')[0]?.trim() ?? '';
+    return { bytes, mediaType, digest, size: bytes.length, json };
+  }
+
+  /** Pushes a manifest under a tag or its digest; says whether the registry took its subject (OCI-Subject). */
+  async putManifest(
+    repo: Repository,
+    reference: string,
+    bytes: Buffer,
+    mediaType: string,
+  ): Promise<{ digest: string; subjectHeader: boolean }> {
+    const action = `push a manifest to ${repo.registry}/${repo.repository}`;
+    const response = await this.send(repo, {
+      method: 'PUT',
+      url: `/v2/${repo.repository}/manifests/${reference}`,
+      headers: { 'content-type': mediaType },
+      body: bytes,
+      scopes: [push(repo)],
+      action,
+    });
+    await this.expect(response, [201, 200], repo, action);
+    await response.body?.cancel();
+    return { digest: sha256(bytes), subjectHeader: response.headers.has('oci-subject') };
+  }
+
+  async deleteManifest(repo: Repository, digest: string): Promise<void> {
+    const action = `delete ${repo.registry}/${repo.repository}@${digest}`;
+    const response = await this.send(repo, {
+      method: 'DELETE',
+      url: `/v2/${repo.repository}/manifests/${digest}`,
+      scopes: [push(repo)],
+      action,
+    });
+    await this.expect(response, [202, 200, 404], repo, action);
+    await response.body?.cancel();
+  }
+
+  /** A blob read whole (capped at maxBlobBytes unless told otherwise) and checked against its digest. */
+  async blob(repo: Repository, digest: string, what = `the blob ${digest}`, maxBytes = this.maxBlobBytes): Promise<Buffer> {
+    const response = await this.openBlob(repo, digest, what);
+    const bytes = await readCapped(response, maxBytes, what);
+    if (sha256(bytes) !== digest) {
+      throw new SignetError({ code: 'E_SIGNATURE', message: `${what} from ${repo.registry} does not match its digest ${digest}` });
+    }
+    return bytes;
+  }
+
+  /** A blob as a stream, for copying layers of any size. */
+  async openBlob(repo: Repository, digest: string, what = `the blob ${digest}`): Promise<Response> {
+    const action = `read ${what} from ${repo.registry}/${repo.repository}`;
+    const response = await this.send(repo, { method: 'GET', url: `/v2/${repo.repository}/blobs/${digest}`, scopes: [pull(repo)], action });
+    await this.expect(response, [200], repo, action);
+    return response;
+  }
+
+  async hasBlob(repo: Repository, digest: string): Promise<boolean> {
+    const action = `look for ${digest} in ${repo.registry}/${repo.repository}`;
+    const response = await this.send(repo, { method: 'HEAD', url: `/v2/${repo.repository}/blobs/${digest}`, scopes: [pull(repo)], action });
+    await response.body?.cancel();
+    if (response.status === 404) return false;
+    await this.expect(response, [200], repo, action);
+    return true;
+  }
+
+  /**
+   * Uploads a blob unless the repository has it: POST opens the upload, PATCH sends chunks of
+   * a large blob, PUT with the digest completes it. (A single POST with ?digest= is accepted
+   * and left incomplete by some registries, Debian's among them.)
+   */
+  async pushBlob(repo: Repository, bytes: Buffer): Promise<string> {
+    const digest = sha256(bytes);
+    if (await this.hasBlob(repo, digest)) return digest;
+    let location = await this.startUpload(repo);
+    const action = `upload ${digest} to ${repo.registry}/${repo.repository}`;
+    let offset = 0;
+    while (bytes.length - offset > CHUNK) {
+      const chunk = bytes.subarray(offset, offset + CHUNK);
+      const response = await this.send(repo, {
+        method: 'PATCH',
+        url: location,
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-range': `${offset}-${offset + chunk.length - 1}`,
+          'content-length': String(chunk.length),
+        },
+        body: chunk,
+        scopes: [push(repo)],
+        action,
+      });
+      await this.expect(response, [202], repo, action);
+      await response.body?.cancel();
+      location = response.headers.get('location') ?? location;
+      offset += chunk.length;
+    }
+    await this.finishUpload(repo, location, digest, bytes.subarray(offset), action);
+    return digest;
+  }
+
+  /** Uploads a blob from a stream of known size and digest (copying a layer). */
+  async pushBlobStream(repo: Repository, digest: string, size: number, body: ReadableStream<Uint8Array>): Promise<void> {
+    const location = await this.startUpload(repo);
+    await this.finishUpload(repo, location, digest, body, `upload ${digest} to ${repo.registry}/${repo.repository}`, size);
+  }
+
+  /** Mounts a blob from another repository of the same registry; false when the registry would rather have it uploaded. */
+  async mountBlob(repo: Repository, digest: string, from: string): Promise<boolean> {
+    const action = `mount ${digest} into ${repo.registry}/${repo.repository}`;
+    const response = await this.send(repo, {
+      method: 'POST',
+      url: `/v2/${repo.repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
+      scopes: [push(repo), `repository:${from}:pull`],
+      action,
+    });
+    await response.body?.cancel();
+    if (response.status === 201) return true;
+    await this.expect(response, [202], repo, action);
+    return false;
+  }
+
+  /**
+   * The referrers of a digest through the referrers API, every page; undefined when the
+   * registry has no such API. Only a 200 says it has: some registries send OCI-Subject on a
+   * manifest push without serving the API (ECR), so the API itself is asked.
+   */
+  async referrers(repo: Repository, digest: string): Promise<Descriptor[] | undefined> {
+    if (this.referrersSupport.get(repo.registry) === false) return undefined;
+    const action = `list the referrers of ${repo.registry}/${repo.repository}@${digest}`;
+    const found: Descriptor[] = [];
+    let url: string | undefined = `/v2/${repo.repository}/referrers/${digest}`;
+    for (let page = 0; url && page < 100; page++) {
+      const response = await this.send(repo, { method: 'GET', url, headers: { accept: OCI_INDEX }, scopes: [pull(repo)], action });
+      if (page === 0 && response.status !== 200) {
+        await response.body?.cancel();
+        if ([404, 400, 405, 406, 501].includes(response.status)) {
+          this.referrersSupport.set(repo.registry, false);
+          return undefined;
+        }
+        await this.expect(response, [200], repo, action);
+      }
+      await this.expect(response, [200], repo, action);
+      const index = JSON.parse(
+        (await readCapped(response, this.maxManifestBytes, `the referrers of ${digest}`)).toString('utf8'),
+      ) as ImageIndex;
+      found.push(...(index.manifests ?? []));
+      url = nextLink(response.headers.get('link'));
+    }
+    this.referrersSupport.set(repo.registry, true);
+    return found;
+  }
+
+  private async startUpload(repo: Repository): Promise<string> {
+    const action = `start an upload to ${repo.registry}/${repo.repository}`;
+    const response = await this.send(repo, { method: 'POST', url: `/v2/${repo.repository}/blobs/uploads/`, scopes: [push(repo)], action });
+    await this.expect(response, [202], repo, action);
+    await response.body?.cancel();
+    const location = response.headers.get('location');
+    if (!location) throw new SignetError({ code: 'E_PROVIDER', message: `${repo.registry} opened an upload without a Location` });
+    return location;
+  }
+
+  private async finishUpload(repo: Repository, location: string, digest: string, body: Body, action: string, size?: number): Promise<void> {
+    const url = `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
+    const length = size ?? (body as Buffer).length;
+    const response = await this.send(repo, {
+      method: 'PUT',
+      url,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(length) },
+      body,
+      scopes: [push(repo)],
+      action,
+    });
+    await this.expect(response, [201], repo, action);
+    await response.body?.cancel();
+  }
+
+  /** One request: authenticated on the registry's challenge, retried on what is transient. */
+  private async send(repo: Repository, request: Request): Promise<Response> {
+    const base = `${this.allowHttp(repo.registry) ? 'http' : 'https'}://${apiHost(repo.registry)}`;
+    const url = new URL(request.url, base).toString();
+    const retriable = !(request.body instanceof ReadableStream);
+    let authenticated = false;
+    for (let attempt = 1; ; attempt++) {
+      const headers: Record<string, string> = { 'user-agent': 'signet', ...request.headers };
+      const authorization = this.authorization(repo.registry, request.scopes);
+      if (authorization) headers.authorization = authorization;
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method: request.method,
+          headers,
+          body: request.body,
+          signal: AbortSignal.timeout(this.timeoutMs),
+          ...(request.body instanceof ReadableStream ? { duplex: 'half' } : {}),
+        } as RequestInit);
+      } catch (error) {
+        const transient = isConnectionError(error) || (error as Error)?.name === 'TimeoutError';
+        if (transient && retriable && attempt < this.attempts) {
+          await sleep(backoff(attempt));
+          continue;
+        }
+        const reason = (error as { cause?: Error })?.cause?.message ?? (error as Error)?.message;
+        throw new SignetError({
+          code: 'E_PROVIDER',
+          message: `could not ${request.action}: ${repo.registry} did not answer (${reason})${url.startsWith('https:') && /ECONNRESET|wrong version|SSL/i.test(reason ?? '') ? '; if it serves plain HTTP, allow it with --allow-http-registry' : ''}`,
+          cause: error,
+        });
+      }
+      if (response.status === 401 && !authenticated) {
+        authenticated = true;
+        const challenge = parseChallenge(response.headers.get('www-authenticate'));
+        await response.body?.cancel();
+        if (challenge) {
+          await this.authenticate(repo.registry, challenge, request.scopes);
+          continue;
+        }
+        return response;
+      }
+      if (RETRIED_STATUS.has(response.status) && retriable && attempt < this.attempts) {
+        const wait = Math.max(backoff(attempt), retryAfter(response.headers.get('retry-after')));
+        await response.body?.cancel();
+        await sleep(Math.min(wait, 30_000));
+        continue;
+      }
+      return response;
+    }
+  }
+
+  private authorization(registry: string, scopes: string[]): string | undefined {
+    const state = this.auth.get(registry);
+    if (!state) return undefined;
+    if (state.basic) return state.basic;
+    const token = state.bearer.get(scopes.join(' '));
+    return token ? `Bearer ${token}` : undefined;
+  }
+
+  /** Answers a 401's challenge: Basic with the registry's credential, or a Bearer token for these scopes. */
+  private async authenticate(registry: string, challenge: NonNullable<AuthState['challenge']>, scopes: string[]): Promise<void> {
+    const state: AuthState = this.auth.get(registry) ?? { bearer: new Map() };
+    this.auth.set(registry, state);
+    state.challenge = challenge;
+    const credential = await this.credentials(registry);
+    if (challenge.scheme === 'basic') {
+      if (!credential || !('username' in credential)) throw missingCredentials(registry);
+      state.basic = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
+      return;
+    }
+    const realm = challenge.params.realm;
+    if (!realm) throw new SignetError({ code: 'E_PROVIDER', message: `${registry} asked for a Bearer token without naming a realm` });
+    state.bearer.set(scopes.join(' '), await this.token(registry, realm, challenge.params.service, scopes, credential));
+  }
+
+  private async token(
+    registry: string,
+    realm: string,
+    service: string | undefined,
+    scopes: string[],
+    credential?: Credential,
+  ): Promise<string> {
+    const url = new URL(realm);
+    let response: Response;
+    try {
+      if (credential && 'identityToken' in credential) {
+        // An identity token (docker login with OAuth) is a refresh token, exchanged by POST.
+        const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credential.identityToken, client_id: 'signet' });
+        if (service) form.set('service', service);
+        form.set('scope', scopes.join(' '));
+        response = await fetch(url, { method: 'POST', body: form, signal: AbortSignal.timeout(this.timeoutMs) });
+      } else {
+        if (service) url.searchParams.set('service', service);
+        for (const scope of scopes) url.searchParams.append('scope', scope);
+        const headers: Record<string, string> = {};
+        if (credential) headers.authorization = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
+        response = await fetch(url, { headers, signal: AbortSignal.timeout(this.timeoutMs) });
+      }
+    } catch (cause) {
+      throw new SignetError({ code: 'E_PROVIDER', message: `could not get a token for ${registry} from ${url.origin}`, cause });
+    }
+    if (response.status === 401 || response.status === 403) {
+      await response.body?.cancel();
+      throw credential
+        ? new SignetError({ code: 'E_PERMISSION', message: `${registry} refused the credentials for ${scopes.join(' ')}` })
+        : missingCredentials(registry);
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new SignetError({ code: 'E_PROVIDER', message: `${registry}'s token service answered ${response.status}` });
+    }
+    const body = JSON.parse((await readCapped(response, MiB, 'the token')).toString('utf8')) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new SignetError({ code: 'E_PROVIDER', message: `${registry}'s token service answered without a token` });
+    return token;
+  }
+
+  /** Turns an unexpected status into a one-line error with the registry's own error code. */
+  private async expect(response: Response, statuses: number[], repo: Repository, action: string): Promise<void> {
+    if (statuses.includes(response.status)) return;
+    let detail = '';
+    try {
+      const text = (await readCapped(response, 64 * 1024, 'the error')).toString('utf8');
+      const error = (JSON.parse(text) as { errors?: { code?: string; message?: string }[] }).errors?.[0];
+      if (error) detail = `: ${[error.code, error.message].filter(Boolean).join(' ')}`;
+    } catch {
+      // Not the spec's JSON error body; the status says enough.
+    }
+    let code: SignetErrorCode = 'E_PROVIDER';
+    let advice = '';
+    if (response.status === 401) {
+      code = 'E_PERMISSION';
+      advice = '; check the credentials (docker login, or SIGNET_REGISTRY_USERNAME and SIGNET_REGISTRY_PASSWORD)';
+    } else if (response.status === 403) {
+      code = 'E_PERMISSION';
+      advice = `; the credentials may not do this on ${repo.repository}`;
+    } else if (response.status === 404) {
+      code = 'E_INPUT';
+    } else if (response.status >= 400 && response.status < 500) {
+      code = 'E_INPUT';
+    }
+    throw new SignetError({ code, message: `could not ${action}: ${repo.registry} answered ${response.status}${detail}${advice}` });
+  }
+}
+
+function pull(repo: Repository): string {
+  return `repository:${repo.repository}:pull`;
+}
+
+function push(repo: Repository): string {
+  return `repository:${repo.repository}:pull,push`;
+}
+
+/** Docker Hub's API lives at registry-1.docker.io. */
+function apiHost(registry: string): string {
+  return registry === 'docker.io' ? 'registry-1.docker.io' : registry;
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** Reads a response body, refusing (before and while reading) more than `max` bytes. */
+async function readCapped(response: Response, max: number, what: string): Promise<Buffer> {
+  const tooLarge = (size: string) =>
+    new SignetError({ code: 'E_INPUT', message: `${what} is ${size}, over the ${formatSize(max)} Signet reads; refusing to download it` });
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > max) {
+    await response.body?.cancel();
+    throw tooLarge(formatSize(declared));
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  if (!response.body) return Buffer.alloc(0);
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    total += chunk.length;
+    if (total > max) {
+      await response.body.cancel().catch(() => undefined);
+      throw tooLarge(`more than ${formatSize(max)}`);
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
+
+function formatSize(bytes: number): string {
+  return bytes >= MiB ? `${(bytes / MiB).toFixed(bytes % MiB === 0 ? 0 : 1)} MiB` : `${bytes} bytes`;
+}
+
+function missingCredentials(registry: string): SignetError {
+  return new SignetError({
+    code: 'E_PERMISSION',
+    message: `${registry} requires credentials: run docker login ${registry}, or set SIGNET_REGISTRY_USERNAME and SIGNET_REGISTRY_PASSWORD`,
+  });
+}
+
+/** `Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`. */
+function parseChallenge(header: string | null): AuthState['challenge'] {
+  const match = header ? /^\s*(\w+)\s*(.*)$/.exec(header) : null;
+  if (!match) return undefined;
+  const scheme = (match[1] as string).toLowerCase();
+  if (scheme !== 'basic' && scheme !== 'bearer') return undefined;
+  const params: Record<string, string> = {};
+  for (const param of (match[2] as string).matchAll(/(\w+)="([^"]*)"|(\w+)=([^,\s]*)/g)) {
+    params[(param[1] ?? param[3] ?? '').toLowerCase()] = param[2] ?? param[4] ?? '';
+  }
+  return { scheme, params };
+}
+
+/** The next page from `Link: <…>; rel="next"`. */
+function nextLink(header: string | null): string | undefined {
+  return header ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(header)?.[1] : undefined;
+}
+
+function backoff(attempt: number): number {
+  return Math.random() * Math.min(5_000, 200 * 2 ** (attempt - 1));
+}
+
+function retryAfter(value: string | null): number {
+  if (!value) return 0;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : 0;
+}

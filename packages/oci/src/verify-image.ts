@@ -1,0 +1,346 @@
+import crypto from 'node:crypto';
+import {
+  assertPolicyCovers,
+  type Bundle,
+  type Policy,
+  parseBundle,
+  publicKeyFingerprint,
+  resolvePredicateType,
+  SignetError,
+  type SignetErrorCode,
+  type Statement,
+  type TrustedRoot,
+  type VerifiedSignature,
+  verifyBundle,
+} from '@signet/core';
+import {
+  ANNOTATION_LEGACY_CERTIFICATE,
+  ANNOTATION_LEGACY_SIGNATURE,
+  ANNOTATION_PREDICATE_TYPE,
+  COSIGN_SIGN_PREDICATE,
+  type Descriptor,
+  digestTag,
+  type ImageManifest,
+  INDEX_TYPES,
+  LEGACY_SIGNATURE_TYPE,
+  SIGSTORE_BUNDLE_PREFIX,
+  SIMPLE_SIGNING,
+} from './media-types';
+import { parseImageReference } from './reference';
+import { listReferrers, type ReferrersSource } from './referrers';
+import { RegistryClient, type Repository } from './registry-client';
+import { isIndex, platformManifests, type ResolvedImage, resolveImage } from './subject';
+
+export interface VerifyImageOptions {
+  client?: RegistryClient;
+  /** Trust for certificates, logs and timestamps; fetched only when a signature needs it. Without it: keys only. */
+  trustedRoot?: TrustedRoot | (() => Promise<TrustedRoot>);
+}
+
+/** A signature that verified. */
+export interface ImageSignature {
+  format: 'bundle' | 'legacy';
+  /** The referrer manifest's digest, or the legacy tag. */
+  location: string;
+  /** The digest the signature names: the image's, or that of the index listing it. */
+  signedDigest: string;
+  verified: VerifiedSignature;
+}
+
+/** A candidate that did not verify, and why. */
+export interface RejectedSignature {
+  format: 'bundle' | 'legacy';
+  location: string;
+  code: SignetErrorCode;
+  reason: string;
+}
+
+export interface VerifiedImage {
+  /** REGISTRY/REPOSITORY@DIGEST */
+  reference: string;
+  digest: string;
+  signatures: ImageSignature[];
+  rejected: RejectedSignature[];
+  /** Where referrers were looked up. */
+  referrersSource: ReferrersSource;
+}
+
+export interface VerifiedAttestation extends VerifiedImage {
+  statements: Statement[];
+}
+
+/**
+ * Verifies an image's signatures under a policy. Finds cosign v3 bundle referrers (through
+ * the referrers API or the sha256-<hex> index) and cosign's legacy `.sig` signatures, checks
+ * each one's subject, types and statement against the digest, and returns those that verify.
+ * Other tools' referrers are ignored. A platform manifest also counts as signed when the
+ * index its tag names (REPO:TAG@DIGEST) is signed and lists it.
+ *
+ * Throws E_UNSIGNED when nothing claims to sign the image, or the first candidate's failure
+ * (E_POLICY for an untrusted signer, E_SIGNATURE for a signature of another digest, …) when
+ * nothing verifies; the message says what was found.
+ */
+export async function verifyImage(reference: string, policy: Policy, options: VerifyImageOptions = {}): Promise<VerifiedImage> {
+  return verifyReferrers(reference, policy, COSIGN_SIGN_PREDICATE, options);
+}
+
+/** Verifies the attestations of one predicate type attached to an image; returns their statements. */
+export async function verifyImageAttestation(
+  reference: string,
+  policy: Policy,
+  predicateType: string,
+  options: VerifyImageOptions = {},
+): Promise<VerifiedAttestation> {
+  const result = await verifyReferrers(reference, policy, resolvePredicateType(predicateType), options);
+  return { ...result, statements: result.signatures.flatMap((s) => (s.verified.statement ? [s.verified.statement] : [])) };
+}
+
+async function verifyReferrers(
+  reference: string,
+  policy: Policy,
+  predicateType: string,
+  options: VerifyImageOptions,
+): Promise<VerifiedImage> {
+  const client = options.client ?? new RegistryClient();
+  const image = await resolveImage(client, reference, true);
+  const trustedRoot = lazyRoot(options.trustedRoot);
+  const checked = { policy: { ...policy, predicateTypes: [predicateType] }, predicateType, trustedRoot };
+  const found = await candidatesFor(client, image.reference, image.digest, checked);
+  // A platform manifest of a signed index: REPO:TAG@DIGEST names the index by its tag.
+  const given = parseImageReference(reference);
+  const tag = given.digest ? given.tag : undefined;
+  if (found.signatures.length === 0 && tag && !isIndex(image.manifest)) {
+    const index = await client.manifest(image.reference, tag);
+    if (index && index.digest !== image.digest && INDEX_TYPES.has(index.mediaType)) {
+      const listed = platformManifests(index).some((d) => d.digest === image.digest);
+      if (listed) {
+        const viaIndex = await candidatesFor(client, image.reference, index.digest, checked);
+        found.signatures.push(...viaIndex.signatures);
+        found.rejected.push(...viaIndex.rejected);
+        found.others.push(...viaIndex.others);
+      }
+    }
+  }
+  const result: VerifiedImage = {
+    reference: image.pinned,
+    digest: image.digest,
+    signatures: found.signatures,
+    rejected: found.rejected,
+    referrersSource: found.source,
+  };
+  if (found.signatures.length > 0) return result;
+  throw nothingVerified(image, predicateType, found);
+}
+
+interface Checked {
+  policy: Policy;
+  predicateType: string;
+  trustedRoot: () => Promise<TrustedRoot | undefined>;
+}
+
+interface Found {
+  source: ReferrersSource;
+  signatures: ImageSignature[];
+  rejected: RejectedSignature[];
+  /** Referrers that are not Signet's concern: other artifact types, other predicate types. */
+  others: string[];
+}
+
+async function candidatesFor(client: RegistryClient, repo: Repository, digest: string, checked: Checked): Promise<Found> {
+  const [referrers, legacy] = await Promise.all([
+    listReferrers(client, repo, digest),
+    checked.predicateType === COSIGN_SIGN_PREDICATE ? client.manifest(repo, digestTag(digest, '.sig')) : undefined,
+  ]);
+  const found: Found = { source: referrers.source, signatures: [], rejected: [], others: [] };
+  const bundles: Descriptor[] = [];
+  for (const descriptor of referrers.descriptors) {
+    const annotated = descriptor.annotations?.[ANNOTATION_PREDICATE_TYPE];
+    if (!descriptor.artifactType?.startsWith(SIGSTORE_BUNDLE_PREFIX)) found.others.push(descriptor.artifactType ?? descriptor.mediaType);
+    else if (annotated && annotated !== checked.predicateType) found.others.push(`a ${annotated} attestation`);
+    else bundles.push(descriptor);
+  }
+  const checks = bundles.map(async (descriptor) => {
+    try {
+      found.signatures.push(await checkBundleReferrer(client, repo, digest, descriptor, checked));
+    } catch (error) {
+      found.rejected.push(rejection('bundle', descriptor.digest, error));
+    }
+  });
+  const layers = legacy ? ((legacy.json as ImageManifest).layers ?? []).filter((l) => l.mediaType === SIMPLE_SIGNING) : [];
+  const legacyChecks = layers.map(async (layer, i) => {
+    const location = `${digestTag(digest, '.sig')}#${i}`;
+    try {
+      found.signatures.push(await checkLegacySignature(client, repo, digest, layer, location, checked));
+    } catch (error) {
+      found.rejected.push(rejection('legacy', location, error));
+    }
+  });
+  await Promise.all([...checks, ...legacyChecks]);
+  return found;
+}
+
+/** A bundle referrer: its manifest, subject, single bundle layer and the bundle itself, then the signature. */
+async function checkBundleReferrer(
+  client: RegistryClient,
+  repo: Repository,
+  digest: string,
+  descriptor: Descriptor,
+  checked: Checked,
+): Promise<ImageSignature> {
+  const fetched = await client.manifest(repo, descriptor.digest);
+  if (!fetched) throw new SignetError({ code: 'E_BUNDLE', message: `the referrer ${descriptor.digest} is listed but does not exist` });
+  const manifest = fetched.json as ImageManifest;
+  if (manifest.subject?.digest !== digest) {
+    throw new SignetError({
+      code: 'E_SIGNATURE',
+      message: `the referrer's subject is ${manifest.subject?.digest ?? 'missing'}, not ${digest}`,
+    });
+  }
+  if (!manifest.artifactType?.startsWith(SIGSTORE_BUNDLE_PREFIX)) {
+    throw new SignetError({
+      code: 'E_BUNDLE',
+      message: `the referrer's artifactType is ${manifest.artifactType ?? 'missing'}, not a Sigstore bundle`,
+    });
+  }
+  const layers = (manifest.layers ?? []).filter((l) => l.mediaType?.startsWith(SIGSTORE_BUNDLE_PREFIX));
+  if (layers.length !== 1 || !layers[0]) {
+    throw new SignetError({
+      code: 'E_BUNDLE',
+      message: `the referrer has ${layers.length} Sigstore bundle layers; exactly one is expected`,
+    });
+  }
+  const bytes = await client.blob(repo, layers[0].digest, `the bundle of referrer ${descriptor.digest}`);
+  const bundle = parseBundle(bytes.toString('utf8'), `the bundle of referrer ${descriptor.digest}`);
+  if (!/v0\.[3-9]\+json$|v[1-9]/.test(bundle.mediaType)) {
+    throw new SignetError({
+      code: 'E_BUNDLE',
+      message: `the referrer holds a ${bundle.mediaType} bundle; image signatures are bundles v0.3 or later`,
+    });
+  }
+  if (bundle.content.$case !== 'dsseEnvelope') {
+    throw new SignetError({
+      code: 'E_BUNDLE',
+      message: 'the referrer holds a message signature; an image is signed with a statement naming its digest',
+    });
+  }
+  assertTrustedKeyHint(bundle, checked.policy);
+  const verified = await verifyBundle(bundle, digestArtifact(digest), checked.policy, { trustedRoot: await rootFor(bundle, checked) });
+  return { format: 'bundle', location: descriptor.digest, signedDigest: digest, verified };
+}
+
+/**
+ * A legacy simple-signing layer: the payload must name this digest; its signature (over the
+ * payload bytes, SHA-256) is checked as a message signature against the policy's keys.
+ */
+async function checkLegacySignature(
+  client: RegistryClient,
+  repo: Repository,
+  digest: string,
+  layer: Descriptor,
+  location: string,
+  checked: Checked,
+): Promise<ImageSignature> {
+  const payload = await client.blob(repo, layer.digest, `the signature payload ${location}`);
+  let claims: { critical?: { image?: { 'docker-manifest-digest'?: string }; type?: string } };
+  try {
+    claims = JSON.parse(payload.toString('utf8'));
+  } catch (cause) {
+    throw new SignetError({ code: 'E_BUNDLE', message: 'the simple-signing payload is not JSON', cause });
+  }
+  if (claims.critical?.type !== LEGACY_SIGNATURE_TYPE) {
+    throw new SignetError({
+      code: 'E_BUNDLE',
+      message: `the payload's type is ${claims.critical?.type ?? 'missing'}, not "${LEGACY_SIGNATURE_TYPE}"`,
+    });
+  }
+  const named = claims.critical.image?.['docker-manifest-digest'];
+  if (named !== digest)
+    throw new SignetError({ code: 'E_SIGNATURE', message: `the signature is for ${named ?? 'no digest'}, not ${digest}` });
+  const signature = layer.annotations?.[ANNOTATION_LEGACY_SIGNATURE];
+  if (!signature) throw new SignetError({ code: 'E_BUNDLE', message: 'the layer has no signature annotation' });
+  if (layer.annotations?.[ANNOTATION_LEGACY_CERTIFICATE] && !checked.policy.keys?.length) {
+    throw new SignetError({
+      code: 'E_POLICY',
+      message:
+        'a legacy keyless signature (certificate and Rekor bundle annotations); Signet verifies keyless image signatures in bundles only',
+    });
+  }
+  const bundle = parseBundle({
+    mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+    verificationMaterial: { publicKey: { hint: '' }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
+    messageSignature: {
+      messageDigest: { algorithm: 'SHA2_256', digest: crypto.createHash('sha256').update(payload).digest('base64') },
+      signature,
+    },
+  });
+  assertPolicyCovers(bundle, checked.policy);
+  const { predicateTypes: _, ...keysOnly } = checked.policy;
+  const verified = await verifyBundle(bundle, { bytes: payload }, keysOnly);
+  return { format: 'legacy', location, signedDigest: digest, verified };
+}
+
+/**
+ * A key bundle names its key by fingerprint (Signet and cosign write the SPKI SHA-256): one
+ * that no trusted key has is a signer the policy does not trust, said as such rather than as
+ * a signature that does not verify.
+ */
+function assertTrustedKeyHint(bundle: Bundle, policy: Policy): void {
+  const material = bundle.verificationMaterial.content;
+  if (material.$case !== 'publicKey' || !policy.keys?.length) return;
+  const hint = material.publicKey.hint;
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(hint) || policy.keys.some((key) => publicKeyFingerprint(key.publicKey) === hint)) return;
+  throw new SignetError({
+    code: 'E_POLICY',
+    message: `signed by a key the policy does not trust (sha256:${Buffer.from(hint, 'base64').toString('hex').slice(0, 16)}…), not by ${policy.keys.map((k) => k.name).join(' or ')}`,
+  });
+}
+
+function digestArtifact(digest: string) {
+  return { digest: { algorithm: 'sha256' as const, value: Buffer.from(digest.slice('sha256:'.length), 'hex') } };
+}
+
+/** The trusted root, only for a bundle with a certificate, a log entry or a timestamp. */
+async function rootFor(bundle: Bundle, checked: Checked): Promise<TrustedRoot | undefined> {
+  const material = bundle.verificationMaterial;
+  const witnessed = material.tlogEntries.length > 0 || (material.timestampVerificationData?.rfc3161Timestamps.length ?? 0) > 0;
+  if (material.content.$case === 'publicKey' && !witnessed) return undefined;
+  return checked.trustedRoot();
+}
+
+function lazyRoot(root: VerifyImageOptions['trustedRoot']): () => Promise<TrustedRoot | undefined> {
+  let loaded: Promise<TrustedRoot | undefined> | undefined;
+  return () => {
+    loaded ??= typeof root === 'function' ? root() : Promise.resolve(root);
+    return loaded;
+  };
+}
+
+function rejection(format: 'bundle' | 'legacy', location: string, error: unknown): RejectedSignature {
+  const failure =
+    error instanceof SignetError
+      ? error
+      : new SignetError({ code: 'E_INTERNAL', message: String((error as Error)?.message ?? error), cause: error });
+  return { format, location, code: failure.code, reason: failure.message.replace(/\s*\n\s*/g, ' ') };
+}
+
+/** The error when nothing verified: what was looked at and what was found. */
+function nothingVerified(image: ResolvedImage, predicateType: string, found: Found): SignetError {
+  const what = predicateType === COSIGN_SIGN_PREDICATE ? 'signature' : `${predicateType} attestation`;
+  const ignored =
+    found.others.length > 0
+      ? `; ignored ${found.others.length} other referrer${found.others.length > 1 ? 's' : ''} (${[...new Set(found.others)].join(', ')})`
+      : '';
+  const [first, ...more] = found.rejected;
+  if (!first) {
+    const where = found.source === 'referrers-api' ? 'the referrers API' : `the referrers index ${digestTag(image.digest)}`;
+    return new SignetError({
+      code: 'E_UNSIGNED',
+      message: `no ${what} for ${image.pinned} (looked in ${where}${predicateType === COSIGN_SIGN_PREDICATE ? ` and ${digestTag(image.digest, '.sig')}` : ''})${ignored}`,
+    });
+  }
+  const others = more.length > 0 ? ` (and ${more.length} more: ${more.map((r) => r.code).join(', ')})` : '';
+  return new SignetError({
+    code: first.code,
+    message: `no ${what} of ${image.pinned} verifies: ${first.location}: ${first.reason}${others}${ignored}`,
+  });
+}
