@@ -34,5 +34,7 @@ await build({
     '@signet/npm',
     // Lambda packaging and deploys (yazl, the AWS SDK clients): only for `signet lambda`.
     '@signet/lambda',
+    // Registries and container images: only for `signet image` and `signet policy export`.
+    '@signet/oci',
   ],
 });

@@ -62,6 +62,12 @@ const signingOptions: Record<string, OptionSpec> = {
   'tlog-upload': { type: 'boolean', description: 'record a key signature in Rekor too (keyless always is)' },
 };
 
+/** How a command reaches registries. */
+const registryOptions: Record<string, OptionSpec> = {
+  'allow-http-registry': { type: 'boolean', description: 'speak plain HTTP to the registry (loopback registries always may)' },
+  json,
+};
+
 const EXIT_STATUS = 'Exit status: 0 verified, 1 verification failed, 2 bad input, 3 a provider failed.';
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -243,6 +249,139 @@ Examples:
   $ signet gate --policy deploy-policy.yaml dist build/function.zip app-1.2.0.tgz
   $ signet gate --policy deploy-policy.yaml --json release/*.zip release/*.tgz > gate-report.json`,
     run: lazy(() => require('./commands/gate'), 'gate'),
+  },
+  {
+    name: 'image sign',
+    summary: 'sign a container image by digest, as cosign does, and attach the signature in its registry',
+    args: [{ name: 'image', description: 'REGISTRY/REPOSITORY@sha256:DIGEST (a tag only with --resolve)' }],
+    options: {
+      ...signingOptions,
+      resolve: { type: 'boolean', description: 'accept a tag: resolve it once, print the digest, and sign only that digest' },
+      format: {
+        type: 'string',
+        valueName: 'format',
+        choices: ['bundle', 'legacy', 'both'],
+        default: 'bundle',
+        description: "bundle: cosign v3's OCI referrer; legacy: cosign's sha256-<hex>.sig; both",
+      },
+      recursive: { type: 'boolean', description: 'for a multi-platform index: also sign each platform manifest' },
+      ...registryOptions,
+    },
+    help: `
+The signature is a Sigstore bundle (a DSSE in-toto statement naming the digest) pushed as an
+OCI 1.1 referrer; on a registry without the referrers API it is listed in the sha256-<hex>
+index. Registry credentials come from ~/.docker/config.json (docker login) or
+SIGNET_REGISTRY_USERNAME and SIGNET_REGISTRY_PASSWORD. Prints the image by digest.
+Exit status: 0 signed, 2 bad input (a tag without --resolve), 3 the registry or key provider failed.
+
+Examples:
+  $ signet image sign ghcr.io/acme/shop@sha256:4f1c… --key awskms:///alias/release
+  $ signet image sign ghcr.io/acme/shop:1.4.2 --resolve --recursive --key keyless`,
+    run: lazy(() => require('./commands/image'), 'imageSign'),
+  },
+  {
+    name: 'image verify',
+    summary: "verify a container image's signatures in its registry (cosign v3 bundles and legacy .sig)",
+    args: [{ name: 'image', description: 'REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST]' }],
+    options: {
+      ...trustOptions,
+      policy: {
+        type: 'string',
+        valueName: 'file',
+        description: "judge by a gate policy's kind: image rules (as the admission webhook does)",
+      },
+      ...registryOptions,
+    },
+    help: `
+Finds the image's signatures (referrers API, the sha256-<hex> index, and legacy .sig), checks
+each one names this digest, and reports who signed. Other tools' referrers are ignored. A tag
+is resolved once and the digest printed. REPO:TAG@DIGEST of a platform manifest also accepts a
+signature on the index the tag names.
+${EXIT_STATUS}
+
+Examples:
+  $ signet image verify ghcr.io/acme/shop@sha256:4f1c… --key release.pub
+  $ signet image verify ghcr.io/acme/shop:1.4.2 --policy deploy/gate-policy.yaml`,
+    run: lazy(() => require('./commands/image'), 'imageVerify'),
+  },
+  {
+    name: 'image attest',
+    summary: 'attach a signed attestation (SBOM, SLSA provenance, OpenVEX) to a container image',
+    args: [{ name: 'image', description: 'REGISTRY/REPOSITORY@sha256:DIGEST (a tag only with --resolve)' }],
+    options: {
+      ...signingOptions,
+      predicate: { type: 'string', valueName: 'file', required: true, description: 'the predicate (JSON): an SBOM, provenance, VEX' },
+      type: { type: 'string', valueName: 'type', required: true, description: 'cyclonedx, spdx, slsaprovenance, openvex, … or a URI' },
+      resolve: { type: 'boolean', description: 'accept a tag: resolve it once and attest that digest' },
+      recursive: { type: 'boolean', description: 'for a multi-platform index: also attest each platform manifest' },
+      ...registryOptions,
+    },
+    help: `
+Example:
+  $ signet image attest ghcr.io/acme/shop@sha256:4f1c… --predicate sbom.cdx.json --type cyclonedx --key release.key`,
+    run: lazy(() => require('./commands/image'), 'imageAttest'),
+  },
+  {
+    name: 'image verify-attestation',
+    summary: "verify a container image's attestations of one predicate type; print their statements",
+    args: [{ name: 'image', description: 'REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST]' }],
+    options: {
+      ...trustOptions,
+      type: {
+        type: 'string',
+        valueName: 'type',
+        required: true,
+        description: 'the predicate type: cyclonedx, spdx, slsaprovenance, … or a URI',
+      },
+      ...registryOptions,
+    },
+    help: `
+${EXIT_STATUS}
+
+Example:
+  $ signet image verify-attestation ghcr.io/acme/shop@sha256:4f1c… --type cyclonedx --key release.pub`,
+    run: lazy(() => require('./commands/image'), 'imageVerifyAttestation'),
+  },
+  {
+    name: 'image copy',
+    summary: 'copy a container image with its signatures and attestations, keeping every digest',
+    args: [
+      { name: 'source', description: 'REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST]' },
+      { name: 'destination', description: 'REGISTRY/REPOSITORY[:TAG] (default: the source tag)' },
+    ],
+    options: { ...registryOptions },
+    help: `
+A mirror that copies only the image loses its signatures. This copies the manifest (every
+platform of an index), its blobs, each manifest's referrers, and cosign's .sig/.att/.sbom tags.
+
+Example:
+  $ signet image copy ghcr.io/acme/shop:1.4.2 registry.internal:5000/mirror/shop`,
+    run: lazy(() => require('./commands/image'), 'imageCopy'),
+  },
+  {
+    name: 'policy export',
+    summary: "turn a gate policy's image rules into a Kyverno ClusterPolicy or a Sigstore ClusterImagePolicy",
+    args: [{ name: 'policy', description: 'the gate policy (YAML or JSON)' }],
+    options: {
+      kyverno: { type: 'boolean', description: 'a Kyverno ClusterPolicy (verifyImages, type SigstoreBundle)' },
+      'policy-controller': { type: 'boolean', description: 'Sigstore policy-controller ClusterImagePolicies' },
+      name: { type: 'string', valueName: 'name', description: 'the exported policy name (default signet-images)' },
+      format: {
+        type: 'string',
+        valueName: 'format',
+        choices: ['bundle', 'legacy'],
+        description: 'the signature format the images are signed in (default bundle)',
+      },
+      out: { type: 'string', valueName: 'file', description: 'write the YAML to this file (default: stdout)' },
+    },
+    help: `
+What the other controller cannot express (key validity windows, for one) is printed as a
+warning on stderr. See docs/policy-export.md.
+
+Examples:
+  $ signet policy export deploy/gate-policy.yaml --kyverno > kyverno-policy.yaml
+  $ signet policy export deploy/gate-policy.yaml --policy-controller --out cip.yaml`,
+    run: lazy(() => require('./commands/policy'), 'policyExport'),
   },
   {
     name: 'npm publish',

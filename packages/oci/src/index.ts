@@ -14,6 +14,7 @@ export {
   SIGSTORE_BUNDLE_ARTIFACT,
   SIMPLE_SIGNING,
 } from './media-types';
+export { kyvernoPolicy, type PolicyExport, type PolicyExportOptions, policyControllerPolicy, toYaml } from './policy-export';
 export { byDigest, formatImageReference, type ImageReference, imageName, parseImageReference } from './reference';
 export { listReferrers, type Referrers, type ReferrersSource } from './referrers';
 export { type FetchedManifest, RegistryClient, type RegistryClientOptions, type Repository } from './registry-client';
@@ -28,6 +29,7 @@ export {
   signImage,
   simpleSigningPayload,
 } from './sign-image';
+export { assertSignable } from './subject';
 export {
   type ImageSignature,
   type RejectedSignature,

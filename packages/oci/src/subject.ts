@@ -19,13 +19,7 @@ export interface ResolvedImage {
  * signing a tag signs whatever it points to next week.
  */
 export async function resolveImage(client: RegistryClient, value: string, allowTag: boolean): Promise<ResolvedImage> {
-  const reference = parseImageReference(value);
-  if (!reference.digest && !allowTag) {
-    throw new SignetError({
-      code: 'E_USAGE',
-      message: `${value} is a tag, which can be moved to another image; sign REPOSITORY@sha256:… or pass --resolve to resolve the tag once and sign that digest`,
-    });
-  }
+  const reference = assertSignable(value, allowTag);
   const target = targetOf(reference);
   const manifest = await client.manifest(reference, target);
   if (!manifest) {
@@ -38,6 +32,18 @@ export async function resolveImage(client: RegistryClient, value: string, allowT
     manifest,
     descriptor: { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size },
   };
+}
+
+/** Parses a reference to sign: by digest, or a tag when resolving is allowed. */
+export function assertSignable(value: string, allowTag: boolean): ImageReference {
+  const reference = parseImageReference(value);
+  if (!reference.digest && !allowTag) {
+    throw new SignetError({
+      code: 'E_USAGE',
+      message: `${value} is a tag, which can be moved to another image; sign REPOSITORY@sha256:… or pass --resolve to resolve the tag once and sign that digest`,
+    });
+  }
+  return reference;
 }
 
 export function isIndex(manifest: FetchedManifest): boolean {

@@ -32,7 +32,11 @@ export async function pushedImage(
   }
 }
 
-export async function getJson(registry: RunningRegistry, urlPath: string, accept: string): Promise<{ status: number; json: any }> {
+export async function getJson(
+  registry: RunningRegistry,
+  urlPath: string,
+  accept: string,
+): Promise<{ status: number; json: Record<string, any> }> {
   const headers: Record<string, string> = { accept };
   if (registry.credentials) {
     headers.authorization = `Basic ${Buffer.from(`${registry.credentials.username}:${registry.credentials.password}`).toString('base64')}`;
