@@ -24,6 +24,8 @@ export interface ReferrersRegistryOptions {
    * 404, as docker-registry does (default false: the spec does not require an Accept header).
    */
   requireAccept?: boolean;
+  /** Page the referrers API this many at a time even when the client gives no ?n= (as some registries do). */
+  referrersPageSize?: number;
 }
 
 export interface RunningReferrersRegistry extends RunningRegistry {
@@ -587,7 +589,7 @@ class ReferrersRegistry extends HttpEmulator {
     // Pagination is by position after the last digest returned (insertion order is stable).
     const last = request.query.get('last');
     const start = last === null ? 0 : filtered.findIndex((d) => d.digest === last) + 1;
-    const n = pageSize(request.query);
+    const n = pageSize(request.query) ?? this.options.referrersPageSize;
     const rest = filtered.slice(start);
     const manifests = n === undefined ? rest : rest.slice(0, n);
     if (n !== undefined && rest.length > n) {

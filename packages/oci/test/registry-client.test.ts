@@ -1,0 +1,111 @@
+// The distribution-spec client against the OCI 1.1 fixture: Bearer tokens, retries on what is
+// transient, pagination, chunked uploads and the caps on what it downloads.
+import { describeWithRegistryTools, FaultPlan, startReferrersRegistry } from '@signet/emulators/oci-registry';
+import { parseImageReference, RegistryClient, signImage, verifyImage } from '../src';
+import { attachBundle } from '../src/sign-image';
+import { keyPair, pushedImage } from './helpers';
+
+async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+  return promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (error: { code: string; message: string }) => ({ code: error.code, message: error.message }),
+  );
+}
+
+describeWithRegistryTools(
+  'RegistryClient',
+  () => {
+    it('gets Bearer tokens from the realm with the credentials, and refuses a push with a pull-only token', async () => {
+      const registry = await startReferrersRegistry({ auth: 'bearer', anonymousPull: true });
+      try {
+        const { username, password } = registry.credentials as { username: string; password: string };
+        const { byDigest } = await pushedImage(registry);
+        const { signer, policy } = keyPair();
+        const anonymous = new RegistryClient({ credentials: async () => undefined });
+        expect(await failure(signImage(byDigest, signer, { client: anonymous }))).toMatchObject({
+          code: 'E_PERMISSION',
+          message: expect.stringMatching(/could not start an upload to .* answered 401: UNAUTHORIZED insufficient scope.*docker login/),
+        });
+        const client = new RegistryClient({ credentials: async () => ({ username, password }) });
+        await signImage(byDigest, signer, { client });
+        // Anonymous pull is allowed here: verifying needs no credentials.
+        expect((await verifyImage(byDigest, policy, { client: anonymous })).signatures).toHaveLength(1);
+        const tokens = registry.requests.filter((r) => r.path.startsWith('/token'));
+        expect(tokens.some((r) => r.path.includes(encodeURIComponent('repository:')) || r.path.includes('scope=repository'))).toBe(true);
+        const wrong = new RegistryClient({ credentials: async () => ({ username, password: 'not-it' }) });
+        const refused = await failure(signImage(byDigest, signer, { client: wrong }));
+        expect(refused.code).toBe('E_PERMISSION');
+        expect(refused.message).not.toContain('not-it');
+      } finally {
+        await registry.stop();
+      }
+    });
+
+    it('retries 429 (honouring Retry-After) and 5xx, and gives up with E_PROVIDER', async () => {
+      const faults = new FaultPlan();
+      const registry = await startReferrersRegistry({ faults });
+      try {
+        const { byDigest } = await pushedImage(registry);
+        const { signer, policy } = keyPair();
+        const client = new RegistryClient();
+        faults.add({ fault: { kind: 'throttle', retryAfterSeconds: 1 }, operation: 'manifest.get' });
+        faults.add({ fault: { kind: 'status', status: 503 }, operation: 'blob.upload', times: 2 });
+        const started = Date.now();
+        await signImage(byDigest, signer, { client });
+        expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+        expect(registry.requests.filter((r) => r.status === 429 || r.status === 503)).toHaveLength(3);
+        faults.add({ fault: { kind: 'status', status: 502 }, operation: 'manifest.get', times: Number.POSITIVE_INFINITY });
+        const down = await failure(verifyImage(byDigest, policy, { client: new RegistryClient({ attempts: 3 }) }));
+        expect(down).toMatchObject({ code: 'E_PROVIDER', message: expect.stringContaining('answered 502') });
+        faults.clear();
+      } finally {
+        await registry.stop();
+      }
+    });
+
+    it('follows the referrers pages, and uploads a large blob in chunks', async () => {
+      const registry = await startReferrersRegistry({ referrersPageSize: 2 });
+      try {
+        const { byDigest } = await pushedImage(registry);
+        const signers = Array.from({ length: 5 }, (_, i) => keyPair(`k${i}`));
+        for (const { signer } of signers) await signImage(byDigest, signer, { client: new RegistryClient() });
+        const client = new RegistryClient();
+        const ref = parseImageReference(byDigest);
+        expect(await client.referrers(ref, ref.digest as string)).toHaveLength(5);
+        expect(registry.requests.filter((r) => r.method === 'GET' && r.path.includes('/referrers/')).slice(-3)).toHaveLength(3);
+        for (const { policy } of signers) expect((await verifyImage(byDigest, policy, { client })).signatures).toHaveLength(1);
+
+        const large = Buffer.alloc(20 * 1024 * 1024, 7);
+        const digest = await client.pushBlob(ref, large);
+        expect(registry.requests.filter((r) => r.method === 'PATCH').length).toBeGreaterThanOrEqual(2);
+        expect((await client.blob(ref, digest, 'the large blob', 32 * 1024 * 1024)).equals(large)).toBe(true);
+      } finally {
+        await registry.stop();
+      }
+    });
+
+    it('refuses to download a "signature" larger than a signature could be', async () => {
+      const registry = await startReferrersRegistry();
+      try {
+        const { byDigest, image, repo } = await pushedImage(registry);
+        const client = new RegistryClient();
+        // A referrer whose bundle layer is 20 MiB: never read, reported as what it is.
+        await attachBundle(
+          client,
+          { registry: registry.host, repository: repo },
+          image,
+          { padding: 'x'.repeat(20 * 1024 * 1024) },
+          'https://sigstore.dev/cosign/sign/v1',
+        );
+        const refused = await failure(verifyImage(byDigest, keyPair().policy, { client }));
+        expect(refused.code).toBe('E_INPUT');
+        expect(refused.message).toMatch(/is 20(\.0)? MiB, over the 16 MiB Signet reads; refusing to download it/);
+      } finally {
+        await registry.stop();
+      }
+    });
+  },
+  { requires: ['skopeo'] },
+);
