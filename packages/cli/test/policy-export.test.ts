@@ -124,7 +124,9 @@ describe('signet policy export', () => {
             name: 'ci',
             keyless: {
               url: 'https://fulcio.sigstore.dev',
-              identities: [{ issuer: 'https://token.actions.githubusercontent.com', subjectRegExp: '^(?:https://github\\.com/acme/shop/.+)$' }],
+              identities: [
+                { issuer: 'https://token.actions.githubusercontent.com', subjectRegExp: '^(?:https://github\\.com/acme/shop/.+)$' },
+              ],
             },
             signatureFormat: 'legacy',
           },
@@ -132,7 +134,12 @@ describe('signet policy export', () => {
       },
     });
     expect(documents[1]).toMatchObject({
-      spec: { authorities: [{ name: 'release', attestations: [{ name: 'cyclonedx', predicateType: 'https://cyclonedx.org/bom' }] }, { name: 'ci' }] },
+      spec: {
+        authorities: [
+          { name: 'release', attestations: [{ name: 'cyclonedx', predicateType: 'https://cyclonedx.org/bom' }] },
+          { name: 'ci' },
+        ],
+      },
     });
   });
 
@@ -157,7 +164,10 @@ describe('signet policy export', () => {
     const { dir } = setup('version: 1\nkeys:\n  release: { publicKey: release.pub }\nrules:\n  - { kind: web, signers: [release] }\n');
     const none = signet(['policy', 'export', 'gate-policy.yaml', '--kyverno'], { cwd: dir });
     expect(none.status).toBe(2);
-    expect(singleErrorLine(none.stderr)).toEqual({ code: 'E_INPUT', message: expect.stringContaining('the policy has no kind: image rules') });
+    expect(singleErrorLine(none.stderr)).toEqual({
+      code: 'E_INPUT',
+      message: expect.stringContaining('the policy has no kind: image rules'),
+    });
     const missing = signet(['policy', 'export', 'missing.yaml', '--policy-controller'], { cwd: dir });
     expect(missing.status).toBe(2);
     expect(singleErrorLine(missing.stderr).code).toBe('E_INPUT');

@@ -37,6 +37,7 @@ export async function getJson(
   urlPath: string,
   accept: string,
 ): Promise<{ status: number; json: Record<string, any> }> {
+  // biome-ignore-line
   const headers: Record<string, string> = { accept };
   if (registry.credentials) {
     headers.authorization = `Basic ${Buffer.from(`${registry.credentials.username}:${registry.credentials.password}`).toString('base64')}`;

@@ -1,0 +1,436 @@
+// A gate policy's image rules as a Kyverno ClusterPolicy and policy-controller ClusterImagePolicies.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { type GatePolicy, imageRuleFor, loadGatePolicy, SignetError } from '@signet/core';
+import { useTempDir } from '@signet/test-support';
+import { kyvernoPolicy, policyControllerPolicy, toYaml } from '../src/policy-export';
+
+const tmp = useTempDir();
+
+const REKOR = 'https://rekor.sigstore.dev';
+const FULCIO = 'https://fulcio.sigstore.dev';
+const GITHUB = 'https://token.actions.githubusercontent.com';
+const CI_SUBJECT = String.raw`https://github\.com/acme/shop/\.github/workflows/release\.yml@refs/tags/v.+`;
+const DIGEST = `sha256:${'ab'.repeat(32)}`;
+
+function publicKeyPem(namedCurve = 'prime256v1'): string {
+  const { publicKey } = crypto.generateKeyPairSync('ec', { namedCurve });
+  return publicKey.export({ type: 'spki', format: 'pem' }).toString();
+}
+
+/** Writes the policy and its keys (name -> PEM, under keys/) to a fresh folder and loads it. */
+async function load(policy: string, keys: Record<string, string> = { release: publicKeyPem() }): Promise<GatePolicy> {
+  const dir = tmp();
+  fs.mkdirSync(path.join(dir, 'keys'));
+  for (const [name, pem] of Object.entries(keys)) fs.writeFileSync(path.join(dir, `keys/${name}.pub`), pem);
+  fs.writeFileSync(path.join(dir, 'policy.yaml'), policy);
+  return loadGatePolicy(path.join(dir, 'policy.yaml'));
+}
+
+/** A policy with the release key and one rule. */
+const oneRule = (rule: string) => load(`version: 1\nkeys:\n  release: { publicKey: keys/release.pub }\nrules:\n  - ${rule}\n`);
+
+describe('a policy with keys, an identity, a validity window, attestations and three image rules', () => {
+  const release = publicKeyPem();
+  const old = publicKeyPem('secp384r1');
+  let policy: GatePolicy;
+
+  beforeEach(async () => {
+    policy = await load(
+      `version: 1
+keys:
+  release: { publicKey: keys/release.pub }
+  release-2025: { publicKey: keys/release-2025.pub, validUntil: 2026-03-31 }
+identities:
+  ci:
+    issuer: ${GITHUB}
+    subjectRegExp: '${CI_SUBJECT}'
+rules:
+  - kind: web
+    signers: [release]
+  - kind: image
+    match: 'ghcr.io/acme/legacy/**'
+    signers: [release-2025]
+  - kind: image
+    match: ['ghcr.io/acme/*', 'docker.io/library/nginx']
+    signers: [release, ci]
+    tlog: true
+    attestations:
+      - predicateType: cyclonedx
+        signers: [ci]
+  - kind: image
+    signers: [release]
+`,
+      { release, 'release-2025': old },
+    );
+  });
+
+  const releaseKey = (tlog: boolean) => ({
+    keys: { publicKeys: release, signatureAlgorithm: 'sha256', rekor: { url: REKOR, ignoreTlog: !tlog }, ctlog: { ignoreSCT: true } },
+  });
+  const ciKeyless = { keyless: { issuer: GITHUB, subjectRegExp: `^(?:${CI_SUBJECT})$`, rekor: { url: REKOR } } };
+  const legacy = ['ghcr.io/acme/legacy/*:*', 'ghcr.io/acme/legacy/*@*', 'ghcr.io/acme/legacy:*', 'ghcr.io/acme/legacy@*'];
+  const nginx = [
+    'docker.io/library/nginx:*',
+    'docker.io/library/nginx@*',
+    'index.docker.io/library/nginx:*',
+    'index.docker.io/library/nginx@*',
+  ];
+  const pods = { any: [{ resources: { kinds: ['Pod'] } }] };
+  const enforced = { type: 'SigstoreBundle', mutateDigest: true, verifyDigest: true, required: true, failureAction: 'Enforce' };
+
+  it('is one Kyverno ClusterPolicy: a rule each, later rules skipping what earlier ones cover exactly', () => {
+    const { documents, warnings } = kyvernoPolicy(policy);
+    expect(documents).toEqual([
+      {
+        apiVersion: 'kyverno.io/v1',
+        kind: 'ClusterPolicy',
+        metadata: { name: 'signet-images' },
+        spec: {
+          webhookConfiguration: { failurePolicy: 'Fail', timeoutSeconds: 30 },
+          background: false,
+          rules: [
+            {
+              name: 'image-rule-1',
+              match: pods,
+              verifyImages: [
+                {
+                  imageReferences: legacy,
+                  ...enforced,
+                  attestors: [
+                    {
+                      count: 1,
+                      entries: [
+                        {
+                          keys: {
+                            publicKeys: old,
+                            signatureAlgorithm: 'sha384',
+                            rekor: { url: REKOR, ignoreTlog: true },
+                            ctlog: { ignoreSCT: true },
+                          },
+                        },
+                      ],
+                    },
+                  ],
+                },
+              ],
+            },
+            {
+              name: 'image-rule-2',
+              match: pods,
+              verifyImages: [
+                {
+                  imageReferences: ['ghcr.io/acme/*:*', 'ghcr.io/acme/*@*', ...nginx],
+                  skipImageReferences: legacy,
+                  ...enforced,
+                  attestors: [{ count: 1, entries: [releaseKey(true), ciKeyless] }],
+                  attestations: [{ type: 'https://cyclonedx.org/bom', attestors: [{ count: 1, entries: [ciKeyless] }] }],
+                },
+              ],
+            },
+            {
+              name: 'image-rule-3',
+              match: pods,
+              verifyImages: [
+                {
+                  imageReferences: ['*'],
+                  // ghcr.io/acme/* is broader in Kyverno: skipping it would let images through that Signet holds to rule 3
+                  skipImageReferences: [...legacy, ...nginx],
+                  ...enforced,
+                  attestors: [{ count: 1, entries: [releaseKey(false)] }],
+                },
+              ],
+            },
+          ],
+        },
+      },
+    ]);
+    expect(warnings).toEqual([
+      'keys.release-2025: validUntil 2026-03-31 has no Kyverno equivalent; Kyverno trusts the key at any time, so take it out of the exported policy when its window closes',
+      'rules[2].match "ghcr.io/acme/*": Kyverno\'s * and ? also match "/", so ghcr.io/acme/*:* covers more images than Signet\'s glob (deeper repositories too)',
+      'rules[3]: an image that rules[2]\'s "ghcr.io/acme/*" also covers in Kyverno must pass both rules, where Signet applies only rules[2]',
+    ]);
+  });
+
+  it('is policy-controller ClusterImagePolicies: one per rule, and one per required attestation', () => {
+    const { documents, warnings } = policyControllerPolicy(policy);
+    const releaseAuthority = { name: 'release', key: { data: release, hashAlgorithm: 'sha256' } };
+    const ciAuthority = {
+      name: 'ci',
+      keyless: { url: FULCIO, identities: [{ issuer: GITHUB, subjectRegExp: `^(?:${CI_SUBJECT})$` }] },
+      signatureFormat: 'bundle',
+    };
+    const rule2Images = ['ghcr.io/acme/*:*', 'ghcr.io/acme/*@*', 'index.docker.io/library/nginx:*', 'index.docker.io/library/nginx@*'].map(
+      (glob) => ({ glob }),
+    );
+    const cip = (name: string, images: { glob: string }[], authorities: object[]) => ({
+      apiVersion: 'policy.sigstore.dev/v1beta1',
+      kind: 'ClusterImagePolicy',
+      metadata: { name },
+      spec: { images, authorities },
+    });
+    expect(documents).toEqual([
+      cip(
+        'signet-images-rule-1',
+        ['ghcr.io/acme/legacy/**:*', 'ghcr.io/acme/legacy/**@*', 'ghcr.io/acme/legacy:*', 'ghcr.io/acme/legacy@*'].map((glob) => ({
+          glob,
+        })),
+        [{ name: 'release-2025', key: { data: old, hashAlgorithm: 'sha384' }, signatureFormat: 'bundle' }],
+      ),
+      cip('signet-images-rule-2', rule2Images, [{ ...releaseAuthority, ctlog: { url: REKOR }, signatureFormat: 'bundle' }, ciAuthority]),
+      cip('signet-images-rule-2-cyclonedx', rule2Images, [
+        { ...ciAuthority, attestations: [{ name: 'cyclonedx', predicateType: 'https://cyclonedx.org/bom' }] },
+      ]),
+      cip('signet-images-rule-3', [{ glob: '**' }], [{ ...releaseAuthority, signatureFormat: 'bundle' }]),
+    ]);
+    expect(warnings).toEqual([
+      'keys.release-2025: validUntil 2026-03-31 has no policy-controller equivalent; policy-controller trusts the key at any time, so take it out of the exported policy when its window closes',
+      'rules[2]: an image that rules[1]\'s "ghcr.io/acme/legacy/**" also covers must pass both rules in policy-controller (it has no way to skip images), where Signet applies only rules[1]',
+      'rules[3]: an image that rules[1]\'s "ghcr.io/acme/legacy/**" also covers must pass both rules in policy-controller (it has no way to skip images), where Signet applies only rules[1]',
+      'rules[3]: an image that rules[2]\'s "ghcr.io/acme/*" also covers must pass both rules in policy-controller (it has no way to skip images), where Signet applies only rules[2]',
+    ]);
+  });
+
+  it('names the policies and exports legacy .sig signatures as Kyverno type Cosign and signatureFormat legacy', () => {
+    const kyverno = kyvernoPolicy(policy, { name: 'shop', format: 'legacy' }).documents[0] as {
+      metadata: { name: string };
+      spec: { rules: { verifyImages: { type: string }[] }[] };
+    };
+    expect(kyverno.metadata.name).toBe('shop');
+    expect(kyverno.spec.rules.map((rule) => rule.verifyImages[0]?.type)).toEqual(['Cosign', 'Cosign', 'Cosign']);
+    const cips = policyControllerPolicy(policy, { name: 'shop', format: 'legacy' }).documents as {
+      metadata: { name: string };
+      spec: { authorities: { signatureFormat: string }[] };
+    }[];
+    expect(cips.map((cip) => cip.metadata.name)).toEqual(['shop-rule-1', 'shop-rule-2', 'shop-rule-2-cyclonedx', 'shop-rule-3']);
+    expect(cips.flatMap((cip) => cip.spec.authorities.map((a) => a.signatureFormat))).toEqual(Array(5).fill('legacy'));
+    expect(() => kyvernoPolicy(policy, { name: 'Shop Images' })).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+  });
+
+  it('writes YAML that parses back to the same documents', () => {
+    const yaml = require('yaml') as typeof import('yaml');
+    for (const { documents } of [kyvernoPolicy(policy), policyControllerPolicy(policy)]) {
+      const text = toYaml(documents);
+      expect(yaml.parseAllDocuments(text).map((document) => document.toJS())).toEqual(documents);
+    }
+    // PEM as a literal block, readable and diffable
+    expect(toYaml(kyvernoPolicy(policy).documents)).toMatch(/ publicKeys: \|\n +-----BEGIN PUBLIC KEY-----\n/);
+  });
+});
+
+describe('image globs', () => {
+  // How each controller matches, as their sources do: Kyverno's wildcard.Match on
+  // REGISTRY/PATH:TAG or REGISTRY/PATH@DIGEST (* any run, "/" included; ? one character);
+  // policy-controller's pkg/apis/glob on go-containerregistry's ref.Name() (. literal,
+  // ** any run, * any run without "/"), which names Docker Hub index.docker.io.
+  const kyvernoMatches = (patterns: string[], image: string) =>
+    patterns.some((p) =>
+      new RegExp(
+        `^${p
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replaceAll('*', '.*')
+          .replaceAll('?', '.')}$`,
+      ).test(image),
+    );
+  const policyControllerMatches = (globs: string[], image: string) =>
+    globs.some((g) =>
+      new RegExp(`^${g.replaceAll('.', '\\.').replaceAll('**', '#').replaceAll('*', '[^/]*').replaceAll('#', '.*')}$`).test(image),
+    );
+
+  const NAMES = [
+    'ghcr.io/acme/app',
+    'ghcr.io/acme/app-evil',
+    'ghcr.io/acme/app/sub',
+    'ghcr.io/acme',
+    'ghcr.io/acme/team/app',
+    'ghcr.io/acmex/app',
+    'ghcr.io/acme/web-v2',
+    'docker.io/library/nginx',
+    'docker.io/library/nginx-evil',
+    'docker.io/acme/nginx',
+    '127.0.0.1:5000/shop/web',
+    '127.0.0.1:5000/shop/web/api',
+  ];
+
+  it.each([
+    ['ghcr.io/acme/app', true, ['ghcr.io/acme/app:*', 'ghcr.io/acme/app@*']],
+    ['ghcr.io/acme/**', true, ['ghcr.io/acme/*:*', 'ghcr.io/acme/*@*', 'ghcr.io/acme:*', 'ghcr.io/acme@*']],
+    ['ghcr.io/**/app', true, ['ghcr.io/*/app:*', 'ghcr.io/*/app@*', 'ghcr.io/app:*', 'ghcr.io/app@*']],
+    ['docker.io/library/nginx', true, undefined],
+    ['127.0.0.1:*/shop/**', false, undefined],
+    ['ghcr.io/acme/{app,web-*}', false, ['ghcr.io/acme/app:*', 'ghcr.io/acme/app@*', 'ghcr.io/acme/web-*:*', 'ghcr.io/acme/web-*@*']],
+    ['ghcr.io/acme/*', false, undefined],
+    ['ghcr.io/acme/ap?', false, ['ghcr.io/acme/ap?:*', 'ghcr.io/acme/ap?@*']],
+    ['*/acme/app', false, undefined],
+    ['ghcr.io/acme/app**', false, ['ghcr.io/acme/app*:*', 'ghcr.io/acme/app*@*']],
+  ])('%s: the same names in policy-controller; in Kyverno the same (exact: %s) or more', async (glob, exact, references) => {
+    const policy = await oneRule(`{ kind: image, match: '${glob}', signers: [release] }`);
+    const kyverno = (kyvernoPolicy(policy).documents[0] as { spec: { rules: { verifyImages: { imageReferences: string[] }[] }[] } }).spec
+      .rules[0]?.verifyImages[0]?.imageReferences as string[];
+    const globs = (policyControllerPolicy(policy).documents[0] as { spec: { images: { glob: string }[] } }).spec.images.map((i) => i.glob);
+    if (references) expect(kyverno).toEqual(references);
+    for (const name of NAMES) {
+      const signet = imageRuleFor(policy, name) !== undefined;
+      const hub = name.replace(/^docker\.io\//, 'index.docker.io/');
+      // policy-controller validates digests only (its mutating webhook resolves tags first)
+      const policyControllerMatch = policyControllerMatches(globs, `${hub}@${DIGEST}`);
+      if (!glob.includes('?')) expect([name, policyControllerMatch]).toEqual([name, signet]);
+      else if (signet) expect([name, policyControllerMatch]).toEqual([name, true]);
+      for (const image of [`${name}:1.0`, `${name}@${DIGEST}`, ...(name === hub ? [] : [`${hub}:latest`])]) {
+        const kyvernoMatch = kyvernoMatches(kyverno, image);
+        if (exact) expect([image, kyvernoMatch]).toEqual([image, signet]);
+        else if (signet) expect([image, kyvernoMatch]).toEqual([image, true]);
+      }
+    }
+  });
+
+  it('a rule without match, or with **, covers every image; the rules after it are left out with a warning', async () => {
+    const policy = await oneRule(
+      `{ kind: image, match: ['**', 'ghcr.io/x/y'], signers: [release] }\n  - { kind: image, match: 'ghcr.io/acme/*', signers: [release] }`,
+    );
+    const kyverno = kyvernoPolicy(policy);
+    expect(kyverno.documents[0]).toMatchObject({ spec: { rules: [{ name: 'image-rule-0', verifyImages: [{ imageReferences: ['*'] }] }] } });
+    expect(kyverno.warnings).toEqual(['rules[1] is left out: rules[0] before it covers every image, so Signet never applies it']);
+    const cips = policyControllerPolicy(policy);
+    expect(cips.documents).toEqual([expect.objectContaining({ spec: expect.objectContaining({ images: [{ glob: '**' }] }) })]);
+    expect(cips.warnings).toEqual(['rules[1] is left out: rules[0] before it covers every image, so Signet never applies it']);
+  });
+
+  it('? becomes * in policy-controller, with a warning', async () => {
+    const policy = await oneRule("{ kind: image, match: 'ghcr.io/acme/ap?', signers: [release] }");
+    const { documents, warnings } = policyControllerPolicy(policy);
+    expect((documents[0] as { spec: { images: unknown } }).spec.images).toEqual([
+      { glob: 'ghcr.io/acme/ap*:*' },
+      { glob: 'ghcr.io/acme/ap*@*' },
+    ]);
+    expect(warnings).toEqual([
+      'rules[0].match "ghcr.io/acme/ap?": policy-controller globs have no ?, so it became *, which covers more images',
+    ]);
+  });
+
+  it.each([
+    ['ghcr.io/acme/[ab]pp', /uses glob syntax Kyverno and policy-controller cannot express; use \*, \*\*, \? and \{a,b\}$/],
+    ['ghcr.io/acme/!(app)', /uses glob syntax Kyverno and policy-controller cannot express/],
+    ['ghcr.io/acme/app{1..3}', /only \{a,b\} alternatives can be exported, not a range or a lone brace$/],
+  ])('%s is refused', async (glob, message) => {
+    const policy = await oneRule(`{ kind: image, match: '${glob}', signers: [release] }`);
+    for (const exporter of [kyvernoPolicy, policyControllerPolicy]) {
+      expect(() => exporter(policy)).toThrow(expect.objectContaining({ code: 'E_INPUT', message: expect.stringMatching(message) }));
+    }
+  });
+});
+
+describe('identities', () => {
+  it('exact values stay exact; regular expressions are anchored, as Signet matches the whole value', async () => {
+    const policy = await load(
+      `version: 1
+identities:
+  exact: { issuer: https://accounts.google.com, subject: release@acme.example }
+  pattern: { issuerRegExp: 'https://(accounts\\.google|token\\.actions\\.githubusercontent)\\.com', subjectRegExp: '.+@acme\\.example' }
+rules:
+  - { kind: image, signers: [exact, pattern] }
+`,
+      {},
+    );
+    const entries = (
+      kyvernoPolicy(policy).documents[0] as { spec: { rules: { verifyImages: { attestors: { entries: unknown[] }[] }[] }[] } }
+    ).spec.rules[0]?.verifyImages[0]?.attestors[0]?.entries;
+    expect(entries).toEqual([
+      { keyless: { issuer: 'https://accounts.google.com', subject: 'release@acme.example', rekor: { url: REKOR } } },
+      {
+        keyless: {
+          issuerRegExp: String.raw`^(?:https://(accounts\.google|token\.actions\.githubusercontent)\.com)$`,
+          subjectRegExp: String.raw`^(?:.+@acme\.example)$`,
+          rekor: { url: REKOR },
+        },
+      },
+    ]);
+    const authorities = (policyControllerPolicy(policy).documents[0] as { spec: { authorities: unknown[] } }).spec.authorities;
+    expect(authorities).toEqual([
+      {
+        name: 'exact',
+        keyless: { url: FULCIO, identities: [{ issuer: 'https://accounts.google.com', subject: 'release@acme.example' }] },
+        signatureFormat: 'bundle',
+      },
+      {
+        name: 'pattern',
+        keyless: {
+          url: FULCIO,
+          identities: [
+            {
+              issuerRegExp: String.raw`^(?:https://(accounts\.google|token\.actions\.githubusercontent)\.com)$`,
+              subjectRegExp: String.raw`^(?:.+@acme\.example)$`,
+            },
+          ],
+        },
+        signatureFormat: 'bundle',
+      },
+    ]);
+  });
+
+  it('a lookaround, which Go regular expressions lack, is a warning', async () => {
+    const policy = await load(
+      `version: 1\nidentities:\n  ci: { issuer: ${GITHUB}, subjectRegExp: '(?!.*pull).+' }\nrules:\n  - { kind: image, signers: [ci] }\n`,
+      {},
+    );
+    expect(kyvernoPolicy(policy).warnings).toEqual([
+      "identities.ci.subjectRegExp: lookarounds and backreferences are JavaScript-only; Go's regular expressions (Kyverno) reject them",
+    ]);
+  });
+});
+
+describe('keys', () => {
+  it('a validity window on either side is a warning, once however many rules use the key', async () => {
+    const policy = await load(
+      `version: 1
+keys:
+  next: { publicKey: keys/next.pub, validFrom: 2026-04-01 }
+  old: { publicKey: keys/old.pub, validFrom: 2025-01-01, validUntil: '2026-03-31T12:00:00Z' }
+rules:
+  - { kind: image, match: 'ghcr.io/a/*', signers: [next, old] }
+  - { kind: image, match: 'ghcr.io/b/*', signers: [next, old] }
+`,
+      { next: publicKeyPem(), old: publicKeyPem() },
+    );
+    expect(policyControllerPolicy(policy).warnings).toEqual([
+      'keys.next: validFrom 2026-04-01 has no policy-controller equivalent; policy-controller trusts the key at any time, so take it out of the exported policy when its window closes',
+      'keys.old: validFrom 2025-01-01, validUntil 2026-03-31T12:00:00.000Z has no policy-controller equivalent; policy-controller trusts the key at any time, so take it out of the exported policy when its window closes',
+    ]);
+  });
+
+  it('an Ed25519 key is exported as its SPKI PEM; an RSA-PSS key is a warning', async () => {
+    const ed25519 = crypto.generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const pss = crypto
+      .generateKeyPairSync('rsa-pss', { modulusLength: 2048, hashAlgorithm: 'sha256' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
+    const policy = await load(
+      'version: 1\nkeys:\n  ed: { publicKey: keys/ed.pub }\n  pss: { publicKey: keys/pss.pub }\nrules:\n  - { kind: image, signers: [ed, pss] }\n',
+      { ed: ed25519, pss },
+    );
+    const { documents, warnings } = policyControllerPolicy(policy);
+    expect((documents[0] as { spec: { authorities: unknown[] } }).spec.authorities[0]).toEqual({
+      name: 'ed',
+      key: { data: ed25519, hashAlgorithm: 'sha256' },
+      signatureFormat: 'bundle',
+    });
+    expect(warnings).toEqual([
+      'keys.pss: an RSA-PSS key; policy-controller (Go) cannot load an id-RSASSA-PSS public key, so its signatures will not verify there',
+    ]);
+  });
+});
+
+it('a policy without image rules is refused: there is nothing to export', async () => {
+  const policy = await oneRule('{ kind: web, signers: [release] }');
+  for (const exporter of [kyvernoPolicy, policyControllerPolicy]) {
+    let error: unknown;
+    try {
+      exporter(policy);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(SignetError);
+    expect(error).toMatchObject({ code: 'E_INPUT', message: expect.stringContaining('the policy has no kind: image rules') });
+  }
+});
