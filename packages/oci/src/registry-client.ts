@@ -461,6 +461,9 @@ async function readCapped(response: Response, max: number, what: string): Promis
     await response.body?.cancel();
     throw tooLarge(formatSize(declared));
   }
+  // With a length declared and within the cap, read it at once (the fetch fails on a body
+  // longer than declared); without one, count while reading.
+  if (Number.isFinite(declared) && response.headers.has('content-length')) return Buffer.from(await response.arrayBuffer());
   const chunks: Buffer[] = [];
   let total = 0;
   if (!response.body) return Buffer.alloc(0);

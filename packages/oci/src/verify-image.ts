@@ -9,6 +9,7 @@ import {
   SignetError,
   type SignetErrorCode,
   type Statement,
+  type TrustedKey,
   type TrustedRoot,
   type VerifiedSignature,
   verifyBundle,
@@ -71,7 +72,8 @@ export interface VerifiedAttestation extends VerifiedImage {
 
 /**
  * Verifies an image's signatures under a policy. Finds cosign v3 bundle referrers (through
- * the referrers API or the sha256-<hex> index) and cosign's legacy `.sig` signatures, checks
+ * the referrers API or the sha256-<hex> index) and, when none verifies, cosign's legacy `.sig`
+ * signatures (as cosign does), checks
  * each one's subject, types and statement against the digest, and returns those that verify.
  * Other tools' referrers are ignored. A platform manifest also counts as signed when the
  * index its tag names (REPO:TAG@DIGEST) is signed and lists it.
@@ -146,11 +148,13 @@ interface Found {
   others: string[];
 }
 
+/**
+ * The signatures of one digest, in cosign's order: bundle referrers first, and cosign's legacy
+ * `.sig` only when no bundle verifies. An image signed both ways costs no extra round trip; one
+ * signed only the old way still verifies.
+ */
 async function candidatesFor(client: RegistryClient, repo: Repository, digest: string, checked: Checked): Promise<Found> {
-  const [referrers, legacy] = await Promise.all([
-    listReferrers(client, repo, digest),
-    checked.predicateType === COSIGN_SIGN_PREDICATE ? client.manifest(repo, digestTag(digest, '.sig')) : undefined,
-  ]);
+  const referrers = await listReferrers(client, repo, digest);
   const found: Found = { source: referrers.source, signatures: [], rejected: [], others: [] };
   const bundles: Descriptor[] = [];
   for (const descriptor of referrers.descriptors) {
@@ -159,23 +163,28 @@ async function candidatesFor(client: RegistryClient, repo: Repository, digest: s
     else if (annotated && annotated !== checked.predicateType) found.others.push(`a ${annotated} attestation`);
     else bundles.push(descriptor);
   }
-  const checks = bundles.map(async (descriptor) => {
-    try {
-      found.signatures.push(await checkBundleReferrer(client, repo, digest, descriptor, checked));
-    } catch (error) {
-      found.rejected.push(rejection('bundle', descriptor.digest, error));
-    }
-  });
+  await Promise.all(
+    bundles.map(async (descriptor) => {
+      try {
+        found.signatures.push(await checkBundleReferrer(client, repo, digest, descriptor, checked));
+      } catch (error) {
+        found.rejected.push(rejection('bundle', descriptor.digest, error));
+      }
+    }),
+  );
+  if (found.signatures.length > 0 || checked.predicateType !== COSIGN_SIGN_PREDICATE) return found;
+  const legacy = await client.manifest(repo, digestTag(digest, '.sig'));
   const layers = legacy ? ((legacy.json as ImageManifest).layers ?? []).filter((l) => l.mediaType === SIMPLE_SIGNING) : [];
-  const legacyChecks = layers.map(async (layer, i) => {
-    const location = `${digestTag(digest, '.sig')}#${i}`;
-    try {
-      found.signatures.push(await checkLegacySignature(client, repo, digest, layer, location, checked));
-    } catch (error) {
-      found.rejected.push(rejection('legacy', location, error));
-    }
-  });
-  await Promise.all([...checks, ...legacyChecks]);
+  await Promise.all(
+    layers.map(async (layer, i) => {
+      const location = `${digestTag(digest, '.sig')}#${i}`;
+      try {
+        found.signatures.push(await checkLegacySignature(client, repo, digest, layer, location, checked));
+      } catch (error) {
+        found.rejected.push(rejection('legacy', location, error));
+      }
+    }),
+  );
   return found;
 }
 
@@ -288,11 +297,23 @@ function assertTrustedKeyHint(bundle: Bundle, policy: Policy): void {
   const material = bundle.verificationMaterial.content;
   if (material.$case !== 'publicKey' || !policy.keys?.length) return;
   const hint = material.publicKey.hint;
-  if (!/^[A-Za-z0-9+/]{43}=$/.test(hint) || policy.keys.some((key) => publicKeyFingerprint(key.publicKey) === hint)) return;
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(hint) || policy.keys.some((key) => fingerprintOf(key) === hint)) return;
   throw new SignetError({
     code: 'E_POLICY',
     message: `signed by a key the policy does not trust (sha256:${Buffer.from(hint, 'base64').toString('hex').slice(0, 16)}…), not by ${policy.keys.map((k) => k.name).join(' or ')}`,
   });
+}
+
+const fingerprints = new WeakMap<TrustedKey, string>();
+
+/** A trusted key's fingerprint, computed once per key (a webhook checks every image against the same keys). */
+function fingerprintOf(key: TrustedKey): string {
+  let fingerprint = fingerprints.get(key);
+  if (fingerprint === undefined) {
+    fingerprint = publicKeyFingerprint(key.publicKey);
+    fingerprints.set(key, fingerprint);
+  }
+  return fingerprint;
 }
 
 function digestArtifact(digest: string) {

@@ -112,7 +112,17 @@ describeWithRegistryTools('sign and verify images', () => {
         optional: null,
       });
       const verified = await verifyImage(byDigest, policy, { client });
-      expect(verified.signatures.map((s) => s.format).sort()).toEqual(format === 'both' ? ['bundle', 'legacy'] : ['legacy']);
+      // As cosign does, the legacy .sig is read only when no bundle verifies.
+      expect(verified.signatures.map((s) => s.format)).toEqual(format === 'both' ? ['bundle'] : ['legacy']);
+      if (format === 'both') {
+        // With the bundle referrer gone (its index entry left dangling), the legacy signature still verifies.
+        const referrer = signed.signatures.find((s) => s.format === 'bundle')?.location as string;
+        const deleted = await fetch(`${registry.url}/v2/${repo}/manifests/${referrer}`, { method: 'DELETE' });
+        expect(deleted.status).toBe(202);
+        const fallback = await verifyImage(byDigest, policy, { client });
+        expect(fallback.signatures.map((s) => s.format)).toEqual(['legacy']);
+        if (source === 'fallback-tag') expect(fallback.rejected).toEqual([expect.objectContaining({ format: 'bundle', code: 'E_BUNDLE' })]);
+      }
       // A second signer keeps the first signature in the .sig manifest.
       const second = keyPair('second');
       await signImage(byDigest, second.signer, { client, format: 'legacy' });

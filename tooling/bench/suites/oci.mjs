@@ -4,13 +4,15 @@
 //      requests (the image manifest, the referrers index, the referrer manifest, the bundle):
 //      Signet's overhead over the round trips it cannot avoid.
 //   2. The admission webhook answering a Pod of 5 containers (5 images, each signed) over
-//      HTTPS, with its digest cache off, vs the same plain fetches for one image.
+//      HTTPS, with its digest cache off, vs the same plain fetches for those 5 images, made
+//      at once as a plain client would.
 
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { check, median, scratchDir } from '../lib/harness.mjs';
 
@@ -84,7 +86,12 @@ export default {
           resource: { group: '', version: 'v1', resource: 'pods' },
           operation: 'CREATE',
           namespace: 'shop',
-          object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'shop' }, spec: { containers: images.map((image, i) => ({ name: `c${i}`, image: image.ref })) } },
+          object: {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name: 'shop' },
+            spec: { containers: images.map((image, i) => ({ name: `c${i}`, image: image.ref })) },
+          },
         },
       });
       const agent = new https.Agent({ keepAlive: true, ca: tls.cert });
@@ -92,17 +99,18 @@ export default {
       const answer = JSON.parse(await post());
       if (!answer.response?.allowed) throw new Error(`the webhook denied the benchmark Pod: ${JSON.stringify(answer.response?.status)}`);
       for (let i = 0; i < 10; i++) await post();
+      const rawPod = () => Promise.all(images.map((image) => rawFetches(registry.url, image)));
       const webhookMs = [];
       const rawAgain = [];
       for (let i = 0; i < WEBHOOK_ROUNDS; i++) {
         webhookMs.push(await timed(post));
-        rawAgain.push(await timed(raw));
+        rawAgain.push(await timed(rawPod));
       }
       server.close();
       agent.destroy();
       const webhookMedian = median(webhookMs);
       const rawMedian2 = median(rawAgain);
-      log(`webhook, 5 containers: ${webhookMedian.toFixed(2)} ms; plain fetches for one image ${rawMedian2.toFixed(2)} ms`);
+      log(`webhook, 5 containers: ${webhookMedian.toFixed(2)} ms; plain fetches for the 5 images ${rawMedian2.toFixed(2)} ms`);
 
       return {
         checks: [
@@ -114,24 +122,34 @@ export default {
             limit: 1.2,
             value: verifyMedian / rawMedian,
             unit: '×',
-            detail: { verifyMs: round(verifyMedian), fetchMs: round(rawMedian), rounds: ROUNDS, text: `${round(verifyMedian)} ms vs ${round(rawMedian)} ms` },
+            detail: {
+              verifyMs: round(verifyMedian),
+              fetchMs: round(rawMedian),
+              rounds: ROUNDS,
+              text: `${round(verifyMedian)} ms vs ${round(rawMedian)} ms`,
+            },
           }),
           check({
             id: 'webhook-5-containers',
-            what: 'the admission webhook answering a 5-container Pod vs fetching one image\'s objects',
+            what: "the admission webhook answering a 5-container Pod vs fetching its 5 images' objects",
             target: '< 2×',
             comparator: '<',
             limit: 2,
             value: webhookMedian / rawMedian2,
             unit: '×',
-            detail: { webhookMs: round(webhookMedian), fetchMs: round(rawMedian2), rounds: WEBHOOK_ROUNDS, text: `${round(webhookMedian)} ms vs ${round(rawMedian2)} ms` },
+            detail: {
+              webhookMs: round(webhookMedian),
+              fetchMs: round(rawMedian2),
+              rounds: WEBHOOK_ROUNDS,
+              text: `${round(webhookMedian)} ms vs ${round(rawMedian2)} ms`,
+            },
           }),
         ],
         notes: [
           `Registry: Debian's docker-registry ${registryVersion()} on 127.0.0.1, filesystem store in the OS temporary directory, no auth; 5 small images built as OCI layouts and pushed with skopeo, each signed by @signet/oci's signImage with one ECDSA P-256 key (a cosign v3 bundle referrer, listed in the sha256-<hex> index since this registry has no referrers API).`,
           `Plain fetches: Node's fetch, one keep-alive connection pool, sequentially the four objects a verifier must read: GET the image manifest by digest (with the OCI Accept list), GET the index at sha256-<hex>, GET the referrer manifest, GET the bundle blob. Each body read whole; nothing parsed or checked.`,
-          `verifyImage: the same image by digest, in process, one RegistryClient (its pooled connections, as the webhook keeps one): it also asks for the referrers API (404 here, remembered after the first call) and the legacy sha256-<hex>.sig tag (404), checks every digest, the referrer's subject and layer, and the DSSE signature. ${ROUNDS} rounds alternating with the plain fetches after 20 warm-ups; medians.`,
-          `Webhook: createAdmissionServer from apps/admission over HTTPS on 127.0.0.1 (an openssl P-256 certificate for ${SERVICE}, a keep-alive client), the digest cache off (cacheTtlMs 0) so every review verifies all 5 images, each named by tag (so each is resolved, verified and pinned in the patch). ${WEBHOOK_ROUNDS} rounds alternating with the plain fetches for one image after 10 warm-ups; medians. The 5 images are verified at once.`,
+          `verifyImage: the same image by digest, in process, one RegistryClient (its pooled connections, as the webhook keeps one): it also asks once whether the registry has the referrers API (404 here, remembered), checks every digest, the referrer's subject and layer, and the DSSE signature (the legacy .sig tag is read only when no bundle verifies, as cosign does). ${ROUNDS} rounds alternating with the plain fetches after 20 warm-ups; medians.`,
+          `Webhook: createAdmissionServer from apps/admission over HTTPS on 127.0.0.1 (an openssl P-256 certificate for ${SERVICE}, a keep-alive client), the digest cache off (cacheTtlMs 0) so every review verifies all 5 images, each named by tag (so each is resolved, verified and pinned in the patch). The reference is the plain fetches above for the same 5 images, all 5 at once (the fastest a plain client gets them). ${WEBHOOK_ROUNDS} rounds alternating after 10 warm-ups; medians. This machine has ${os.availableParallelism()} cores, shared by the registry, the webhook and the client: 5 fetch sequences at once take about 3.5 times one, so the reference is not one image's time.`,
         ],
       };
     } finally {
@@ -161,7 +179,15 @@ async function timed(fn) {
 function postReview(port, agent, body) {
   return new Promise((resolve, reject) => {
     const request = https.request(
-      { host: '127.0.0.1', port, path: '/mutate', method: 'POST', agent, servername: SERVICE, headers: { 'content-type': 'application/json' } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/mutate',
+        method: 'POST',
+        agent,
+        servername: SERVICE,
+        headers: { 'content-type': 'application/json' },
+      },
       (response) => {
         const chunks = [];
         response.on('data', (chunk) => chunks.push(chunk));
@@ -176,13 +202,36 @@ function postReview(port, agent, body) {
 function certificate(dir) {
   const key = path.join(dir, 'tls.key');
   const cert = path.join(dir, 'tls.crt');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${SERVICE}`, '-addext', `subjectAltName=DNS:${SERVICE}`], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${SERVICE}`,
+      '-addext',
+      `subjectAltName=DNS:${SERVICE}`,
+    ],
+    { stdio: 'ignore' },
+  );
   return { key: fs.readFileSync(key), cert: fs.readFileSync(cert) };
 }
 
 function registryVersion() {
   try {
-    return execFileSync('dpkg-query', ['-W', '-f=${Version}', 'docker-registry'], { encoding: 'utf8' });
+    // "docker-registry\t2.8.2+ds1-1"
+    return execFileSync('dpkg-query', ['-W', 'docker-registry'], { encoding: 'utf8' }).trim().split('\t')[1];
   } catch {
     return '(version unknown)';
   }
