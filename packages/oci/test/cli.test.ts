@@ -70,6 +70,23 @@ describeWithRegistryTools('signet image', () => {
     expect(json.signatures.map((s: { format: string }) => s.format)).toEqual(['bundle']);
   });
 
+  it('judges an image by a gate policy with --policy: the pinned reference, or exit 1 with the reason', async () => {
+    const dir = tmp();
+    keyFiles(dir);
+    fs.writeFileSync(
+      path.join(dir, 'policy.yaml'),
+      `version: 1\nkeys:\n  release: { publicKey: release.pub }\nrules:\n  - { kind: image, match: '${registry.host}/shop/*', signers: [release] }\n`,
+    );
+    const { ref, byDigest, image } = await pushedImage(registry);
+    expect(await fails(dir, ['image', 'verify', ref, '--policy', 'policy.yaml'])).toMatchObject({ status: 1, code: 'E_UNSIGNED' });
+    await ok(dir, ['image', 'sign', byDigest, '--key', 'env:SIGNET_TEST_KEY']);
+    const passed = await ok(dir, ['image', 'verify', ref, '--policy', 'policy.yaml']);
+    expect(passed.stdout.trim()).toBe(`${ref}@${image.digest}`);
+    expect(passed.stderr).toContain('signed by key release');
+    const outside = await fails(dir, ['image', 'verify', `${registry.host}/other/app@${image.digest}`, '--policy', 'policy.yaml']);
+    expect(outside).toMatchObject({ status: 1, code: 'E_POLICY' });
+  });
+
   it('refuses a tag without --resolve (exit 2), and with it prints the digest it signs', async () => {
     const dir = tmp();
     keyFiles(dir);
