@@ -90,7 +90,9 @@ export function createAdmissionServer(options: AdmissionServerOptions): https.Se
     const parsed = parseAdmissionReview(body);
     if (!parsed.ok) {
       log({ time: new Date().toISOString(), endpoint: route.endpoint, uid: parsed.uid ?? null, allowed: false, error: parsed.message });
-      return sendReview(res, 400, denied(parsed.uid ?? '', 400, parsed.message));
+      // The API server reads an answer only from a 200: a review it sent (a uid) is denied in
+      // one, so the reason reaches the user; a body that is no review at all is a 400.
+      return sendReview(res, parsed.uid ? 200 : 400, denied(parsed.uid ?? '', 400, parsed.message));
     }
     const { request } = parsed;
     let images: PodImage[] | undefined;
@@ -99,7 +101,7 @@ export function createAdmissionServer(options: AdmissionServerOptions): https.Se
     } catch (error) {
       const message = (error as Error).message;
       log({ ...describeRequest(route.endpoint, request), allowed: false, error: message });
-      return sendReview(res, 400, denied(request.uid, 400, message));
+      return sendReview(res, 200, denied(request.uid, 400, message));
     }
     const { response, verdicts } = await review(route.endpoint, request, images ?? [], reviewTimeout(url));
     log({

@@ -270,8 +270,9 @@ Examples:
     help: `
 The signature is a Sigstore bundle (a DSSE in-toto statement naming the digest) pushed as an
 OCI 1.1 referrer; on a registry without the referrers API it is listed in the sha256-<hex>
-index. Registry credentials come from ~/.docker/config.json (docker login) or
-SIGNET_REGISTRY_USERNAME and SIGNET_REGISTRY_PASSWORD. Prints the image by digest.
+index. Registry credentials come from ~/.docker/config.json (docker login), or from
+SIGNET_REGISTRY_USERNAME and SIGNET_REGISTRY_PASSWORD for the registry SIGNET_REGISTRY_HOST
+names. Prints the image by digest.
 Exit status: 0 signed, 2 bad input (a tag without --resolve), 3 the registry or key provider failed.
 
 Examples:

@@ -3,6 +3,8 @@ import { type Descriptor, digestTag, type ImageIndex, type ImageManifest, INDEX_
 import { formatImageReference, type ImageReference, imageName, parseImageReference, targetOf } from './reference';
 import { addToFallbackIndex, listReferrers } from './referrers';
 import { type FetchedManifest, RegistryClient, type Repository } from './registry-client';
+import { addToSharedManifest } from './shared-manifest';
+import { signatureManifest } from './sign-image';
 import { isIndex } from './subject';
 
 export interface CopyImageOptions {
@@ -34,20 +36,21 @@ export async function copyImage(source: string, destination: string, options: Co
   const client = options.client ?? new RegistryClient();
   const from = parseImageReference(source);
   const to = parseImageReference(destination);
-  if (to.digest && from.digest && to.digest !== from.digest) {
-    throw new SignetError({
-      code: 'E_USAGE',
-      message: `the destination names ${to.digest}, but a copy keeps the source's digest ${from.digest}`,
-    });
-  }
   const top = await client.manifest(from, targetOf(from));
   if (!top) throw new SignetError({ code: 'E_INPUT', message: `${formatImageReference(from)} does not exist on ${from.registry}` });
+  if (to.digest && to.digest !== top.digest) {
+    throw new SignetError({
+      code: 'E_USAGE',
+      message: `the destination names ${to.digest}, but ${source} is ${top.digest}; a copy keeps the digest`,
+    });
+  }
   const copier = new Copier(client, from, to);
   await copier.manifestTree(top);
-  // The destination's own tag, else the source's (a copy by digest stays untagged).
+  for (const digest of [...copier.copied]) await copier.attachments(digest);
+  // The tag last, so that it never names a copy whose signatures are not there yet: the
+  // destination's own tag, else the source's (a copy by digest stays untagged).
   const tag = to.tag ?? (to.digest ? undefined : (from.tag ?? (from.digest ? undefined : 'latest')));
   if (tag) await client.putManifest(to, tag, top.bytes, top.mediaType);
-  for (const digest of [...copier.copied]) await copier.attachments(digest);
   return {
     reference: `${imageName(to)}@${top.digest}`,
     digest: top.digest,
@@ -97,7 +100,7 @@ class Copier {
       const referrer = await this.client.manifest(this.from, descriptor.digest);
       if (!referrer) continue;
       await this.manifestTree(referrer);
-      pushed.push(descriptor);
+      pushed.push(referrerDescriptor(referrer));
       this.referrers++;
     }
     if (pushed.length > 0 && (await this.client.referrers(this.to, digest)) === undefined) {
@@ -107,9 +110,11 @@ class Copier {
       const tag = digestTag(digest, suffix);
       const legacy = await this.client.manifest(this.from, tag);
       if (!legacy || INDEX_TYPES.has(legacy.mediaType)) continue;
-      for (const blob of [(legacy.json as ImageManifest).config, ...((legacy.json as ImageManifest).layers ?? [])])
-        if (blob) await this.blob(blob);
-      await this.client.putManifest(this.to, tag, legacy.bytes, legacy.mediaType);
+      const layers = (legacy.json as ImageManifest).layers ?? [];
+      for (const blob of [(legacy.json as ImageManifest).config, ...layers]) if (blob) await this.blob(blob);
+      // Byte for byte where the destination has none; merged with the signatures it has.
+      if (await this.client.manifest(this.to, tag)) await addToSharedManifest(signatureManifest(this.client, this.to, tag), layers);
+      else await this.client.putManifest(this.to, tag, legacy.bytes, legacy.mediaType);
       this.legacyTags++;
     }
   }
@@ -122,4 +127,14 @@ class Copier {
     if (!response.body) throw new SignetError({ code: 'E_PROVIDER', message: `${this.from.registry} sent ${blob.digest} without a body` });
     await this.client.pushBlobStream(to, blob.digest, blob.size, response.body);
   }
+}
+
+/** A referrer's index entry made from the manifest itself, as the spec says (artifactType, else the config's type; its annotations). */
+function referrerDescriptor(referrer: FetchedManifest): Descriptor {
+  const manifest = referrer.json as ImageManifest;
+  const descriptor: Descriptor = { mediaType: referrer.mediaType, digest: referrer.digest, size: referrer.size };
+  const artifactType = manifest.artifactType ?? manifest.config?.mediaType;
+  if (artifactType) descriptor.artifactType = artifactType;
+  if (manifest.annotations) descriptor.annotations = manifest.annotations;
+  return descriptor;
 }

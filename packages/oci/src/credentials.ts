@@ -13,7 +13,8 @@ export type CredentialSource = (registry: string) => Promise<Credential | undefi
 /**
  * Credentials the way Docker, cosign and crane find them:
  * 1. SIGNET_REGISTRY_USERNAME and SIGNET_REGISTRY_PASSWORD, for the registry named by
- *    SIGNET_REGISTRY_HOST or, without it, for every registry that asks (a CI job's one registry);
+ *    SIGNET_REGISTRY_HOST and no other (a CI secret must not reach whatever registry an image
+ *    names, so without the host they are refused rather than sent everywhere);
  * 2. `$DOCKER_CONFIG/config.json` (default ~/.docker/config.json): the registry's
  *    credHelpers entry, else its auths entry (auth, username/password or identitytoken),
  *    else the credsStore helper.
@@ -23,7 +24,16 @@ export function environmentCredentials(env: NodeJS.ProcessEnv = process.env): Cr
   return async (registry) => {
     const username = env.SIGNET_REGISTRY_USERNAME;
     const password = env.SIGNET_REGISTRY_PASSWORD;
-    if (username && password && (!env.SIGNET_REGISTRY_HOST || env.SIGNET_REGISTRY_HOST === registry)) return { username, password };
+    if (username || password) {
+      if (!username || !password || !env.SIGNET_REGISTRY_HOST) {
+        throw new SignetError({
+          code: 'E_USAGE',
+          message:
+            'set SIGNET_REGISTRY_USERNAME, SIGNET_REGISTRY_PASSWORD and SIGNET_REGISTRY_HOST together: the host names the one registry the credentials are for',
+        });
+      }
+      if (env.SIGNET_REGISTRY_HOST === registry) return { username, password };
+    }
     config ??= readDockerConfig(env);
     return fromDockerConfig(await config, registry);
   };

@@ -57,13 +57,20 @@ export async function verifyImageForPolicy(image: string, policy: GatePolicy, op
     const signer = first ? signerName(policy, first.verified.signer, rule.signers).display : undefined;
     if (signer) verdict.signer = signer;
     const reasons = [`${verified.digest} signed by ${signer}${first?.format === 'legacy' ? ' (legacy .sig)' : ''}`];
-    // Attestations about the digest just verified, so a tag moved in between cannot mix images.
-    const pinned = `${imageName(reference)}@${verified.digest}`;
+    // Attestations about the digest just verified (so a tag moved in between cannot mix
+    // images), or about the index whose signature vouched for it.
+    const subjects = [...new Set([verified.digest, ...verified.signatures.map((s) => s.signedDigest)])];
     for (const required of rule.attestations) {
-      const attested = await verifyImageAttestation(pinned, signersPolicy(policy, required.signers, rule.tlog), required.predicateType, {
-        client,
-        trustedRoot: options.trustedRoot,
-      });
+      const trusted = signersPolicy(policy, required.signers, rule.tlog);
+      const attested = await firstVerified(
+        subjects.map(
+          (digest) => () =>
+            verifyImageAttestation(`${imageName(reference)}@${digest}`, trusted, required.predicateType, {
+              client,
+              trustedRoot: options.trustedRoot,
+            }),
+        ),
+      );
       const by = attested.signatures[0] ? signerName(policy, attested.signatures[0].verified.signer, required.signers).display : '?';
       reasons.push(`${predicateTypeName(required.predicateType)} by ${by}`);
     }
@@ -78,4 +85,17 @@ export async function verifyImageForPolicy(image: string, policy: GatePolicy, op
     verdict.code = failure.code;
   }
   return verdict;
+}
+
+/** The first attempt that succeeds; else the first one's failure. */
+async function firstVerified<T>(attempts: (() => Promise<T>)[]): Promise<T> {
+  let firstError: unknown;
+  for (const attempt of attempts) {
+    try {
+      return await attempt();
+    } catch (error) {
+      firstError ??= error;
+    }
+  }
+  throw firstError;
 }

@@ -22,7 +22,6 @@ export {
   type AttestImageOptions,
   attestImage,
   type ImageSignatureWritten,
-  SIGNATURE_FORMATS,
   type SignatureFormat,
   type SignedImage,
   type SignImageOptions,

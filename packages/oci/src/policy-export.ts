@@ -11,6 +11,7 @@ import {
   publicKeyPem,
   SignetError,
 } from '@signet/core';
+import type { SignatureFormat } from './sign-image';
 
 /*
  * A gate policy's `kind: image` rules as the policies of the admission controllers teams
@@ -26,13 +27,11 @@ import {
  *   segments); the others match the whole reference, tag or digest included.
  */
 
-export type SignatureFormat = 'bundle' | 'legacy';
-
 export interface PolicyExportOptions {
   /** metadata.name of the ClusterPolicy, the prefix of the ClusterImagePolicies (default `signet-images`). */
   name?: string;
   /** How the images were signed: cosign v3 bundles as OCI referrers (default) or legacy `.sig` tags. */
-  format?: SignatureFormat;
+  format?: Exclude<SignatureFormat, 'both'>;
 }
 
 export interface PolicyExport {

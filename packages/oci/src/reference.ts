@@ -82,7 +82,3 @@ export function formatImageReference(reference: ImageReference): string {
 export function byDigest(reference: ImageReference, digest: string): string {
   return `${imageName(reference)}@${digest}`;
 }
-
-export function isDigest(value: string): boolean {
-  return DIGEST.test(value);
-}

@@ -8,12 +8,13 @@ import { type Descriptor, type ImageIndex, type ImageManifest, MANIFEST_TYPES, O
  * A small client of the OCI distribution spec v1.1: what signing and verifying images needs,
  * and no more. No well-kept npm library reads OCI 1.1 referrers today (see ../shared/OCI.md),
  * so this is our own, on Node's fetch. It authenticates as Docker does (Basic, or a Bearer
- * token from the realm the registry names), retries what is transient, checks every digest it
- * downloads and refuses to download more than a signature could need.
+ * token from the realm the registry names), retries what is transient, checks the digest of
+ * every manifest and blob it reads, and refuses to download more than a signature could need.
+ * (A blob it only streams, copying a layer, is checked by the registry it is uploaded to.)
  */
 
 export interface RegistryClientOptions {
-  /** Default: SIGNET_REGISTRY_USERNAME/PASSWORD, then ~/.docker/config.json (see environmentCredentials). */
+  /** Default: SIGNET_REGISTRY_USERNAME/PASSWORD for SIGNET_REGISTRY_HOST, then ~/.docker/config.json (see environmentCredentials). */
   credentials?: CredentialSource;
   /**
    * Registries spoken to over plain HTTP. Default: loopback only (localhost, 127.0.0.0/8, [::1]),
@@ -47,6 +48,10 @@ export interface FetchedManifest {
 const MiB = 1024 * 1024;
 const CHUNK = 8 * MiB;
 const RETRIED_STATUS = new Set([429, 500, 502, 503, 504]);
+/** What a registry without the referrers API answers for it. */
+const NO_REFERRERS_API = new Set([404, 400, 405, 406, 501]);
+/** Pages of referrers read for one digest, at most (each up to maxManifestBytes). */
+const MAX_REFERRER_PAGES = 20;
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?$/;
 
 type Body = Buffer | ReadableStream<Uint8Array>;
@@ -66,18 +71,26 @@ interface Request {
 interface AuthState {
   basic?: string;
   bearer: Map<string, string>;
-  challenge?: { scheme: 'basic' | 'bearer'; params: Record<string, string> };
 }
+
+interface Challenge {
+  scheme: 'basic' | 'bearer';
+  params: Record<string, string>;
+}
+
+/** How long a registry's answer about the referrers API is believed (a proxy's 404 must not outlive the proxy's bad day). */
+const REFERRERS_SUPPORT_TTL_MS = 5 * 60_000;
 
 export class RegistryClient {
   private readonly credentials: CredentialSource;
   private readonly allowHttp: (registry: string) => boolean;
   private readonly attempts: number;
   private readonly timeoutMs: number;
-  readonly maxManifestBytes: number;
-  readonly maxBlobBytes: number;
+  private readonly maxManifestBytes: number;
+  private readonly maxBlobBytes: number;
   private readonly auth = new Map<string, AuthState>();
-  private readonly referrersSupport = new Map<string, boolean>();
+  /** Per registry: whether it serves the referrers API, and until when that answer holds. */
+  private readonly referrersSupport = new Map<string, { supported: boolean; until: number }>();
 
   constructor(options: RegistryClientOptions = {}) {
     this.credentials = options.credentials ?? environmentCredentials();
@@ -118,13 +131,8 @@ export class RegistryClient {
     return { bytes, mediaType, digest, size: bytes.length, json };
   }
 
-  /** Pushes a manifest under a tag or its digest; says whether the registry took its subject (OCI-Subject). */
-  async putManifest(
-    repo: Repository,
-    reference: string,
-    bytes: Buffer,
-    mediaType: string,
-  ): Promise<{ digest: string; subjectHeader: boolean }> {
+  /** Pushes a manifest under a tag or its digest; returns its digest. */
+  async putManifest(repo: Repository, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
     const action = `push a manifest to ${repo.registry}/${repo.repository}`;
     const response = await this.send(repo, {
       method: 'PUT',
@@ -136,25 +144,13 @@ export class RegistryClient {
     });
     await this.expect(response, [201, 200], repo, action);
     await response.body?.cancel();
-    return { digest: sha256(bytes), subjectHeader: response.headers.has('oci-subject') };
+    return sha256(bytes);
   }
 
-  async deleteManifest(repo: Repository, digest: string): Promise<void> {
-    const action = `delete ${repo.registry}/${repo.repository}@${digest}`;
-    const response = await this.send(repo, {
-      method: 'DELETE',
-      url: `/v2/${repo.repository}/manifests/${digest}`,
-      scopes: [push(repo)],
-      action,
-    });
-    await this.expect(response, [202, 200, 404], repo, action);
-    await response.body?.cancel();
-  }
-
-  /** A blob read whole (capped at maxBlobBytes unless told otherwise) and checked against its digest. */
-  async blob(repo: Repository, digest: string, what = `the blob ${digest}`, maxBytes = this.maxBlobBytes): Promise<Buffer> {
+  /** A blob read whole (capped at maxBlobBytes) and checked against its digest. */
+  async blob(repo: Repository, digest: string, what = `the blob ${digest}`): Promise<Buffer> {
     const response = await this.openBlob(repo, digest, what);
-    const bytes = await readCapped(response, maxBytes, what);
+    const bytes = await readCapped(response, this.maxBlobBytes, what);
     if (sha256(bytes) !== digest) {
       throw new SignetError({ code: 'E_SIGNATURE', message: `${what} from ${repo.registry} does not match its digest ${digest}` });
     }
@@ -239,19 +235,26 @@ export class RegistryClient {
    * manifest push without serving the API (ECR), so the API itself is asked.
    */
   async referrers(repo: Repository, digest: string): Promise<Descriptor[] | undefined> {
-    if (this.referrersSupport.get(repo.registry) === false) return undefined;
+    const known = this.referrersSupport.get(repo.registry);
+    if (known && !known.supported && known.until > Date.now()) return undefined;
     const action = `list the referrers of ${repo.registry}/${repo.repository}@${digest}`;
     const found: Descriptor[] = [];
     let url: string | undefined = `/v2/${repo.repository}/referrers/${digest}`;
-    for (let page = 0; url && page < 100; page++) {
+    for (let page = 0; url; page++) {
+      if (page === MAX_REFERRER_PAGES) {
+        throw new SignetError({
+          code: 'E_INPUT',
+          message: `${repo.registry} listed more than ${MAX_REFERRER_PAGES} pages of referrers for ${digest}; refusing to read on`,
+        });
+      }
       const response = await this.send(repo, { method: 'GET', url, headers: { accept: OCI_INDEX }, scopes: [pull(repo)], action });
-      if (page === 0 && response.status !== 200) {
-        await response.body?.cancel();
-        if ([404, 400, 405, 406, 501].includes(response.status)) {
-          this.referrersSupport.set(repo.registry, false);
-          return undefined;
+      if (page === 0 && NO_REFERRERS_API.has(response.status)) {
+        const body = await readCapped(response, 64 * 1024, 'the error').catch(() => Buffer.alloc(0));
+        // A 404 naming the repository (NAME_UNKNOWN) is about the repository, not the API.
+        if (!body.toString('utf8').includes('NAME_UNKNOWN')) {
+          this.referrersSupport.set(repo.registry, { supported: false, until: Date.now() + REFERRERS_SUPPORT_TTL_MS });
         }
-        await this.expect(response, [200], repo, action);
+        return undefined;
       }
       await this.expect(response, [200], repo, action);
       const index = JSON.parse(
@@ -260,7 +263,7 @@ export class RegistryClient {
       found.push(...(index.manifests ?? []));
       url = nextLink(response.headers.get('link'));
     }
-    this.referrersSupport.set(repo.registry, true);
+    this.referrersSupport.set(repo.registry, { supported: true, until: Date.now() + REFERRERS_SUPPORT_TTL_MS });
     return found;
   }
 
@@ -291,13 +294,17 @@ export class RegistryClient {
 
   /** One request: authenticated on the registry's challenge, retried on what is transient. */
   private async send(repo: Repository, request: Request): Promise<Response> {
-    const base = `${this.allowHttp(repo.registry) ? 'http' : 'https'}://${apiHost(repo.registry)}`;
-    const url = new URL(request.url, base).toString();
+    const base = new URL(`${this.allowHttp(repo.registry) ? 'http' : 'https'}://${apiHost(repo.registry)}`);
+    const target = new URL(request.url, base);
+    this.assertSecure(target, repo.registry);
+    // Upload locations and page links come from the registry; credentials go only to its own host.
+    const ownHost = target.host === base.host;
+    const url = target.toString();
     const retriable = !(request.body instanceof ReadableStream);
     let authenticated = false;
     for (let attempt = 1; ; attempt++) {
       const headers: Record<string, string> = { 'user-agent': 'signet', ...request.headers };
-      const authorization = this.authorization(repo.registry, request.scopes);
+      const authorization = ownHost ? this.authorization(repo.registry, request.scopes) : undefined;
       if (authorization) headers.authorization = authorization;
       let response: Response;
       try {
@@ -341,6 +348,15 @@ export class RegistryClient {
     }
   }
 
+  /** Plain HTTP only where allowed: a registry must not talk us into sending anything in clear. */
+  private assertSecure(url: URL, registry: string): void {
+    if (url.protocol === 'https:' || (url.protocol === 'http:' && this.allowHttp(url.host))) return;
+    throw new SignetError({
+      code: 'E_PROVIDER',
+      message: `${registry} sent Signet to ${url.protocol}//${url.host}, which is not HTTPS; allow plain HTTP to it with --allow-http-registry if that is intended`,
+    });
+  }
+
   private authorization(registry: string, scopes: string[]): string | undefined {
     const state = this.auth.get(registry);
     if (!state) return undefined;
@@ -350,10 +366,9 @@ export class RegistryClient {
   }
 
   /** Answers a 401's challenge: Basic with the registry's credential, or a Bearer token for these scopes. */
-  private async authenticate(registry: string, challenge: NonNullable<AuthState['challenge']>, scopes: string[]): Promise<void> {
+  private async authenticate(registry: string, challenge: Challenge, scopes: string[]): Promise<void> {
     const state: AuthState = this.auth.get(registry) ?? { bearer: new Map() };
     this.auth.set(registry, state);
-    state.challenge = challenge;
     const credential = await this.credentials(registry);
     if (challenge.scheme === 'basic') {
       if (!credential || !('username' in credential)) throw missingCredentials(registry);
@@ -373,6 +388,7 @@ export class RegistryClient {
     credential?: Credential,
   ): Promise<string> {
     const url = new URL(realm);
+    this.assertSecure(url, registry);
     let response: Response;
     try {
       if (credential && 'identityToken' in credential) {
@@ -422,7 +438,7 @@ export class RegistryClient {
     let advice = '';
     if (response.status === 401) {
       code = 'E_PERMISSION';
-      advice = '; check the credentials (docker login, or SIGNET_REGISTRY_USERNAME and SIGNET_REGISTRY_PASSWORD)';
+      advice = '; check the credentials (docker login, or SIGNET_REGISTRY_USERNAME, SIGNET_REGISTRY_PASSWORD and SIGNET_REGISTRY_HOST)';
     } else if (response.status === 403) {
       code = 'E_PERMISSION';
       advice = `; the credentials may not do this on ${repo.repository}`;
@@ -461,9 +477,13 @@ async function readCapped(response: Response, max: number, what: string): Promis
     await response.body?.cancel();
     throw tooLarge(formatSize(declared));
   }
-  // With a length declared and within the cap, read it at once (the fetch fails on a body
-  // longer than declared); without one, count while reading.
-  if (Number.isFinite(declared) && response.headers.has('content-length')) return Buffer.from(await response.arrayBuffer());
+  // A body of declared length, not content-encoded, is read at once (the connection carries
+  // exactly that many bytes); a compressed or unsized one is counted as fetch decodes it, since
+  // a small gzip can inflate to gigabytes.
+  const encoding = response.headers.get('content-encoding');
+  if (response.headers.has('content-length') && Number.isFinite(declared) && (!encoding || encoding === 'identity')) {
+    return Buffer.from(await response.arrayBuffer());
+  }
   const chunks: Buffer[] = [];
   let total = 0;
   if (!response.body) return Buffer.alloc(0);
@@ -485,12 +505,12 @@ function formatSize(bytes: number): string {
 function missingCredentials(registry: string): SignetError {
   return new SignetError({
     code: 'E_PERMISSION',
-    message: `${registry} requires credentials: run docker login ${registry}, or set SIGNET_REGISTRY_USERNAME and SIGNET_REGISTRY_PASSWORD`,
+    message: `${registry} requires credentials: run docker login ${registry}, or set SIGNET_REGISTRY_USERNAME and SIGNET_REGISTRY_PASSWORD with SIGNET_REGISTRY_HOST=${registry}`,
   });
 }
 
 /** `Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`. */
-function parseChallenge(header: string | null): AuthState['challenge'] {
+function parseChallenge(header: string | null): Challenge | undefined {
   const match = header ? /^\s*(\w+)\s*(.*)$/.exec(header) : null;
   if (!match) return undefined;
   const scheme = (match[1] as string).toLowerCase();

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import {
   algorithmInfo,
   createStatement,
@@ -29,11 +28,11 @@ import {
 import { imageName } from './reference';
 import { pushReferrer } from './referrers';
 import { RegistryClient, type Repository } from './registry-client';
+import { addToSharedManifest, type SharedManifest } from './shared-manifest';
 import { isIndex, platformManifests, type ResolvedImage, resolveImage } from './subject';
 
 /** cosign v3's bundle referrer (default), cosign < 3's `.sig` simple signing, or both. */
 export type SignatureFormat = 'bundle' | 'legacy' | 'both';
-export const SIGNATURE_FORMATS: readonly SignatureFormat[] = ['bundle', 'legacy', 'both'];
 
 export interface SignImageOptions {
   client?: RegistryClient;
@@ -73,7 +72,7 @@ export interface SignedImage {
 export async function signImage(reference: string, signer: Signer, options: SignImageOptions = {}): Promise<SignedImage> {
   const client = options.client ?? new RegistryClient();
   const format = options.format ?? 'bundle';
-  if (format !== 'bundle') assertLegacySigner(signer);
+  if (format !== 'bundle') assertLegacySigner(signer, options.signing);
   const image = await resolveImage(client, reference, options.resolve ?? false);
   options.onResolved?.(image.pinned);
   const signatures: ImageSignatureWritten[] = [];
@@ -153,7 +152,13 @@ export async function attachBundle(
 }
 
 /** cosign < 3 signs with SHA-256 over the payload; a verifier of that format expects nothing else. */
-function assertLegacySigner(signer: Signer): void {
+function assertLegacySigner(signer: Signer, signing: SignOptions = {}): void {
+  if (signing.tlogUpload || signing.timestamp) {
+    throw new SignetError({
+      code: 'E_USAGE',
+      message: 'Signet writes legacy .sig signatures without a log entry or timestamp; to have the signature logged, use --format bundle',
+    });
+  }
   if (signer.certificate) {
     throw new SignetError({
       code: 'E_USAGE',
@@ -174,7 +179,7 @@ export function simpleSigningPayload(repo: Repository, digest: string): Buffer {
   return Buffer.from(
     JSON.stringify({
       critical: {
-        identity: { 'docker-reference': imageName(repo) },
+        identity: { 'docker-reference': dockerReference(repo) },
         image: { 'docker-manifest-digest': digest },
         type: LEGACY_SIGNATURE_TYPE,
       },
@@ -184,9 +189,47 @@ export function simpleSigningPayload(repo: Repository, digest: string): Buffer {
 }
 
 /**
- * Adds a simple-signing layer to the image's `sha256-<hex>.sig` manifest, keeping the layers
- * other signers put there; read back, like the referrers index, until the layer is listed.
+ * cosign's legacy signature manifest at a `sha256-<hex>.sig` (or `.att`, `.sbom`) tag, as a
+ * manifest several signers add layers to. A layer is its payload and its signature: two
+ * signers of one image write the same payload.
  */
+export function signatureManifest(client: RegistryClient, repo: Repository, tag: string): SharedManifest {
+  return {
+    name: `${imageName(repo)}:${tag}`,
+    read: async () => {
+      const current = await client.manifest(repo, tag);
+      return current ? ((current.json as ImageManifest).layers ?? []) : [];
+    },
+    write: async (layers) => {
+      // cosign's config for a signature image: its layers as the rootfs, nothing else.
+      const config = Buffer.from(
+        JSON.stringify({
+          architecture: '',
+          created: '0001-01-01T00:00:00Z',
+          history: [{ created: '0001-01-01T00:00:00Z' }],
+          os: '',
+          rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+          config: {},
+        }),
+      );
+      const manifest: ImageManifest = {
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { mediaType: OCI_CONFIG, digest: await client.pushBlob(repo, config), size: config.length },
+        layers,
+      };
+      await client.putManifest(repo, tag, Buffer.from(JSON.stringify(manifest)), OCI_MANIFEST);
+    },
+    key: (layer) => `${layer.digest} ${layer.annotations?.[ANNOTATION_LEGACY_SIGNATURE] ?? ''}`,
+  };
+}
+
+/** The repository as cosign (go-containerregistry) names it: Docker Hub as index.docker.io. */
+function dockerReference(repo: Repository): string {
+  return repo.registry === 'docker.io' ? `index.docker.io/${repo.repository}` : imageName(repo);
+}
+
+/** Adds a simple-signing layer to the image's `sha256-<hex>.sig` manifest, keeping the layers other signers put there. */
 async function attachLegacySignature(client: RegistryClient, repo: Repository, subject: Descriptor, signer: Signer): Promise<string> {
   const payload = simpleSigningPayload(repo, subject.digest);
   const signature = Buffer.from(await signer.sign(payload)).toString('base64');
@@ -197,36 +240,6 @@ async function attachLegacySignature(client: RegistryClient, repo: Repository, s
     annotations: { [ANNOTATION_LEGACY_SIGNATURE]: signature },
   };
   const tag = digestTag(subject.digest, '.sig');
-  const same = (a: Descriptor) => a.digest === layer.digest && a.annotations?.[ANNOTATION_LEGACY_SIGNATURE] === signature;
-  const seen: Descriptor[] = [];
-  for (let round = 0; round < 20; round++) {
-    const current = await client.manifest(repo, tag);
-    const layers = current ? ((current.json as ImageManifest).layers ?? []) : [];
-    for (const existing of layers) if (!seen.some((s) => s.digest === existing.digest && sameSignature(s, existing))) seen.push(existing);
-    if (layers.some(same) && seen.every((s) => layers.some((l) => l.digest === s.digest && sameSignature(s, l)))) return tag;
-    if (!seen.some(same)) seen.push(layer);
-    const config = Buffer.from(
-      JSON.stringify({
-        architecture: '',
-        created: '0001-01-01T00:00:00Z',
-        history: [{ created: '0001-01-01T00:00:00Z' }],
-        os: '',
-        rootfs: { type: 'layers', diff_ids: seen.map((l) => l.digest) },
-        config: {},
-      }),
-    );
-    const manifest: ImageManifest = {
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: OCI_CONFIG, digest: await client.pushBlob(repo, config), size: config.length },
-      layers: seen,
-    };
-    await client.putManifest(repo, tag, Buffer.from(JSON.stringify(manifest)), OCI_MANIFEST);
-    await new Promise((resolve) => setTimeout(resolve, crypto.randomInt(20, 80) * Math.min(round + 1, 6)));
-  }
-  throw new SignetError({ code: 'E_PROVIDER', message: `${imageName(repo)}:${tag} kept losing signatures to other writers; try again` });
-}
-
-function sameSignature(a: Descriptor, b: Descriptor): boolean {
-  return a.annotations?.[ANNOTATION_LEGACY_SIGNATURE] === b.annotations?.[ANNOTATION_LEGACY_SIGNATURE];
+  await addToSharedManifest(signatureManifest(client, repo, tag), [layer]);
+  return tag;
 }

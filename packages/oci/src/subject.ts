@@ -50,7 +50,15 @@ export function isIndex(manifest: FetchedManifest): boolean {
   return INDEX_TYPES.has(manifest.mediaType) || Array.isArray((manifest.json as ImageIndex).manifests);
 }
 
-/** The platform manifests an index lists (not its attestation manifests or nested indexes). */
+/**
+ * The platform manifests an index lists: not nested indexes, nor the attestation manifests
+ * BuildKit lists beside them (platform unknown/unknown, annotated as attestation-manifest).
+ */
 export function platformManifests(manifest: FetchedManifest): Descriptor[] {
-  return ((manifest.json as ImageIndex).manifests ?? []).filter((d) => !INDEX_TYPES.has(d.mediaType));
+  return ((manifest.json as ImageIndex).manifests ?? []).filter(
+    (d) =>
+      !INDEX_TYPES.has(d.mediaType) &&
+      d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest' &&
+      !(d.platform?.os === 'unknown' && d.platform?.architecture === 'unknown'),
+  );
 }

@@ -11,6 +11,7 @@ import {
   type Statement,
   type TrustedKey,
   type TrustedRoot,
+  VERIFICATION_CODES,
   type VerifiedSignature,
   verifyBundle,
 } from '@signet/core';
@@ -31,6 +32,10 @@ import { parseImageReference } from './reference';
 import { listReferrers, type ReferrersSource } from './referrers';
 import { RegistryClient, type Repository } from './registry-client';
 import { isIndex, platformManifests, type ResolvedImage, resolveImage } from './subject';
+
+/** Bundles checked per digest, at most, and how many at once. */
+const MAX_CANDIDATES = 64;
+const CANDIDATES_AT_ONCE = 4;
 
 export interface VerifyImageOptions {
   client?: RegistryClient;
@@ -163,29 +168,57 @@ async function candidatesFor(client: RegistryClient, repo: Repository, digest: s
     else if (annotated && annotated !== checked.predicateType) found.others.push(`a ${annotated} attestation`);
     else bundles.push(descriptor);
   }
-  await Promise.all(
-    bundles.map(async (descriptor) => {
-      try {
-        found.signatures.push(await checkBundleReferrer(client, repo, digest, descriptor, checked));
-      } catch (error) {
-        found.rejected.push(rejection('bundle', descriptor.digest, error));
-      }
-    }),
+  if (bundles.length > MAX_CANDIDATES) {
+    found.others.push(`${bundles.length - MAX_CANDIDATES} more Sigstore bundles, beyond the ${MAX_CANDIDATES} checked`);
+    bundles.length = MAX_CANDIDATES;
+  }
+  await checkAll(
+    bundles.map((descriptor) => ({
+      format: 'bundle' as const,
+      location: descriptor.digest,
+      check: () => checkBundleReferrer(client, repo, digest, descriptor, checked),
+    })),
+    found,
   );
   if (found.signatures.length > 0 || checked.predicateType !== COSIGN_SIGN_PREDICATE) return found;
   const legacy = await client.manifest(repo, digestTag(digest, '.sig'));
   const layers = legacy ? ((legacy.json as ImageManifest).layers ?? []).filter((l) => l.mediaType === SIMPLE_SIGNING) : [];
-  await Promise.all(
-    layers.map(async (layer, i) => {
+  await checkAll(
+    layers.slice(0, MAX_CANDIDATES).map((layer, i) => {
       const location = `${digestTag(digest, '.sig')}#${i}`;
-      try {
-        found.signatures.push(await checkLegacySignature(client, repo, digest, layer, location, checked));
-      } catch (error) {
-        found.rejected.push(rejection('legacy', location, error));
-      }
+      return { format: 'legacy' as const, location, check: () => checkLegacySignature(client, repo, digest, layer, location, checked) };
     }),
+    found,
   );
   return found;
+}
+
+/**
+ * Checks candidates a few at a time (each may download up to the blob cap, and a registry
+ * chooses how many it lists), keeping results in listing order so messages do not depend on
+ * which answer came first.
+ */
+async function checkAll(
+  candidates: { format: 'bundle' | 'legacy'; location: string; check: () => Promise<ImageSignature> }[],
+  found: Found,
+): Promise<void> {
+  const results: (ImageSignature | RejectedSignature)[] = new Array(candidates.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < candidates.length; i = next++) {
+      const candidate = candidates[i] as (typeof candidates)[number];
+      try {
+        results[i] = await candidate.check();
+      } catch (error) {
+        results[i] = rejection(candidate.format, candidate.location, error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CANDIDATES_AT_ONCE, candidates.length) }, worker));
+  for (const result of results) {
+    if ('verified' in result) found.signatures.push(result);
+    else found.rejected.push(result);
+  }
 }
 
 /** A bundle referrer: its manifest, subject, single bundle layer and the bundle itself, then the signature. */
@@ -220,7 +253,7 @@ async function checkBundleReferrer(
   }
   const bytes = await client.blob(repo, layers[0].digest, `the bundle of referrer ${descriptor.digest}`);
   const bundle = parseBundle(bytes.toString('utf8'), `the bundle of referrer ${descriptor.digest}`);
-  if (!/v0\.[3-9]\+json$|v[1-9]/.test(bundle.mediaType)) {
+  if (!isBundleV03OrLater(bundle.mediaType)) {
     throw new SignetError({
       code: 'E_BUNDLE',
       message: `the referrer holds a ${bundle.mediaType} bundle; image signatures are bundles v0.3 or later`,
@@ -283,6 +316,13 @@ async function checkLegacySignature(
     },
   });
   assertPolicyCovers(bundle, checked.policy);
+  if ((checked.policy.tlogThreshold ?? 0) > 0) {
+    throw new SignetError({
+      code: 'E_TLOG',
+      message:
+        'a legacy .sig signature is checked without a transparency-log entry (Signet does not read its Rekor annotation); a rule that requires one needs bundle signatures',
+    });
+  }
   const { predicateTypes: _, ...keysOnly } = checked.policy;
   const verified = await verifyBundle(bundle, { bytes: payload }, keysOnly);
   return { format: 'legacy', location, signedDigest: digest, verified };
@@ -314,6 +354,15 @@ function fingerprintOf(key: TrustedKey): string {
     fingerprints.set(key, fingerprint);
   }
   return fingerprint;
+}
+
+/** `application/vnd.dev.sigstore.bundle.v0.3+json` or later (`…bundle+json;version=0.3` is the older spelling of 0.3). */
+function isBundleV03OrLater(mediaType: string): boolean {
+  const match = /^application\/vnd\.dev\.sigstore\.bundle(?:\.v(\d+)\.(\d+)\+json|\+json;version=(\d+)\.(\d+))$/.exec(mediaType);
+  if (!match) return false;
+  const major = Number(match[1] ?? match[3]);
+  const minor = Number(match[2] ?? match[4]);
+  return major > 0 || minor >= 3;
 }
 
 function digestArtifact(digest: string) {
@@ -359,9 +408,33 @@ function nothingVerified(image: ResolvedImage, predicateType: string, found: Fou
       message: `no ${what} for ${image.pinned} (looked in ${where}${predicateType === COSIGN_SIGN_PREDICATE ? ` and ${digestTag(image.digest, '.sig')}` : ''})${ignored}`,
     });
   }
-  const others = more.length > 0 ? ` (and ${more.length} more: ${more.map((r) => r.code).join(', ')})` : '';
+  // The most telling failure names the outcome; every candidate that failed is counted.
+  const telling = [...found.rejected].sort((a, b) => precedence(a.code) - precedence(b.code))[0] as RejectedSignature;
+  const others =
+    more.length > 0
+      ? ` (and ${more.length} more: ${found.rejected
+          .filter((r) => r !== telling)
+          .map((r) => r.code)
+          .join(', ')})`
+      : '';
   return new SignetError({
-    code: first.code,
-    message: `no ${what} of ${image.pinned} verifies: ${first.location}: ${first.reason}${others}${ignored}`,
+    code: outcomeCode(telling.code),
+    message: `no ${what} of ${image.pinned} verifies: ${telling.location}: ${telling.reason}${others}${ignored}`,
   });
+}
+
+/** Signature failures first (an untrusted signer says most), then trust checks, then what could not be read. */
+const PRECEDENCE: SignetErrorCode[] = ['E_POLICY', 'E_SIGNATURE', 'E_CERTIFICATE', 'E_TLOG', 'E_TIMESTAMP', 'E_PROVIDER', 'E_PERMISSION'];
+
+function precedence(code: SignetErrorCode): number {
+  const rank = PRECEDENCE.indexOf(code);
+  return rank < 0 ? PRECEDENCE.length : rank;
+}
+
+/**
+ * Something claimed to sign the image and nothing verified: a verification failure (exit 1),
+ * also when the claim was malformed; only a registry that could not be read is exit 3.
+ */
+function outcomeCode(code: SignetErrorCode): SignetErrorCode {
+  return VERIFICATION_CODES.has(code) || code === 'E_PROVIDER' || code === 'E_PERMISSION' ? code : 'E_SIGNATURE';
 }

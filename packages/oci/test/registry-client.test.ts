@@ -1,7 +1,9 @@
 // The distribution-spec client against the OCI 1.1 fixture: Bearer tokens, retries on what is
 // transient, pagination, chunked uploads and the caps on what it downloads.
+import http from 'node:http';
+import zlib from 'node:zlib';
 import { describeWithRegistryTools, FaultPlan, startReferrersRegistry } from '@signet/emulators/oci-registry';
-import { parseImageReference, RegistryClient, signImage, verifyImage } from '../src';
+import { environmentCredentials, parseImageReference, RegistryClient, signImage, verifyImage } from '../src';
 import { attachBundle } from '../src/sign-image';
 import { keyPair, pushedImage } from './helpers';
 
@@ -80,7 +82,8 @@ describeWithRegistryTools(
         const large = Buffer.alloc(20 * 1024 * 1024, 7);
         const digest = await client.pushBlob(ref, large);
         expect(registry.requests.filter((r) => r.method === 'PATCH').length).toBeGreaterThanOrEqual(2);
-        expect((await client.blob(ref, digest, 'the large blob', 32 * 1024 * 1024)).equals(large)).toBe(true);
+        const roomy = new RegistryClient({ maxBlobBytes: 32 * 1024 * 1024 });
+        expect((await roomy.blob(ref, digest, 'the large blob')).equals(large)).toBe(true);
       } finally {
         await registry.stop();
       }
@@ -99,8 +102,9 @@ describeWithRegistryTools(
           { padding: 'x'.repeat(20 * 1024 * 1024) },
           'https://sigstore.dev/cosign/sign/v1',
         );
+        // Something claimed to sign the image and nothing verifies: exit 1, saying why.
         const refused = await failure(verifyImage(byDigest, keyPair().policy, { client }));
-        expect(refused.code).toBe('E_INPUT');
+        expect(refused.code).toBe('E_SIGNATURE');
         expect(refused.message).toMatch(/is 20(\.0)? MiB, over the 16 MiB Signet reads; refusing to download it/);
       } finally {
         await registry.stop();
@@ -109,3 +113,91 @@ describeWithRegistryTools(
   },
   { requires: ['skopeo'] },
 );
+
+/** A registry that misbehaves on purpose, answering each request with `answer`; records what it was sent. */
+async function hostileRegistry(answer: (request: http.IncomingMessage, response: http.ServerResponse, port: number) => void) {
+  const seen: { url: string; authorization?: string }[] = [];
+  const server = http.createServer((request, response) => {
+    seen.push({ url: request.url ?? '', authorization: request.headers.authorization });
+    answer(request, response, (server.address() as { port: number }).port);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return { host: `127.0.0.1:${port}`, port, seen, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+describe('RegistryClient against a hostile registry', () => {
+  const digest = `sha256:${'b'.repeat(64)}`;
+
+  it('counts a gzip body as it inflates: a small download cannot become a large manifest', async () => {
+    const bomb = zlib.gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20));
+    const registry = await hostileRegistry((_request, response) => {
+      response.writeHead(200, {
+        'content-type': 'application/vnd.oci.image.manifest.v1+json',
+        'content-encoding': 'gzip',
+        'content-length': bomb.length,
+      });
+      response.end(bomb);
+    });
+    try {
+      const refused = await failure(new RegistryClient().manifest({ registry: registry.host, repository: 'shop' }, 'v1'));
+      expect(refused).toMatchObject({ code: 'E_INPUT', message: expect.stringContaining('over the 4 MiB Signet reads') });
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it('sends credentials only to the registry itself, never to a host its links name', async () => {
+    const elsewhere = await hostileRegistry((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' });
+      response.end(JSON.stringify({ schemaVersion: 2, manifests: [] }));
+    });
+    const registry = await hostileRegistry((request, response) => {
+      if (!request.headers.authorization) {
+        response.writeHead(401, { 'www-authenticate': 'Basic realm="hostile"' });
+        return response.end();
+      }
+      response.writeHead(200, {
+        'content-type': 'application/vnd.oci.image.index.v1+json',
+        link: `<http://localhost:${elsewhere.port}/v2/shop/referrers/${digest}?page=2>; rel="next"`,
+      });
+      response.end(JSON.stringify({ schemaVersion: 2, manifests: [] }));
+    });
+    try {
+      const client = new RegistryClient({ credentials: async () => ({ username: 'ci', password: 'secret' }) });
+      expect(await client.referrers({ registry: registry.host, repository: 'shop' }, digest)).toEqual([]);
+      expect(registry.seen.at(-1)?.authorization).toMatch(/^Basic /);
+      expect(elsewhere.seen).toEqual([{ url: expect.stringContaining('page=2'), authorization: undefined }]);
+    } finally {
+      await Promise.all([registry.close(), elsewhere.close()]);
+    }
+  });
+
+  it('refuses to follow a registry to plain HTTP on another host', async () => {
+    const registry = await hostileRegistry((request, response) => {
+      if (request.method === 'HEAD') {
+        response.writeHead(404);
+        return response.end();
+      }
+      response.writeHead(202, { location: 'http://uploads.example.com/shop/blobs/uploads/1' });
+      response.end();
+    });
+    try {
+      const refused = await failure(new RegistryClient().pushBlob({ registry: registry.host, repository: 'shop' }, Buffer.from('{}')));
+      expect(refused).toMatchObject({
+        code: 'E_PROVIDER',
+        message: expect.stringContaining('sent Signet to http://uploads.example.com, which is not HTTPS'),
+      });
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it('takes environment credentials only for the registry SIGNET_REGISTRY_HOST names', async () => {
+    const env = { SIGNET_REGISTRY_USERNAME: 'ci', SIGNET_REGISTRY_PASSWORD: 'secret', DOCKER_CONFIG: '/nonexistent' };
+    await expect(environmentCredentials(env)('ghcr.io')).rejects.toMatchObject({ code: 'E_USAGE' });
+    const scoped = environmentCredentials({ ...env, SIGNET_REGISTRY_HOST: 'registry.internal' });
+    expect(await scoped('registry.internal')).toEqual({ username: 'ci', password: 'secret' });
+    expect(await scoped('ghcr.io')).toBeUndefined();
+  });
+});

@@ -226,5 +226,17 @@ describeWithRegistryTools('sign and verify images', () => {
       for (const { policy } of signers)
         expect((await verifyImage(byDigest, policy, { client: new RegistryClient() })).signatures).toHaveLength(1);
     });
+
+    it('loses no legacy .sig layer to concurrent signers', async () => {
+      const { byDigest, image, repo } = await pushedImage(registry);
+      const signers = Array.from({ length: 4 }, (_, i) => keyPair(`legacy${i}`));
+      await Promise.all(signers.map(({ signer }) => signImage(byDigest, signer, { client: new RegistryClient(), format: 'legacy' })));
+      const { json: sig } = await getJson(registry, `/v2/${repo}/manifests/${digestTag(image.digest, '.sig')}`, OCI_MANIFEST);
+      expect(sig.layers).toHaveLength(4);
+      for (const { policy } of signers) {
+        const verified = await verifyImage(byDigest, policy, { client: new RegistryClient() });
+        expect(verified.signatures).toEqual([expect.objectContaining({ format: 'legacy' })]);
+      }
+    });
   });
 });

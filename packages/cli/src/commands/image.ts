@@ -1,22 +1,34 @@
 import fs from 'node:fs/promises';
-import { checkPredicate, loadGatePolicy, loadTrustedRoot, resolvePredicateType, SignetError } from '@signet/core';
+import { checkPredicate, loadGatePolicy, loadTrustedRoot, resolvePredicateType, SignetError, type TrustedRoot } from '@signet/core';
 import type * as SignetOci from '@signet/oci';
 import { createOutput, EXIT, type Output } from '../output';
 import { type SigningFlags, signingContext } from './signing';
 import { policyFromFlags, type TrustFlags } from './trust';
 
-/** @signet/oci, loaded when an image command runs. */
-function signetOci(): typeof SignetOci {
+/** @signet/oci, loaded when an image or policy command runs (the CLI bundle leaves it outside). */
+export function signetOci(command = 'signet image'): typeof SignetOci {
   try {
     return require('@signet/oci') as typeof SignetOci;
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw cause;
     throw new SignetError({
       code: 'E_PROVIDER_MISSING',
-      message: 'signet image needs @signet/oci: npm install --save-dev @signet/oci',
+      message: `${command} needs @signet/oci: npm install --save-dev @signet/oci`,
       cause,
     });
   }
+}
+
+/** The trusted root, loaded only when a signature needs one, from the flags every verifying command takes. */
+function trustedRootLoader(flags: TrustFlags, out: Output): () => Promise<TrustedRoot> {
+  return () =>
+    loadTrustedRoot({
+      trustedRootPath: flags.trustedRoot,
+      tufMirror: flags.tufMirror,
+      tufRootPath: flags.tufRoot,
+      offline: flags.offline,
+      onWarning: out.warn,
+    });
 }
 
 interface RegistryFlags {
@@ -106,14 +118,7 @@ interface ImageVerifyFlags extends TrustFlags, RegistryFlags {
 export async function imageVerify([reference]: string[], flags: ImageVerifyFlags): Promise<number> {
   const out = createOutput(Boolean(flags.json));
   const client = clientFor(flags);
-  const trustedRoot = () =>
-    loadTrustedRoot({
-      trustedRootPath: flags.trustedRoot,
-      tufMirror: flags.tufMirror,
-      tufRootPath: flags.tufRoot,
-      offline: flags.offline,
-      onWarning: out.warn,
-    });
+  const trustedRoot = trustedRootLoader(flags, out);
   if (flags.policy) {
     const verdict = await signetOci().verifyImageForPolicy(
       reference as string,
@@ -146,7 +151,7 @@ export async function imageVerifyAttestation([reference]: string[], flags: Image
   const out = createOutput(Boolean(flags.json));
   const verified = await signetOci().verifyImageAttestation(reference as string, await policyFromFlags(flags), flags.type, {
     client: clientFor(flags),
-    trustedRoot: () => loadTrustedRoot({ trustedRootPath: flags.trustedRoot, offline: flags.offline, onWarning: out.warn }),
+    trustedRoot: trustedRootLoader(flags, out),
   });
   for (const s of verified.signatures)
     out.info(`verified attestation ${s.location} of ${s.signedDigest} by ${describeSigner(s.verified.signer)}`);

@@ -1,6 +1,7 @@
 import { loadGatePolicy, SignetError, writeFileAtomic } from '@signet/core';
 import type * as SignetOci from '@signet/oci';
 import { createOutput, EXIT } from '../output';
+import { signetOci } from './image';
 
 interface PolicyExportFlags {
   kyverno?: boolean;
@@ -8,20 +9,6 @@ interface PolicyExportFlags {
   name?: string;
   format?: string;
   out?: string;
-}
-
-/** @signet/oci, loaded when an image command runs (the CLI bundle leaves it outside). */
-function signetOci(): typeof SignetOci {
-  try {
-    return require('@signet/oci') as typeof SignetOci;
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw cause;
-    throw new SignetError({
-      code: 'E_PROVIDER_MISSING',
-      message: 'signet policy export needs @signet/oci: npm install --save-dev @signet/oci',
-      cause,
-    });
-  }
 }
 
 /**
@@ -42,7 +29,7 @@ export async function policyExport([file]: string[], flags: PolicyExportFlags): 
   if (file === undefined) throw new SignetError({ code: 'E_USAGE', message: 'signet policy export needs <policy>' });
   const out = createOutput(false);
   const policy = await loadGatePolicy(file, { onWarning: out.warn });
-  const oci = signetOci();
+  const oci = signetOci('signet policy export');
   const options: SignetOci.PolicyExportOptions = { name: flags.name, format: flags.format as SignetOci.PolicyExportOptions['format'] };
   const exported = flags.kyverno ? oci.kyvernoPolicy(policy, options) : oci.policyControllerPolicy(policy, options);
   for (const warning of exported.warnings) out.warn(warning);
