@@ -109,12 +109,16 @@ async function verifyReferrers(
   options: VerifyImageOptions,
 ): Promise<VerifiedImage> {
   const client = options.client ?? new RegistryClient();
-  const image = await resolveImage(client, reference, true);
+  const given = parseImageReference(reference);
   const trustedRoot = lazyRoot(options.trustedRoot);
   const checked = { policy: { ...policy, predicateTypes: [predicateType] }, predicateType, trustedRoot };
-  const found = await candidatesFor(client, image.reference, image.digest, checked);
+  // Given a digest, its signatures are looked up while its manifest is read: one round trip
+  // less. Should the manifest not exist, that error is the one reported.
+  const early = given.digest ? candidatesFor(client, given, given.digest, checked) : undefined;
+  early?.catch(() => undefined);
+  const image = await resolveImage(client, reference, true);
+  const found = await (early ?? candidatesFor(client, image.reference, image.digest, checked));
   // A platform manifest of a signed index: REPO:TAG@DIGEST names the index by its tag.
-  const given = parseImageReference(reference);
   const tag = given.digest ? given.tag : undefined;
   if (found.signatures.length === 0 && tag && !isIndex(image.manifest)) {
     const index = await client.manifest(image.reference, tag);
