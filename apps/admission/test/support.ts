@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
+import { opensslCertificate } from '@signet/test-support';
 import type { AdmissionReviewResponse, JsonPatchOperation } from '../src';
 
 /** The name the API server calls the webhook by: the Service in deploy/. */
@@ -22,37 +21,7 @@ export function fixture(name: string, replacements: Record<string, string> = {})
 
 /** A serving certificate for SERVICE_HOST, made by openssl as the README tells operators to. */
 export function servingCertificate(): { key: string; cert: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-admission-tls-'));
-  try {
-    const keyFile = path.join(dir, 'tls.key');
-    const certFile = path.join(dir, 'tls.crt');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-subj',
-        `/CN=${SERVICE_HOST}`,
-        '-addext',
-        `subjectAltName=DNS:${SERVICE_HOST}`,
-        '-days',
-        '1',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-      ],
-      { stdio: 'pipe' },
-    );
-    return { key: fs.readFileSync(keyFile, 'utf8'), cert: fs.readFileSync(certFile, 'utf8') };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  return opensslCertificate(`DNS:${SERVICE_HOST}`);
 }
 
 export interface Answer {

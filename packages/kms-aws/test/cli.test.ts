@@ -1,7 +1,6 @@
 // The `signet` command with awskms:// keys, against the AWS KMS emulator: the real CLI in a
 // child process, the real @aws-sdk/client-kms inside it, its default credential chain
 // pointed at the emulator by environment variables.
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -10,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ALIAS_NOT_FOUND_YET, AwsKmsEmulator, envFor } from '@signet/emulators/aws-kms';
 import {
+  opensslCertificate,
   opensslVerify,
   type RunResult,
   readJson,
@@ -206,39 +206,15 @@ describe('key references', () => {
     const alias = uniqueAlias('endpoint');
     await kms.createKey({ alias });
     // A TLS front for the emulator, with a certificate for 127.0.0.1 that the child trusts.
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        'tls.key',
-        '-out',
-        'tls.crt',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { cwd: dir, stdio: 'ignore' },
-    );
-    const proxy = https.createServer(
-      { key: fs.readFileSync(path.join(dir, 'tls.key')), cert: fs.readFileSync(path.join(dir, 'tls.crt')) },
-      (req, res) => {
-        const upstream = http.request(`${kms.url}${req.url ?? '/'}`, { method: req.method, headers: req.headers }, (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        });
-        req.pipe(upstream);
-      },
-    );
+    const tls = opensslCertificate('IP:127.0.0.1');
+    fs.writeFileSync(path.join(dir, 'tls.crt'), tls.cert);
+    const proxy = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+      const upstream = http.request(`${kms.url}${req.url ?? '/'}`, { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(upstream);
+    });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     const closed = http.createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

@@ -19,4 +19,4 @@ export {
   vectorsDir,
   writeFile,
 } from './cli';
-export { opensslVerify, signedBytes, sigstoreVerify } from './interop';
+export { opensslCertificate, opensslVerify, signedBytes, sigstoreVerify } from './interop';

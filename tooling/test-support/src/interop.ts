@@ -75,3 +75,32 @@ function opensslHashes(bundleJson: unknown, key: KeyObject): string[] {
   const curve = key.asymmetricKeyDetails?.namedCurve;
   return curve === 'secp384r1' ? ['sha384', 'sha256'] : curve === 'secp521r1' ? ['sha512', 'sha256'] : ['sha256', 'sha384', 'sha512'];
 }
+
+/**
+ * A self-signed P-256 serving certificate made by openssl, as operators are told to make one:
+ * `subjectAltName` is `DNS:NAME` or `IP:ADDRESS`. PEM key and certificate.
+ */
+export function opensslCertificate(subjectAltName: `DNS:${string}` | `IP:${string}`): { key: string; cert: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-tls-'));
+  try {
+    const key = path.join(dir, 'tls.key');
+    const cert = path.join(dir, 'tls.crt');
+    const name = subjectAltName.slice(subjectAltName.indexOf(':') + 1);
+    const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'];
+    const made = spawnSync('openssl', [
+      ...args,
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      `subjectAltName=${subjectAltName}`,
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]);
+    if (made.status !== 0) throw new Error(`openssl req failed: ${made.stderr?.toString() || made.error?.message}`);
+    return { key: fs.readFileSync(key, 'utf8'), cert: fs.readFileSync(cert, 'utf8') };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
