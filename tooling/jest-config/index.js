@@ -19,6 +19,7 @@ module.exports = function jestConfig(packageDir) {
       '^@signet/emulators$': `${root}/tooling/emulators/src/index.ts`,
       '^@signet/emulators/(.*)$': `${root}/tooling/emulators/src/$1`,
       '^@signet/test-support$': `${root}/tooling/test-support/src/index.ts`,
+      '^@signet/admission$': `${root}/apps/admission/src/index.ts`,
     },
     setupFilesAfterEnv: [path.join(__dirname, 'setup.js')],
     testTimeout: 60_000,
