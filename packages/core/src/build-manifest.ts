@@ -6,15 +6,14 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import type { Bundle } from './bundle-io';
 import { readBundle, serializeBundle } from './bundle-io';
-import { digestFile } from './digest';
+import { digestFile, openRegularFileSync, readRegularFileSync } from './digest';
 import { SignetError } from './errors';
 import { writeFileAtomic } from './fs-atomic';
 import type { Policy } from './policy';
 import { type SignOptions, signStatement } from './sign';
 import type { Signer } from './signer';
 import { createStatement, PREDICATE_TYPES, type Statement, type Subject } from './statement';
-import type { VerifiedSignature, VerifyOptions } from './verify';
-import { verifyStatementBundle } from './verify';
+import { createVerifier, type VerifiedStatement, type VerifierOptions } from './verify';
 
 /*
  * A signed build: one in-toto statement whose subjects are every file a build emits
@@ -59,6 +58,11 @@ export interface BuildInfo {
   outputDir: string;
   /** Sign SLSA provenance v1 (with the lockfile's digest) instead of Signet's manifest predicate. */
   provenance?: boolean;
+  /**
+   * Where the build writes SHA256SUMS (posix, inside the output folder), when it does: the
+   * file is signed as one more subject, so it is verified like every other file it could serve.
+   */
+  sha256sums?: string;
   onWarning?: (message: string) => void;
 }
 
@@ -67,7 +71,7 @@ export interface SignedBuild {
   /** The bundle as the JSON text to write. */
   bundleJson: string;
   statement: Statement;
-  /** `sha256sum -c` input for the same files. */
+  /** `sha256sum -c` input for the build's files (when BuildInfo.sha256sums names it, it is a subject too). */
   sha256sums: string;
 }
 
@@ -114,9 +118,17 @@ export async function signBuild(
   options: SignOptions = {},
 ): Promise<SignedBuild> {
   const subjects = buildSubjects(files);
+  const sums = sha256sums(subjects);
+  if (info.sha256sums !== undefined) {
+    const name = safeRelativePath(info.sha256sums);
+    if (subjects.some((subject) => subject.name === name))
+      throw new SignetError({ code: 'E_INPUT', message: `the build emits ${name} itself` });
+    subjects.push({ name, digest: { sha256: crypto.createHash('sha256').update(sums).digest('hex') } });
+    subjects.sort((a, b) => ((a.name ?? '') < (b.name ?? '') ? -1 : 1));
+  }
   const statement = await buildStatement(subjects, info);
   const bundle = await signStatement(statement, signer, options);
-  return { bundle, bundleJson: `${JSON.stringify(serializeBundle(bundle), null, 2)}\n`, statement, sha256sums: sha256sums(subjects) };
+  return { bundle, bundleJson: `${JSON.stringify(serializeBundle(bundle), null, 2)}\n`, statement, sha256sums: sums };
 }
 
 /** `sha256sum` text: "<hex>  <name>" per file, in the subjects' order. */
@@ -146,24 +158,26 @@ export async function signDirectory(
 ): Promise<SignedBuild & { manifestPath: string }> {
   const root = await directoryRoot(dir);
   const manifestPath = safeRelativePath(options.manifestPath ?? DEFAULT_MANIFEST_PATH);
-  const own = ownFiles(manifestPath);
+  const sumsPath = sha256sumsPathFor(manifestPath);
+  const own = new Set([manifestPath, sumsPath]);
   const selected = fileFilter(options.include, options.exclude);
   const names = (await walk(root)).filter((name) => !own.has(name) && selected(name));
-  const files = await eachInBatches(names, (name) => ({ name, data: fsSync.readFileSync(path.join(root, name)) }));
+  const files = await eachInBatches(names, (name) => ({ name, data: readRegularFileSync(path.join(root, name)) }));
   const signed = await signBuild(
     files,
     {
       bundler: { name: 'signet sign-dir', version: VERSION },
       outputDir: dir,
       provenance: options.provenance,
+      sha256sums: options.sha256sums ? sumsPath : undefined,
       onWarning: options.onWarning,
     },
     signer,
     options,
   );
   await fs.mkdir(path.dirname(path.join(root, manifestPath)), { recursive: true });
+  if (options.sha256sums) await writeFileAtomic(path.join(root, sumsPath), signed.sha256sums);
   await writeFileAtomic(path.join(root, manifestPath), signed.bundleJson);
-  if (options.sha256sums) await writeFileAtomic(path.join(root, path.posix.dirname(manifestPath), SHA256SUMS_NAME), signed.sha256sums);
   return { ...signed, manifestPath };
 }
 
@@ -174,24 +188,38 @@ export function fileFilter(include?: readonly string[], exclude?: readonly strin
   return (name) => included(name) && !excluded(name);
 }
 
-export interface DirectoryReport {
-  ok: boolean;
-  signer: VerifiedSignature['signer'];
-  timestamps: VerifiedSignature['timestamps'];
-  predicateType: string;
-  /** Files the manifest names and the folder holds, unchanged. */
-  verified: number;
-  /** Named by the manifest, absent from the folder. */
-  missing: string[];
-  /** In the folder, not named by the manifest (and not allowed by --allow-extra). */
-  extra: string[];
-  /** In both, with other bytes. */
-  modified: string[];
-  /** Extra files let through by --allow-extra. */
+/** A folder that matches its signed manifest. */
+export interface VerifiedDirectory {
+  /** The manifest's verified signature and statement. */
+  verified: VerifiedStatement;
+  /** Files the manifest names, all present and unchanged. */
+  files: number;
+  /** Files in the folder that no subject names, let through by allowExtra. */
   allowedExtra: string[];
 }
 
-export interface VerifyDirectoryOptions extends VerifyOptions {
+/** A folder that does not match its signed manifest: each difference, by kind. */
+export class DirectoryMismatchError extends SignetError {
+  constructor(
+    readonly dir: string,
+    readonly verified: VerifiedStatement,
+    /** Named by the manifest, absent from the folder. */
+    readonly missing: string[],
+    /** In the folder, named by no subject (and not allowed). */
+    readonly extra: string[],
+    /** In both, with other bytes (or no longer a regular file). */
+    readonly modified: string[],
+    /** Extra files let through by allowExtra. */
+    readonly allowedExtra: string[],
+  ) {
+    const list = (kind: string, names: string[]) =>
+      names.length === 0 ? [] : [`${kind} ${names.slice(0, 20).join(', ')}${names.length > 20 ? ` and ${names.length - 20} more` : ''}`];
+    const parts = [...list('modified', modified), ...list('extra', extra), ...list('missing', missing)];
+    super({ code: 'E_SIGNATURE', message: `${dir} does not match its signed manifest: ${parts.join('; ')}` });
+  }
+}
+
+export interface VerifyDirectoryOptions extends Omit<VerifierOptions, 'policy'> {
   /** The bundle file (default: the folder's DEFAULT_MANIFEST_PATH). */
   bundlePath?: string;
   /** Globs of extra files that are not a failure. */
@@ -200,34 +228,32 @@ export interface VerifyDirectoryOptions extends VerifyOptions {
   concurrency?: number;
 }
 
+/** The statement types a build's manifest is signed as; no caller widens them. */
+const MANIFEST_TYPES: readonly string[] = [MANIFEST_PREDICATE_TYPE, SLSA_PROVENANCE_V1];
+
 /**
- * Verifies a folder against its signed manifest: the signature and signer under the
- * policy, then every file's digest. Any missing, extra (unless allowed) or modified file
- * makes the report not ok; a manifest naming a path outside the folder, or a symbolic link
- * leading out of it, is refused outright.
+ * Verifies a folder against its signed manifest: the signature and signer under the policy,
+ * the manifest's form, then every file. Everything a web server could serve from the folder
+ * must be a signed subject with its digest, the manifest bundle itself, or an extra allowed
+ * by `allowExtra`; anything else throws DirectoryMismatchError (E_SIGNATURE) naming each
+ * missing, extra and modified file. A manifest naming a path outside the folder, a symbolic
+ * link leading out of it, and anything but regular files and folders are refused outright.
  */
-export async function verifyDirectory(dir: string, policy: Policy, options: VerifyDirectoryOptions = {}): Promise<DirectoryReport> {
+export async function verifyDirectory(dir: string, policy: Policy, options: VerifyDirectoryOptions = {}): Promise<VerifiedDirectory> {
   const root = await directoryRoot(dir);
   const bundlePath = options.bundlePath ?? path.join(root, DEFAULT_MANIFEST_PATH);
   const bundle = await readBundle(bundlePath);
-  const verified = await verifyStatementBundle(
-    bundle,
-    { predicateTypes: [MANIFEST_PREDICATE_TYPE, SLSA_PROVENANCE_V1], ...policy },
-    options,
-  );
-  const expected = new Map<string, string>();
-  for (const subject of verified.statement.subject) {
-    const name = safeRelativePath(subject.name ?? '', 'the manifest');
-    const digest = subject.digest.sha256;
-    if (!digest) throw new SignetError({ code: 'E_BUNDLE', message: `the manifest gives ${name} no sha256 digest` });
-    expected.set(name, digest.toLowerCase());
-  }
+  const accepted = Array.isArray(policy.predicateTypes)
+    ? MANIFEST_TYPES.filter((type) => policy.predicateTypes?.includes(type))
+    : MANIFEST_TYPES;
+  const verifier = createVerifier({ ...options, policy: { ...policy, predicateTypes: accepted } });
+  const verified = await verifier.verifyStatement(bundle);
+  const expected = manifestEntries(verified.statement);
 
-  // Signet's own files in the folder (this bundle, SHA256SUMS beside it) are not the build's.
+  // The manifest bundle is the one file in the folder that cannot be its own subject.
   const bundleInside = path.relative(root, path.resolve(bundlePath));
-  const own =
-    bundleInside.startsWith('..') || path.isAbsolute(bundleInside) ? new Set<string>() : ownFiles(bundleInside.split(path.sep).join('/'));
-  const present = (await walk(root)).filter((name) => !own.has(name));
+  const own = bundleInside.startsWith('..') || path.isAbsolute(bundleInside) ? undefined : bundleInside.split(path.sep).join('/');
+  const present = (await walk(root)).filter((name) => name !== own);
   const allowed = options.allowExtra?.length ? picomatch(options.allowExtra, { dot: true }) : () => false;
 
   const presentSet = new Set(present);
@@ -241,22 +267,46 @@ export async function verifyDirectory(dir: string, policy: Policy, options: Veri
     options.concurrency ?? 16,
   );
   const modified = toHash.filter((name, i) => actual[i] !== expected.get(name));
-  return {
-    ok: missing.length === 0 && extra.length === 0 && modified.length === 0,
-    signer: verified.signer,
-    timestamps: verified.timestamps,
-    predicateType: verified.statement.predicateType,
-    verified: toHash.length - modified.length,
-    missing,
-    extra,
-    modified,
-    allowedExtra,
-  };
+  if (missing.length > 0 || extra.length > 0 || modified.length > 0) {
+    throw new DirectoryMismatchError(dir, verified, missing, extra, modified, allowedExtra);
+  }
+  return { verified, files: toHash.length, allowedExtra };
 }
 
-/** The files Signet itself writes into a signed folder: the manifest and SHA256SUMS beside it. */
-function ownFiles(manifestPath: string): Set<string> {
-  return new Set([manifestPath, sha256sumsPathFor(manifestPath)]);
+/**
+ * The manifest's files and their sha256, checked as strictly as the manifest is written: a
+ * statement and subjects with only the fields Signet writes, plain relative names, each once,
+ * each with one sha256; for Signet's own predicate, its fields and a file count that agrees.
+ * A manifest with anything else was not written by a Signet build and is not trusted to
+ * describe one (E_BUNDLE).
+ */
+function manifestEntries(statement: Statement): Map<string, string> {
+  const fail = (why: string): never => {
+    throw new SignetError({ code: 'E_BUNDLE', message: `the manifest ${why}` });
+  };
+  const unknown = (value: object, allowed: string[]) => Object.keys(value).find((key) => !allowed.includes(key));
+  const extraField = unknown(statement, ['_type', 'subject', 'predicateType', 'predicate']);
+  if (extraField !== undefined) fail(`has an unknown field ${JSON.stringify(extraField.slice(0, 40))}`);
+  const expected = new Map<string, string>();
+  for (const subject of statement.subject) {
+    const name = safeRelativePath(subject.name ?? '', 'the manifest');
+    const field = unknown(subject, ['name', 'digest']) ?? unknown(subject.digest, ['sha256']);
+    if (field !== undefined) fail(`gives ${name} an unknown field ${JSON.stringify(field.slice(0, 40))}`);
+    const digest = subject.digest.sha256;
+    if (!digest) fail(`gives ${name} no sha256 digest`);
+    if (expected.has(name)) fail(`names ${name} twice`);
+    expected.set(name, (digest as string).toLowerCase());
+  }
+  if (statement.predicateType === MANIFEST_PREDICATE_TYPE) {
+    const predicate = statement.predicate as Partial<ManifestPredicate> | null;
+    if (typeof predicate !== 'object' || predicate === null || Array.isArray(predicate)) fail('has no predicate');
+    const field = unknown(predicate as object, ['tool', 'bundler', 'environment', 'outputDir', 'fileCount']);
+    if (field !== undefined) fail(`predicate has an unknown field ${JSON.stringify(field.slice(0, 40))}`);
+    if (predicate?.fileCount !== expected.size) {
+      fail(`predicate counts ${JSON.stringify(predicate?.fileCount)} files, and its subjects are ${expected.size}`);
+    }
+  }
+  return expected;
 }
 
 function sha256sumsPathFor(manifestPath: string): string {
@@ -312,7 +362,8 @@ async function directoryRoot(dir: string): Promise<string> {
 /**
  * Every file under `root`, as posix paths relative to it. A symbolic link is followed only
  * when it stays inside the folder; one that leads out is refused (it would let a deploy
- * serve a file no manifest covers).
+ * serve a file no manifest covers), and so is anything that is neither a regular file nor a
+ * folder, directly or behind a link: a FIFO or a device would hang or feed whoever reads it.
  */
 async function walk(root: string): Promise<string[]> {
   const names: string[] = [];
@@ -320,17 +371,24 @@ async function walk(root: string): Promise<string[]> {
     for (const entry of await fs.readdir(path.join(root, relative), { withFileTypes: true })) {
       const name = relative ? `${relative}/${entry.name}` : entry.name;
       const full = path.join(root, name);
+      let isDirectory = entry.isDirectory();
+      let isFile = entry.isFile();
       if (entry.isSymbolicLink()) {
         const target = await fs.realpath(full).catch(() => undefined);
         if (!target || (target !== root && !target.startsWith(`${root}${path.sep}`))) {
           throw new SignetError({ code: 'E_POLICY', message: `${name} is a symbolic link leading outside the folder; refusing it` });
         }
-        if ((await fs.stat(full)).isDirectory()) await visit(name);
-        else names.push(name);
-      } else if (entry.isDirectory()) {
-        await visit(name);
-      } else if (entry.isFile()) {
-        names.push(name);
+        const stat = await fs.stat(full);
+        isDirectory = stat.isDirectory();
+        isFile = stat.isFile();
+      }
+      if (isDirectory) await visit(name);
+      else if (isFile) names.push(name);
+      else {
+        throw new SignetError({
+          code: 'E_POLICY',
+          message: `${name} is neither a regular file nor a folder${entry.isSymbolicLink() ? ' (behind a symbolic link)' : ''}; a signed folder holds only those, refusing it`,
+        });
       }
     }
   };
@@ -354,7 +412,7 @@ async function sha256All(files: readonly string[], concurrency: number): Promise
   // collection than the hashing.
   const buffer = Buffer.allocUnsafe(SMALL_FILE);
   const digests = await eachInBatches(files, (file, i) => {
-    const fd = fsSync.openSync(file, 'r');
+    const fd = openRegularFileSync(file);
     try {
       if (fsSync.fstatSync(fd).size > SMALL_FILE) {
         large.push(i);

@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import {
   BUNDLE_V01_MEDIA_TYPE,
   BUNDLE_V02_MEDIA_TYPE,
@@ -10,7 +9,7 @@ import {
   type SerializedBundle,
   ValidationError,
 } from '@sigstore/bundle';
-import { inputError } from './digest';
+import { readRegularFile } from './digest';
 import { SignetError } from './errors';
 import { writeFileAtomic } from './fs-atomic';
 
@@ -26,19 +25,11 @@ const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
 
 /** Reads and validates a bundle file, with one E_INPUT/E_BUNDLE error per way it can be wrong. */
 export async function readBundle(path: string): Promise<Bundle> {
-  let text: string;
-  try {
-    const stat = await fs.stat(path);
-    if (stat.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
-    if (stat.size > MAX_BUNDLE_BYTES) {
-      throw new SignetError({ code: 'E_BUNDLE', message: `${path} is ${stat.size} bytes, too large to be a Sigstore bundle` });
-    }
-    text = await fs.readFile(path, 'utf8');
-  } catch (cause) {
-    if (cause instanceof SignetError) throw cause;
-    throw inputError(path, cause);
-  }
-  return parseBundle(text, path);
+  const bytes = await readRegularFile(path, {
+    bytes: MAX_BUNDLE_BYTES,
+    error: (size) => new SignetError({ code: 'E_BUNDLE', message: `${path} is ${size} bytes, too large to be a Sigstore bundle` }),
+  });
+  return parseBundle(bytes.toString('utf8'), path);
 }
 
 /** Parses bundle JSON (text or an already-parsed value) into a validated bundle. */

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { HashAlgorithm } from './algorithms';
@@ -115,23 +116,78 @@ function emptyFile(path: string): SignetError {
   return new SignetError({ code: 'E_INPUT', message: `${path} is empty; there is nothing to sign or verify` });
 }
 
-/** Opens a path for reading, with one clear E_INPUT error for each way it can be unusable. */
+/**
+ * Opens a path for reading, with one clear E_INPUT error for each way it can be unusable.
+ * Only a regular file is read: the path is opened without blocking (a FIFO or a device
+ * opened plainly would wait forever for a writer) and its type is checked on the open
+ * descriptor, so a path swapped between a check and the open is still caught.
+ */
 export async function openRegularFile(path: string): Promise<fs.FileHandle> {
   let handle: fs.FileHandle;
   try {
-    handle = await fs.open(path, 'r');
+    handle = await fs.open(path, NONBLOCKING_READ);
   } catch (cause) {
     throw inputError(path, cause);
   }
   const stat = await handle.stat();
   if (!stat.isFile()) {
     await handle.close();
-    throw new SignetError({
-      code: 'E_INPUT',
-      message: `${path} is ${stat.isDirectory() ? 'a directory' : 'not a regular file'}; give a file`,
-    });
+    throw notRegular(path, stat);
   }
   return handle;
+}
+
+/** openRegularFile, synchronously: a file descriptor of a regular file. */
+export function openRegularFileSync(path: string): number {
+  let fd: number;
+  try {
+    fd = fsSync.openSync(path, NONBLOCKING_READ);
+  } catch (cause) {
+    throw inputError(path, cause);
+  }
+  const stat = fsSync.fstatSync(fd);
+  if (!stat.isFile()) {
+    fsSync.closeSync(fd);
+    throw notRegular(path, stat);
+  }
+  return fd;
+}
+
+/** A regular file's bytes; anything larger than `limit.bytes` is refused, with `limit.error`, without being read. */
+export async function readRegularFile(path: string, limit?: { bytes: number; error: (size: number) => SignetError }): Promise<Buffer> {
+  const handle = await openRegularFile(path);
+  try {
+    const { size } = await handle.stat();
+    if (limit && size > limit.bytes) throw limit.error(size);
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** readRegularFile, synchronously. */
+export function readRegularFileSync(path: string): Buffer {
+  const fd = openRegularFileSync(path);
+  try {
+    return fsSync.readFileSync(fd);
+  } finally {
+    fsSync.closeSync(fd);
+  }
+}
+
+const NONBLOCKING_READ = fsSync.constants.O_RDONLY | (fsSync.constants.O_NONBLOCK ?? 0);
+
+function notRegular(path: string, stat: fsSync.Stats): SignetError {
+  const kind = stat.isDirectory()
+    ? 'a directory; give a file'
+    : stat.isFIFO()
+      ? 'a FIFO (named pipe), not a regular file; refusing to read it'
+      : stat.isSocket()
+        ? 'a socket, not a regular file; refusing to read it'
+        : stat.isCharacterDevice() || stat.isBlockDevice()
+          ? 'a device, not a regular file; refusing to read it'
+          : 'not a regular file; give a file';
+  return new SignetError({ code: 'E_INPUT', message: `${path} is ${kind}` });
 }
 
 export function inputError(path: string, cause: unknown): SignetError {

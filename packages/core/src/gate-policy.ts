@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ErrorObject } from 'ajv';
 import type { Document, LineCounter } from 'yaml';
-import { inputError } from './digest';
+import { inputError, readRegularFile } from './digest';
 import { SignetError, type SignetErrorCode } from './errors';
 import { parseKeyRef } from './keyref';
 import { trustedKeyFromRef } from './keys';
@@ -47,7 +47,7 @@ export interface GateRule {
   /** Every signature the rule accepts must have a transparency-log entry. */
   tlog: boolean;
   attestations: AttestationRequirement[];
-  /** For kind attestation: the predicate types accepted (default: any). */
+  /** For kind attestation: the predicate types accepted (required there). */
   predicateTypes?: string[];
 }
 
@@ -89,6 +89,9 @@ export interface GateOptions {
 
 // The policy file
 
+/** Policies are a few kilobytes; this bounds what is parsed. */
+const MAX_POLICY_BYTES = 1024 * 1024;
+
 const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
 const text = { type: 'string', minLength: 1 };
 const names = { type: 'array', minItems: 1, items: text };
@@ -116,7 +119,14 @@ const POLICY_SCHEMA = {
       additionalProperties: {
         type: 'object',
         additionalProperties: false,
-        properties: { issuer: text, issuerRegExp: text, subject: text, subjectRegExp: text },
+        properties: {
+          issuer: text,
+          issuerRegExp: text,
+          subject: text,
+          subjectRegExp: text,
+          sourceRepository: text,
+          sourceRepositoryRef: text,
+        },
       },
     },
     rules: {
@@ -172,12 +182,13 @@ type JsonPath = (string | number)[];
  * wrong, in one line.
  */
 export async function loadGatePolicy(file: string, options: ProviderOptions = {}): Promise<GatePolicy> {
-  let content: string;
-  try {
-    content = await fs.readFile(file, 'utf8');
-  } catch (cause) {
-    throw inputError(file, cause);
-  }
+  const content = (
+    await readRegularFile(file, {
+      bytes: MAX_POLICY_BYTES,
+      error: (size) =>
+        new SignetError({ code: 'E_INPUT', message: `${file} is ${size} bytes; a policy file is at most ${MAX_POLICY_BYTES}` }),
+    })
+  ).toString('utf8');
   const source = new PolicySource(file, content);
   const raw = source.value as RawPolicy;
   checkSchema(raw, source);
@@ -218,7 +229,16 @@ class PolicySource {
       const what = problem.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '');
       throw new SignetError({ code: 'E_INPUT', message: `${file}:${at.line}:${at.col}: ${what}`, cause: problem });
     }
-    this.value = this.document.toJS({ maxAliasCount: 100 });
+    try {
+      this.value = this.document.toJS({ maxAliasCount: 100 });
+    } catch (cause) {
+      // yaml refuses an alias that expands too far (a "billion laughs" document) as it builds the value.
+      throw new SignetError({
+        code: 'E_INPUT',
+        message: `${file}: ${(cause as Error).message.split('\n')[0]}; a policy does not need aliases that expand this far`,
+        cause,
+      });
+    }
   }
 
   /** An E_INPUT error at `at` (at the key `key` of that mapping, when given). */
@@ -385,6 +405,12 @@ function checkRule(rule: RawPolicy['rules'][number], at: JsonPath, source: Polic
           `"${pattern}" names a tag or digest; an image rule matches REGISTRY/REPOSITORY (globs), and every tag and digest of it is checked`,
         );
     });
+  }
+  if (rule.kind === 'attestation' && !rule.predicateTypes) {
+    throw source.error(
+      at,
+      'an attestation rule says which predicate types it accepts (predicateTypes): an attestation proves only what its type says',
+    );
   }
   if (rule.predicateTypes && rule.kind !== 'attestation') {
     throw source.error(

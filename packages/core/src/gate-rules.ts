@@ -29,7 +29,7 @@ export function signerName(policy: GatePolicy, signer: SignerIdentity, signers: 
   const name =
     signers.find((n) => {
       const identity = policy.identities.get(n);
-      return identity !== undefined && identityMatches(identity, signer.subject, signer.issuer);
+      return identity !== undefined && identityMatches(identity, signer);
     }) ?? signer.subject;
   return { name, display: `identity ${name} (${signer.subject})` };
 }

@@ -6,18 +6,17 @@ import path from 'node:path';
 import { HashAlgorithm as ProtoHashAlgorithm } from '@sigstore/protobuf-specs';
 import picomatch from 'picomatch';
 import type { HashAlgorithm } from './algorithms';
-import { DEFAULT_MANIFEST_PATH, type DirectoryReport, verifyDirectory } from './build-manifest';
+import { DEFAULT_MANIFEST_PATH, DirectoryMismatchError, verifyDirectory } from './build-manifest';
 import { type Bundle, readBundle } from './bundle-io';
-import { inputError } from './digest';
+import { inputError, readRegularFile } from './digest';
 import { SignetError, type SignetErrorCode } from './errors';
 import { DigestPool, type Digests, type Hashed, SMALL_FILE } from './gate-digests';
 import type { ArtifactKind, GateOptions, GatePolicy, GateRule, GateVerdict } from './gate-policy';
-import { signerName, signersKeys, signersPolicy } from './gate-rules';
-import type { Policy, TrustedKey } from './policy';
-import { publicKeyFingerprint } from './public-key';
-import { INTOTO_PAYLOAD_TYPE, parseStatement, predicateTypeName, type Statement } from './statement';
+import { signerName, signersPolicy } from './gate-rules';
+import type { AcceptedContent } from './policy';
+import { INTOTO_PAYLOAD_TYPE, NPM_RELEASE_PREDICATE_TYPE, parseStatement, predicateTypeName, type Statement } from './statement';
 import { loadTrustedRoot, type TrustedRoot } from './trusted-root';
-import { type Artifact, type VerifiedSignature, verifyBundle, verifyStatementBundle } from './verify';
+import { type Artifact, createVerifier, type Verified, type Verifier } from './verify';
 
 /**
  * Checks each artifact against the first rule that covers it, several at a time, and returns
@@ -48,7 +47,7 @@ interface Progress {
 
 /** A verified signature, with the name of the policy signer it matched. */
 interface Signed {
-  verified: Pick<VerifiedSignature, 'signer' | 'tlogEntries'> & { statement?: Statement };
+  verified: Verified;
   signer: string;
   display: string;
 }
@@ -65,6 +64,8 @@ class GateRun {
   private readonly digests: DigestPool;
   private trustedRoot?: Promise<TrustedRoot>;
   private readonly listings = new Map<string, Promise<string[]>>();
+  /** One verifier per rule, signers and accepted content: each resolves its keys once. */
+  private readonly verifiers = new Map<string, Verifier>();
 
   constructor(
     private readonly policy: GatePolicy,
@@ -130,13 +131,14 @@ class GateRun {
     return this.checkFile(kind, artifact, (shape as { size: number }).size, index, progress);
   }
 
-  /** A file with ARTIFACT.sigstore.json beside it: a message signature, or a statement naming it. */
+  /** A file with ARTIFACT.sigstore.json beside it: a message signature, or a release statement naming it. */
   private async checkFile(kind: ArtifactKind, artifact: string, size: number, index: number, progress: Progress): Promise<string> {
     const rule = this.rule(index);
     const bundlePath = `${artifact}.sigstore.json`;
     const bundle = await readSignature(bundlePath);
-    this.assertAcceptable(bundle, index, rule.signers, bundlePath);
-    if (kind === 'npm-tarball' && bundle.content.$case !== 'dsseEnvelope') {
+    // An npm tarball is released by a statement naming pkg:npm/NAME@VERSION (signet npm publish).
+    const accepted = kind === 'npm-tarball' ? [NPM_RELEASE_PREDICATE_TYPE] : undefined;
+    if (accepted && bundle.content.$case !== 'dsseEnvelope') {
       throw new SignetError({
         code: 'E_POLICY',
         message: `${bundlePath} is a plain signature; an npm tarball is signed as a statement naming pkg:npm/NAME@VERSION (signet npm publish)`,
@@ -148,7 +150,7 @@ class GateRun {
     assertShape(kind, artifact, hashed.head);
 
     const artifactRef = artifactFor(bundle, artifact, hashed, rule.signers, this.policy);
-    const signed = await this.verify(bundle, artifactRef, index, rule.signers, bundlePath);
+    const signed = await this.verify(bundle, artifactRef, index, rule.signers, bundlePath, accepted);
     progress.signer = signed.display;
     const reasons = [describeSignature(kind, signed.verified, hashed.digests)];
     await this.checkAttestations(index, candidates, { file: artifact, hashed, beside: artifact }, signed, progress, reasons);
@@ -159,27 +161,26 @@ class GateRun {
   private async checkWeb(dir: string, index: number, progress: Progress): Promise<string> {
     const rule = this.rule(index);
     const manifest = path.join(dir, DEFAULT_MANIFEST_PATH);
-    const bundle = await readSignature(manifest);
-    this.assertAcceptable(bundle, index, rule.signers, manifest);
+    await readSignature(manifest);
     const candidates = rule.attestations.length > 0 ? await this.candidates(dir) : [];
-    const trustedRoot = await this.trustedRootFor(bundle);
-    let report: DirectoryReport;
+    let folder: Awaited<ReturnType<typeof verifyDirectory>>;
     try {
-      report = await verifyDirectory(dir, this.trustPolicy(rule.signers, index), { trustedRoot });
+      folder = await verifyDirectory(dir, signersPolicy(this.policy, rule.signers, rule.tlog), {
+        trustedRoot: () => this.loadTrustedRoot(),
+      });
     } catch (error) {
-      throw explainKeyMismatch(error, bundle, this.trustedKeys(rule.signers), manifest);
+      if (error instanceof DirectoryMismatchError) progress.signer = this.named(error.verified, rule.signers).display;
+      throw error;
     }
-    const signed = this.named({ signer: report.signer, tlogEntries: bundle.verificationMaterial.tlogEntries.length }, rule.signers);
+    const signed = this.named(folder.verified, rule.signers);
     progress.signer = signed.display;
-    if (!report.ok) throw folderMismatch(report);
     const reasons = [
-      `${report.verified} ${report.verified === 1 ? 'file matches' : 'files match'} the signed manifest${signed.verified.tlogEntries > 0 ? ', logged' : ''}`,
+      `${folder.files} ${folder.files === 1 ? 'file matches' : 'files match'} the signed manifest${signed.verified.tlogEntries > 0 ? ', logged' : ''}`,
     ];
     // Attestations about a folder are about its signed manifest: that file is the build's identity.
     const algorithms = [...new Set(candidates.flatMap((c) => c.algorithms))];
     const hashed = algorithms.length > 0 ? await this.digest(manifest, 1, algorithms) : { digests: {}, head: Buffer.alloc(0) };
-    const own = { ...signed, verified: { ...signed.verified, statement: { predicateType: report.predicateType } as Statement } };
-    await this.checkAttestations(index, candidates, { file: manifest, hashed, beside: dir }, own, progress, reasons);
+    await this.checkAttestations(index, candidates, { file: manifest, hashed, beside: dir }, signed, progress, reasons);
     return reasons.join('; ');
   }
 
@@ -193,18 +194,10 @@ class GateRun {
       });
     }
     const bundle = await readBundle(file);
-    this.assertAcceptable(bundle, index, rule.signers, file);
     if (bundle.content.$case !== 'dsseEnvelope') {
       throw new SignetError({ code: 'E_POLICY', message: `${file} is a plain signature, not an attestation (a signed in-toto statement)` });
     }
-    const policy = this.trustPolicy(rule.signers, index);
-    if (rule.predicateTypes) policy.predicateTypes = rule.predicateTypes;
-    let verified: VerifiedSignature & { statement: Statement };
-    try {
-      verified = await verifyStatementBundle(bundle, policy, { trustedRoot: await this.trustedRootFor(bundle) });
-    } catch (error) {
-      throw explainKeyMismatch(error, bundle, this.trustedKeys(rule.signers), file);
-    }
+    const verified = await this.verifier(index, rule.signers, rule.predicateTypes ?? []).verifyStatement(bundle);
     const signed = this.named(verified, rule.signers);
     progress.signer = signed.display;
     const subjects = verified.statement.subject.map((s) => s.name ?? '(unnamed)');
@@ -241,7 +234,6 @@ class GateRun {
       let firstError: { candidate: Candidate; error: SignetError } | undefined;
       for (const candidate of typed) {
         try {
-          this.assertAcceptable(candidate.bundle, index, required.signers, candidate.file);
           const artifact = artifactFor(candidate.bundle, subject.file, subject.hashed, required.signers, this.policy);
           const signed = await this.verify(candidate.bundle, artifact, index, required.signers, candidate.file, [required.predicateType]);
           progress.attestations.push({ predicateType: required.predicateType, bundle: candidate.file, signer: signed.display });
@@ -293,72 +285,47 @@ class GateRun {
     return found.filter((c): c is Candidate => c !== undefined);
   }
 
-  /** verifyBundle under the named signers; the result says which of them signed. */
+  /** The rule's verifier for these signers and this content: the result says which signer signed. */
   private async verify(
     bundle: Bundle,
     artifact: Artifact,
     index: number,
     signers: string[],
     what: string,
-    predicateTypes?: string[],
+    accepted?: AcceptedContent,
   ): Promise<Signed> {
-    const policy = this.trustPolicy(signers, index);
-    if (predicateTypes) policy.predicateTypes = predicateTypes;
     try {
-      return this.named(await verifyBundle(bundle, artifact, policy, { trustedRoot: await this.trustedRootFor(bundle) }), signers);
+      return this.named(await this.verifier(index, signers, accepted).verify(bundle, artifact), signers);
     } catch (error) {
-      throw explainKeyMismatch(error, bundle, this.trustedKeys(signers), what);
+      // The verdict names the bundle that failed: an artifact can have several beside it.
+      if (error instanceof SignetError) throw new SignetError({ code: error.code, message: `${what}: ${error.message}`, cause: error });
+      throw error;
     }
+  }
+
+  private verifier(index: number, signers: string[], accepted?: AcceptedContent): Verifier {
+    const key = JSON.stringify([index, signers, accepted ?? null]);
+    let verifier = this.verifiers.get(key);
+    if (!verifier) {
+      const policy = { ...signersPolicy(this.policy, signers, this.rule(index).tlog), predicateTypes: accepted };
+      verifier = createVerifier({ policy, trustedRoot: () => this.loadTrustedRoot() });
+      this.verifiers.set(key, verifier);
+    }
+    return verifier;
   }
 
   /** The policy signer a verified signature matched, and how to show it. */
-  private named(verified: Signed['verified'], signers: string[]): Signed {
+  private named(verified: Verified, signers: string[]): Signed {
     const { name, display } = signerName(this.policy, verified.signer, signers);
     return { verified, signer: name, display };
-  }
-
-  private trustPolicy(signers: string[], index: number): Policy {
-    return signersPolicy(this.policy, signers, this.rule(index).tlog);
-  }
-
-  private trustedKeys(signers: string[]): TrustedKey[] {
-    return signersKeys(this.policy, signers);
-  }
-
-  /** Refuses, before any hashing, a bundle the rule cannot accept: the wrong kind of signer, or no log entry when one is required. */
-  private assertAcceptable(bundle: Bundle, index: number, signers: string[], what: string): void {
-    const keyed = bundle.verificationMaterial.content.$case === 'publicKey';
-    const keys = signers.filter((name) => this.policy.keys.has(name));
-    const identities = signers.filter((name) => this.policy.identities.has(name));
-    if (keyed && keys.length === 0) {
-      throw new SignetError({
-        code: 'E_POLICY',
-        message: `${what} is signed by a key, but rules[${index}] trusts only the keyless identities ${identities.join(', ')}`,
-      });
-    }
-    if (!keyed && identities.length === 0) {
-      throw new SignetError({
-        code: 'E_POLICY',
-        message: `${what} is signed by a certificate (keyless), but rules[${index}] trusts only the keys ${keys.join(', ')}`,
-      });
-    }
-    if (this.rule(index).tlog && bundle.verificationMaterial.tlogEntries.length === 0) {
-      throw new SignetError({
-        code: 'E_TLOG',
-        message: `${what} has no transparency-log entry, and rules[${index}] requires one (tlog: true)`,
-      });
-    }
   }
 
   private rule(index: number): GateRule {
     return this.policy.rules[index] as GateRule;
   }
 
-  /** The trusted root, loaded once, and only for a bundle with a certificate, a log entry or a timestamp. */
-  private async trustedRootFor(bundle: Bundle): Promise<TrustedRoot | undefined> {
-    const material = bundle.verificationMaterial;
-    const witnessed = material.tlogEntries.length > 0 || (material.timestampVerificationData?.rfc3161Timestamps.length ?? 0) > 0;
-    if (material.content.$case === 'publicKey' && !witnessed) return undefined;
+  /** The trusted root, loaded once, when a verifier first needs it; a failure aborts the whole gate. */
+  private async loadTrustedRoot(): Promise<TrustedRoot> {
     this.trustedRoot ??= (this.options.trustedRoot ?? (() => loadTrustedRoot()))();
     try {
       return await this.trustedRoot;
@@ -370,9 +337,7 @@ class GateRun {
   /** Small files are hashed here; larger ones on the worker threads, several at once. */
   private async digest(file: string, size: number, algorithms: HashAlgorithm[]): Promise<Hashed> {
     if (size <= SMALL_FILE) {
-      const bytes = await fs.readFile(file).catch((cause) => {
-        throw inputError(file, cause);
-      });
+      const bytes = await readRegularFile(file);
       const digests: Digests = {};
       for (const algorithm of algorithms) digests[algorithm] = crypto.createHash(algorithm).update(bytes).digest();
       return { digests, head: bytes.subarray(0, 4), bytes };
@@ -504,52 +469,29 @@ function signsWholeMessage(bundle: Bundle, signers: string[], policy: GatePolicy
   }
 }
 
-/**
- * A signature that does not verify with any trusted key, from a bundle that names another key,
- * says so. (A failure with a cause comes from the signature check itself; the artifact
- * mismatches found before it have none.)
- */
-function explainKeyMismatch(error: unknown, bundle: Bundle, keys: TrustedKey[], what: string): unknown {
-  const material = bundle.verificationMaterial.content;
-  if (!(error instanceof SignetError) || error.code !== 'E_SIGNATURE' || error.cause === undefined || material.$case !== 'publicKey') {
-    return error;
-  }
-  const hint = material.publicKey.hint;
-  if (!/^[A-Za-z0-9+/]{43}=$/.test(hint) || keys.some((key) => publicKeyFingerprint(key.publicKey) === hint)) return error;
-  const fingerprint = Buffer.from(hint, 'base64').toString('hex').slice(0, 16);
-  return new SignetError({
-    code: 'E_SIGNATURE',
-    message: `${what} is signed by another key (sha256:${fingerprint}…), not by ${keys.map((k) => k.name).join(' or ')}`,
-    cause: error,
-  });
-}
-
-function describeSignature(kind: ArtifactKind, verified: Signed['verified'], digests: Digests): string {
+function describeSignature(kind: ArtifactKind, verified: Verified, digests: Digests): string {
   const logged = verified.tlogEntries > 0 ? ', logged' : '';
   const statement = verified.statement;
   if (!statement) return `signature verified (${Object.keys(digests).join(', ')})${logged}`;
-  const hex = Object.fromEntries(Object.entries(digests).map(([algorithm, value]) => [algorithm, value?.toString('hex')]));
-  const subject = statement.subject.find((s) =>
-    Object.entries(hex).some(([algorithm, value]) => s.digest[algorithm]?.toLowerCase() === value),
-  );
   if (kind === 'npm-tarball') {
-    const name = subject?.name ?? '';
+    const name = verified.subject?.name ?? '';
     if (!name.startsWith('pkg:npm/')) {
       throw new SignetError({
         code: 'E_POLICY',
         message: `the signed statement names ${name || 'no package'}, not an npm package (pkg:npm/NAME@VERSION); sign tarballs with signet npm publish`,
       });
     }
-    return `${decodeURIComponent(name)}${logged}`;
+    return `${percentDecoded(name)}${logged}`;
   }
   return `named by a signed ${predicateTypeName(statement.predicateType)} statement${logged}`;
 }
 
-function folderMismatch(report: DirectoryReport): SignetError {
-  const list = (kind: string, items: string[]) =>
-    items.length === 0 ? [] : [`${kind} ${items.slice(0, 5).join(', ')}${items.length > 5 ? ` and ${items.length - 5} more` : ''}`];
-  const parts = [...list('modified', report.modified), ...list('extra', report.extra), ...list('missing', report.missing)];
-  return new SignetError({ code: 'E_SIGNATURE', message: `the folder does not match its signed manifest: ${parts.join('; ')}` });
+function percentDecoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

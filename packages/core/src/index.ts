@@ -14,7 +14,7 @@ export {
   buildStatement,
   buildSubjects,
   DEFAULT_MANIFEST_PATH,
-  type DirectoryReport,
+  DirectoryMismatchError,
   fileFilter,
   MANIFEST_PREDICATE_TYPE,
   type ManifestPredicate,
@@ -25,11 +25,22 @@ export {
   sha256sums,
   signBuild,
   signDirectory,
+  type VerifiedDirectory,
   type VerifyDirectoryOptions,
   verifyDirectory,
 } from './build-manifest';
 export { BUNDLE_MEDIA_TYPE, type Bundle, parseBundle, readBundle, type SerializedBundle, serializeBundle, writeBundle } from './bundle-io';
-export { assertArtifactFile, type Digests, digestBytes, digestFile, digestStream, IN_MEMORY_LIMIT, type ProgressListener } from './digest';
+export { type CertificateExtensions, certificateExtensions } from './certificate-identity';
+export {
+  assertArtifactFile,
+  type Digests,
+  digestBytes,
+  digestFile,
+  digestStream,
+  IN_MEMORY_LIMIT,
+  type ProgressListener,
+  readRegularFile,
+} from './digest';
 export { type DigestSignerOptions, digestSigner, ecdsaRawToDer } from './digest-signer';
 export { isSignetError, SignetError, type SignetErrorCode, VERIFICATION_CODES } from './errors';
 export { writeFileAtomic } from './fs-atomic';
@@ -50,11 +61,14 @@ export { displayKeyRef, type KeyRef, parseKeyRef } from './keyref';
 export { createKey, openSigner, trustedKeyFromRef } from './keys';
 export { GENERATED_ALGORITHMS, type GeneratedAlgorithm, LocalSigner, publicKeyPathFor } from './local-keys';
 export {
+  type AcceptedContent,
   checkIdentityRule,
   GITHUB_ACTIONS_ISSUER,
+  type GitHubIdentityOptions,
   githubWorkflowIdentity,
   type IdentityRule,
   type Policy,
+  RELEASE_PREDICATE_TYPES,
   type TrustedKey,
 } from './policy';
 export { exportJwk, rsaDigestInfo, signDigest, verifyDigest } from './prehash';
@@ -66,7 +80,7 @@ export {
   providerFor,
   registerProvider,
 } from './provider';
-export { parsePublicKey, publicKeyFingerprint, publicKeyPem } from './public-key';
+export { assertAcceptableKey, parsePublicKey, publicKeyFingerprint, publicKeyPem } from './public-key';
 export {
   callRemote,
   type Failure,
@@ -85,9 +99,11 @@ export {
   type SigstoreServices,
 } from './sigstore-services';
 export {
+  COSIGN_SIGN_PREDICATE_TYPE,
   checkPredicate,
   createStatement,
   INTOTO_PAYLOAD_TYPE,
+  NPM_RELEASE_PREDICATE_TYPE,
   PREDICATE_TYPES,
   parseStatement,
   predicateTypeName,
@@ -109,11 +125,12 @@ export {
 export {
   type Artifact,
   artifactFromArgument,
-  assertPolicyCovers,
+  createVerifier,
+  isVerified,
   type SignerIdentity,
   type TimestampInfo,
-  type VerifiedSignature,
-  type VerifyOptions,
-  verifyBundle,
-  verifyStatementBundle,
+  type Verified,
+  type VerifiedStatement,
+  type Verifier,
+  type VerifierOptions,
 } from './verify';

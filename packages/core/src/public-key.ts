@@ -37,3 +37,42 @@ export function parsePublicKey(material: string | Uint8Array, name = 'public key
     });
   }
 }
+
+/** The elliptic curves Sigstore's algorithm registry allows: P-256, P-384, P-521. */
+const ACCEPTED_CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
+/** NIST SP 800-131A: RSA below 2048 bits has not been acceptable for signatures since 2013. */
+export const MIN_RSA_BITS = 2048;
+
+/**
+ * Refuses a public key too weak (or of a kind) to trust for a signature: RSA under 2048 bits,
+ * DSA, curves other than P-256/384/521, anything Sigstore's algorithm registry does not list.
+ * One check for every key a verification trusts: a policy's keys and a certificate's.
+ */
+export function assertAcceptableKey(key: KeyObject, name = 'the key'): void {
+  const type = key.asymmetricKeyType;
+  const details = key.asymmetricKeyDetails ?? {};
+  if (type === 'rsa' || type === 'rsa-pss') {
+    const bits = details.modulusLength ?? 0;
+    if (bits < MIN_RSA_BITS) {
+      throw new SignetError({
+        code: 'E_KEY',
+        message: `${name} is an RSA key of ${bits} bits, too weak to trust: Signet accepts RSA keys of ${MIN_RSA_BITS} bits or more`,
+      });
+    }
+    return;
+  }
+  if (type === 'ec') {
+    if (!ACCEPTED_CURVES.has(details.namedCurve ?? '')) {
+      throw new SignetError({
+        code: 'E_KEY',
+        message: `${name} is an ECDSA key on ${details.namedCurve ?? 'an unnamed curve'}; Signet accepts P-256, P-384 and P-521`,
+      });
+    }
+    return;
+  }
+  if (type === 'ed25519') return;
+  throw new SignetError({
+    code: 'E_KEY',
+    message: `${name} is a${type && /^[aeiou]/i.test(type) ? 'n' : ''} ${type ?? 'unknown'} key; Signet accepts ECDSA (P-256, P-384, P-521), RSA (2048 bits or more) and Ed25519`,
+  });
+}

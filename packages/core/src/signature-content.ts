@@ -1,9 +1,8 @@
 import crypto, { type KeyObject } from 'node:crypto';
-import fs from 'node:fs';
 import type { Envelope } from '@sigstore/bundle';
 import { dsse } from '@sigstore/core';
 import type { HashAlgorithm } from './algorithms';
-import type { Digests } from './digest';
+import { type Digests, readRegularFileSync } from './digest';
 import { SignetError } from './errors';
 import { verifyDigest } from './prehash';
 
@@ -38,13 +37,18 @@ const CURVE_HASH: Record<string, HashAlgorithm> = { prime256v1: 'sha256', secp38
 export class MessageSignatureCheck implements SignatureContent {
   /** Set when the key signs whole messages (Ed25519) but only a digest of the artifact is known. */
   needsArtifactBytes = false;
+  private artifact: PreparedArtifact = { digests: {} };
 
   constructor(
     readonly signature: Buffer,
     private readonly messageDigest: Buffer,
     private readonly hash: HashAlgorithm,
-    private readonly artifact: PreparedArtifact,
   ) {}
+
+  /** The artifact the signature is checked over, once its digests are known. */
+  prepare(artifact: PreparedArtifact): void {
+    this.artifact = artifact;
+  }
 
   compareSignature(signature: Buffer): boolean {
     return bufferEqual(signature, this.signature);
@@ -57,7 +61,7 @@ export class MessageSignatureCheck implements SignatureContent {
   verifySignature(key: KeyObject): boolean {
     const type = key.asymmetricKeyType;
     if (type === 'ed25519') {
-      const bytes = this.artifact.bytes ?? (this.artifact.path ? fs.readFileSync(this.artifact.path) : undefined);
+      const bytes = this.artifact.bytes ?? (this.artifact.path ? readRegularFileSync(this.artifact.path) : undefined);
       if (!bytes) {
         this.needsArtifactBytes = true;
         return false;

@@ -37,6 +37,11 @@ export const PREDICATE_TYPES: Readonly<Record<string, string>> = {
   signet: 'https://signet.dev/manifest/v1',
 };
 
+/** @signet/npm's release statement: pkg:npm/NAME@VERSION with the tarball's sha512. */
+export const NPM_RELEASE_PREDICATE_TYPE = 'https://signet.dev/npm-release/v1';
+/** cosign v3's signature of an image: a statement naming only its digest. */
+export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
+
 /** A short name from PREDICATE_TYPES, or any absolute URI. */
 export function resolvePredicateType(typeOrUri: string): string {
   const known = PREDICATE_TYPES[typeOrUri.toLowerCase()];
@@ -123,18 +128,43 @@ export function parseStatement(payload: Uint8Array): Statement {
   const statement = value as Partial<Statement>;
   const type = statement?._type;
   if (type !== STATEMENT_TYPE && type !== 'https://in-toto.io/Statement/v0.1') {
-    throw new SignetError({ code: 'E_BUNDLE', message: `the DSSE payload is not an in-toto statement (_type ${JSON.stringify(type)})` });
+    throw new SignetError({
+      code: 'E_BUNDLE',
+      message: `the DSSE payload is not an in-toto statement (_type ${JSON.stringify(typeof type === 'string' ? (type as string).slice(0, 80) : typeof type)})`,
+    });
   }
   if (!Array.isArray(statement.subject) || statement.subject.length === 0) {
     throw new SignetError({ code: 'E_BUNDLE', message: 'the in-toto statement has no subjects' });
   }
-  for (const subject of statement.subject) {
-    if (typeof subject !== 'object' || subject === null || typeof subject.digest !== 'object' || subject.digest === null) {
-      throw new SignetError({ code: 'E_BUNDLE', message: 'an in-toto subject has no digest' });
-    }
-  }
+  statement.subject.forEach(checkSubject);
   if (typeof statement.predicateType !== 'string' || statement.predicateType === '') {
     throw new SignetError({ code: 'E_BUNDLE', message: 'the in-toto statement has no predicateType' });
   }
   return statement as Statement;
+}
+
+const HEX_LENGTHS: Readonly<Record<string, number>> = { sha256: 64, sha384: 96, sha512: 128 };
+
+/**
+ * A subject as a verifier may rely on it: an object whose name, when present, is a string,
+ * and whose digest maps algorithm names to strings, with the hashes Signet checks in hex of
+ * their length. Anything else is a malformed bundle (E_BUNDLE), not a crash further on.
+ */
+function checkSubject(subject: unknown, index: number): void {
+  const fail = (why: string): never => {
+    throw new SignetError({ code: 'E_BUNDLE', message: `the in-toto statement's subject[${index}] ${why}` });
+  };
+  if (typeof subject !== 'object' || subject === null || Array.isArray(subject)) fail('is not an object');
+  const { name, digest } = subject as { name?: unknown; digest?: unknown };
+  if (name !== undefined && typeof name !== 'string') fail('has a name that is not a string');
+  if (typeof digest !== 'object' || digest === null || Array.isArray(digest)) fail('has no digest');
+  const entries = Object.entries(digest as Record<string, unknown>);
+  if (entries.length === 0) fail('has an empty digest');
+  for (const [algorithm, value] of entries) {
+    if (typeof value !== 'string') fail(`gives ${algorithm} a ${value === null ? 'null' : typeof value}, not a hex string`);
+    const length = HEX_LENGTHS[algorithm];
+    if (length !== undefined && !new RegExp(`^[0-9a-fA-F]{${length}}$`).test(value as string)) {
+      fail(`gives a ${algorithm} that is not ${length} hex digits`);
+    }
+  }
 }

@@ -1,243 +1,371 @@
 import type { KeyObject } from 'node:crypto';
 import type { Bundle } from '@sigstore/bundle';
 import { HashAlgorithm as ProtoHashAlgorithm } from '@sigstore/protobuf-specs';
-import { type TrustMaterial, toSignedEntity, toTrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
+import { Verifier as SigstoreVerifier, type TrustMaterial, toSignedEntity, toTrustMaterial, VerificationError } from '@sigstore/verify';
 import { HASH_LENGTHS, type HashAlgorithm } from './algorithms';
+import { type CertificateExtensions, certificateExtensions } from './certificate-identity';
 import { type Digests, digestBytes, digestFile, type ProgressListener, readSmallFile } from './digest';
 import { SignetError, type SignetErrorCode } from './errors';
-import { checkIdentityRule, type IdentityRule, identityMatches, keyValidAt, type Policy, type ResolvedKey, resolveKeys } from './policy';
+import {
+  type AcceptedContent,
+  checkIdentityRule,
+  describeIdentityRule,
+  identityMatches,
+  keyValidAt,
+  type Policy,
+  RELEASE_PREDICATE_TYPES,
+  type ResolvedKey,
+  resolveKeys,
+} from './policy';
+import { assertAcceptableKey } from './public-key';
 import { DsseSignatureCheck, MessageSignatureCheck, type PreparedArtifact } from './signature-content';
-import { hexDigests, INTOTO_PAYLOAD_TYPE, parseStatement, type Statement } from './statement';
+import { hexDigests, INTOTO_PAYLOAD_TYPE, parseStatement, predicateTypeName, type Statement, type Subject } from './statement';
 import { emptyTrustedRoot, type TrustedRoot } from './trusted-root';
 
+/*
+ * Signet's one way in to verification. Every caller (the CLI, the gate, verify-dir, npm, OCI,
+ * Lambda, the admission webhook) builds a Verifier from a policy and a trusted root and asks
+ * it about a bundle and an artifact; every check runs inside, in a fixed order, and the only
+ * success is a Verified that nothing outside this module can make:
+ *
+ *   1. the bundle's shape: its statement (DSSE) parsed, the signer kind covered by the policy
+ *   2. the artifact: its digests, the message digest or a subject of the statement (and its name)
+ *   3. the log entries the policy requires; the trust root, loaded only when the bundle has a
+ *      certificate, a log entry or a timestamp
+ *   4. sigstore-js: timestamps, the key or certificate chain, log entries, the signature
+ *   5. trusted times decided once: a log entry's time counts only with its signed entry
+ *      timestamp, a TSA's only when the TSA is trusted; a key's window must contain them,
+ *      or now when there are none
+ *   6. the signer: a trusted key, or a certificate identity (SAN, issuer, source repository, ref)
+ *   7. what was signed: a release, or a statement of a type the caller named
+ */
+
 /** What is being verified: a file (streamed), bytes in memory, or only a digest. */
-export type Artifact = { path: string } | { bytes: Uint8Array } | { digest: { algorithm: HashAlgorithm; value: Buffer } };
+export type Artifact = ({ path: string } | { bytes: Uint8Array } | { digest: { algorithm: HashAlgorithm; value: Buffer } }) & {
+  /**
+   * The name the statement must give the subject these bytes are (`pkg:npm/NAME@VERSION`):
+   * a statement naming the same bytes under another name is refused, and so is a plain
+   * message signature, which names nothing.
+   */
+  name?: string;
+};
 
-export interface VerifyOptions {
-  /** Trust material for certificates, logs and timestamps. Without it: keys only, offline. */
-  trustedRoot?: TrustedRoot;
-  onProgress?: ProgressListener;
-}
+export type SignerIdentity =
+  | { kind: 'key'; name: string; fingerprint: string }
+  | { kind: 'certificate'; subject: string; issuer: string; extensions: CertificateExtensions };
 
-export type SignerIdentity = { kind: 'key'; name: string; fingerprint: string } | { kind: 'certificate'; subject: string; issuer: string };
-
+/** A time the signature provably existed at: a log's signed entry timestamp, or a trusted TSA's token. */
 export interface TimestampInfo {
   source: 'transparency-log' | 'timestamp-authority';
   time: Date;
 }
 
-export interface VerifiedSignature {
+declare const verifiedBrand: unique symbol;
+
+/** A signature that passed every check of a Verifier. Only core makes these: see isVerified. */
+export interface Verified {
+  readonly [verifiedBrand]: true;
   signer: SignerIdentity;
-  /** Trusted times the signature was seen at (empty for an offline key signature). */
+  /** Verified times the signature existed at (empty when the bundle carries none). */
   timestamps: TimestampInfo[];
   tlogEntries: number;
-  /** The artifact's digests, lower-case hex. */
+  /** The artifact's digests, lower-case hex (empty for verifyStatement). */
   digests: Record<string, string>;
   /** For a DSSE bundle, the verified in-toto statement. */
   statement?: Statement;
+  /** The statement's subject that is this artifact. */
+  subject?: Subject;
 }
 
-/** Parses the artifact argument the way cosign and the conformance suite pass it: a path, or `sha256:HEX`. */
-export function artifactFromArgument(argument: string): Artifact {
-  const match = /^(sha256|sha384|sha512):([0-9a-fA-F]+)$/.exec(argument);
-  if (!match) return { path: argument };
-  const algorithm = match[1] as HashAlgorithm;
-  const value = Buffer.from(match[2] ?? '', 'hex');
-  if (value.length !== HASH_LENGTHS[algorithm]) {
-    throw new SignetError({
-      code: 'E_INPUT',
-      message: `${argument.slice(0, algorithm.length + 1)} needs ${HASH_LENGTHS[algorithm] * 2} hex digits, got ${(match[2] ?? '').length}`,
-    });
-  }
-  return { digest: { algorithm, value } };
+/** A verified statement about several artifacts, whose subjects the caller checks. */
+export type VerifiedStatement = Verified & { statement: Statement };
+
+const issued = new WeakSet<object>();
+
+/** Whether a value is a Verified that a Verifier returned (not a look-alike built elsewhere). */
+export function isVerified(value: unknown): value is Verified {
+  return typeof value === 'object' && value !== null && issued.has(value);
+}
+
+export interface VerifierOptions {
+  policy: Policy;
+  /**
+   * Trust material for certificates, log entries and timestamps, or how to get it: a function
+   * is called once, and only when a bundle needs it. Without it: keys only, offline.
+   */
+  trustedRoot?: TrustedRoot | (() => Promise<TrustedRoot>);
+  onProgress?: ProgressListener;
+}
+
+export interface Verifier {
+  /** Verifies a bundle over one artifact. Throws a SignetError for every refusal (see createVerifier). */
+  verify(bundle: Bundle, artifact: Artifact): Promise<Verified>;
+  /**
+   * Verifies a signed statement about several artifacts (a build's manifest) without binding it
+   * to one: the caller checks each subject it relies on. A message signature is refused.
+   */
+  verifyStatement(bundle: Bundle): Promise<VerifiedStatement>;
 }
 
 /**
- * Verifies a bundle over an artifact under a policy. On success returns who signed;
- * on any failure throws a SignetError: E_SIGNATURE when the signature or artifact do
- * not match, E_POLICY when a valid signature is not one the policy trusts,
- * E_CERTIFICATE / E_TLOG / E_TIMESTAMP for the trust checks, E_BUNDLE / E_INPUT for
- * malformed input.
+ * A verifier for one policy and trusted root. Each refusal is a SignetError: E_SIGNATURE when
+ * the signature or artifact do not match, E_POLICY when a valid signature is not one the
+ * policy trusts or accepts, E_CERTIFICATE / E_TLOG / E_TIMESTAMP for the trust checks,
+ * E_BUNDLE / E_INPUT for malformed input, E_KEY for a policy key too weak to trust, and
+ * E_TRUST_ROOT / E_PROVIDER when the trusted root is needed and cannot be had.
  */
-export async function verifyBundle(
-  bundle: Bundle,
-  artifact: Artifact,
-  policy: Policy,
-  options: VerifyOptions = {},
-): Promise<VerifiedSignature> {
-  const statement = bundle.content.$case === 'dsseEnvelope' ? dsseStatement(bundle) : undefined;
-  const prepared = await prepareArtifact(artifact, algorithmsNeeded(bundle, statement), options);
-  const digests = hexDigests(prepared.digests);
+export function createVerifier(options: VerifierOptions): Verifier {
+  return new SignetVerifier(options);
+}
 
-  let content: MessageSignatureCheck | DsseSignatureCheck;
-  if (bundle.content.$case === 'messageSignature') {
-    const { messageDigest, signature } = bundle.content.messageSignature;
-    const hash = protoHash(messageDigest.algorithm);
-    const actual = prepared.digests[hash];
-    if (!actual) throw digestKindMismatch(hash);
-    if (!actual.equals(messageDigest.digest)) {
+class SignetVerifier implements Verifier {
+  private readonly policy: Policy;
+  private keys?: ResolvedKey[];
+  private root?: Promise<TrustedRoot | undefined>;
+  private rootTrust?: TrustMaterial;
+
+  constructor(private readonly options: VerifierOptions) {
+    this.policy = options.policy;
+    for (const rule of this.policy.identities ?? []) checkIdentityRule(rule);
+  }
+
+  async verify(bundle: Bundle, artifact: Artifact): Promise<Verified> {
+    const statement = bundle.content.$case === 'dsseEnvelope' ? dsseStatement(bundle) : undefined;
+    const content = signatureContent(bundle);
+    this.assertCovers(bundle);
+    const prepared = await prepareArtifact(artifact, algorithmsNeeded(bundle, statement), this.options.onProgress);
+
+    let subject: Subject | undefined;
+    if (bundle.content.$case === 'messageSignature') {
+      const { messageDigest } = bundle.content.messageSignature;
+      const hash = protoHash(messageDigest.algorithm);
+      const actual = prepared.digests[hash];
+      if (!actual) throw digestKindMismatch(hash);
+      if (!actual.equals(messageDigest.digest)) {
+        throw new SignetError({
+          code: 'E_SIGNATURE',
+          message: `the artifact does not match the bundle: its ${hash} is ${actual.toString('hex')}, the bundle signs ${messageDigest.digest.toString('hex')}`,
+        });
+      }
+      if (artifact.name !== undefined) {
+        throw new SignetError({
+          code: 'E_POLICY',
+          message: `the bundle is a plain signature, which names nothing; ${artifact.name} must be named by a signed statement`,
+        });
+      }
+      (content as MessageSignatureCheck).prepare(prepared);
+    } else {
+      subject = matchingSubject(statement as Statement, prepared.digests, artifact.name);
+    }
+
+    const signed = await this.checkSignature(bundle, content);
+    checkAcceptedContent(statement, this.policy.predicateTypes);
+    return issue({ ...signed, digests: hexDigests(prepared.digests), statement, subject });
+  }
+
+  async verifyStatement(bundle: Bundle): Promise<VerifiedStatement> {
+    if (bundle.content.$case !== 'dsseEnvelope') {
+      throw new SignetError({ code: 'E_BUNDLE', message: 'the bundle holds a signature over one artifact, not a signed statement (DSSE)' });
+    }
+    const statement = dsseStatement(bundle);
+    const content = signatureContent(bundle);
+    this.assertCovers(bundle);
+    const signed = await this.checkSignature(bundle, content);
+    checkAcceptedContent(statement, this.policy.predicateTypes);
+    return issue({ ...signed, digests: {}, statement }) as VerifiedStatement;
+  }
+
+  /**
+   * Refuses at once a policy that cannot accept this kind of bundle: a key signature with no
+   * key trusted, a certificate with no identity trusted (never "any identity"). Nothing is
+   * hashed or fetched for them.
+   */
+  private assertCovers(bundle: Bundle): void {
+    const material = bundle.verificationMaterial;
+    if (material.content.$case === 'publicKey') {
+      if (!this.policy.keys?.length) {
+        throw new SignetError({
+          code: 'E_POLICY',
+          message: this.policy.identities?.length
+            ? 'the bundle is signed by a key, and the policy trusts only keyless identities'
+            : 'the bundle is signed by a key; give the public key to trust with --key',
+        });
+      }
+    } else if (!this.policy.identities?.length) {
       throw new SignetError({
-        code: 'E_SIGNATURE',
-        message: `the artifact does not match the bundle: its ${hash} is ${actual.toString('hex')}, the bundle signs ${messageDigest.digest.toString('hex')}`,
+        code: 'E_POLICY',
+        message: `the bundle is signed by a certificate (keyless)${this.policy.keys?.length ? ', and the policy trusts only keys' : ''}; give the identity to trust with --certificate-identity (or -regexp) and --certificate-oidc-issuer (or -regexp), or --github-repository. Verifying without one is refused`,
       });
     }
-    content = new MessageSignatureCheck(signature, messageDigest.digest, hash, prepared);
-  } else {
-    content = new DsseSignatureCheck(bundle.content.dsseEnvelope);
-    checkSubjects(statement as Statement, prepared.digests);
   }
 
-  const usesCertificate = bundle.verificationMaterial.content.$case !== 'publicKey';
-  const signer = usesCertificate
-    ? verifyCertificateBundle(bundle, content, policy, options)
-    : verifyKeyBundle(bundle, content, policy, options);
-  const result: VerifiedSignature = {
-    ...signer,
-    tlogEntries: bundle.verificationMaterial.tlogEntries.length,
-    digests,
-  };
-  if (statement) {
-    checkPredicateType(statement, policy);
-    result.statement = statement;
+  /** Refuses a bundle with fewer log entries than the policy requires, before the trusted root is loaded. */
+  private assertLogged(bundle: Bundle): void {
+    const material = bundle.verificationMaterial;
+    const required = this.policy.tlogThreshold ?? (material.content.$case === 'publicKey' ? 0 : 1);
+    if (material.tlogEntries.length < required) {
+      throw new SignetError({
+        code: 'E_TLOG',
+        message: `the bundle has ${material.tlogEntries.length} transparency-log entries, and the policy requires ${required}`,
+      });
+    }
   }
+
+  private async checkSignature(bundle: Bundle, content: MessageSignatureCheck | DsseSignatureCheck): Promise<Signed> {
+    const entity = signedEntity(bundle, content);
+    const times = trustedTimes(entity);
+    const keyed = bundle.verificationMaterial.content.$case === 'publicKey';
+    // A certificate's validity can only be judged at a trusted time (and sigstore-js
+    // dereferences an empty certificate path when it has none).
+    if (!keyed && times.length === 0) {
+      throw new SignetError({
+        code: 'E_TIMESTAMP',
+        message:
+          'the certificate bundle has no trusted time (no transparency-log entry with a signed timestamp, no RFC 3161 timestamp): it cannot be verified',
+      });
+    }
+    this.assertLogged(bundle);
+    if (keyed) return this.checkKeySignature(bundle, entity, content, times);
+    return this.checkCertificateSignature(bundle, entity, content, times);
+  }
+
+  private async checkKeySignature(bundle: Bundle, entity: SignedEntity, content: SignatureCheck, times: TimestampInfo[]): Promise<Signed> {
+    this.keys ??= resolveKeys(this.policy.keys ?? []);
+    const keys = this.keys;
+    const material = bundle.verificationMaterial.content;
+    const hint = material.$case === 'publicKey' ? material.publicKey.hint : '';
+    // The hint names the key that signed; try it first, then every other trusted key
+    // (cosign and other tools write hints that are not fingerprints, or none).
+    const candidates = [...keys.filter((k) => k.fingerprint === hint), ...keys.filter((k) => k.fingerprint !== hint)];
+    const base = await this.trustFor(bundle);
+    let firstError: SignetError | undefined;
+    for (const candidate of candidates) {
+      try {
+        runSigstore(withKey(base, candidate), entity, content, {
+          tlogThreshold: this.policy.tlogThreshold ?? 0,
+          timestampThreshold: this.policy.timestampThreshold ?? 0,
+          ctlogThreshold: 0,
+        });
+      } catch (error) {
+        firstError ??= error as SignetError;
+        continue;
+      }
+      // sigstore-js checked the key's window at every trusted time; with none, the only
+      // time that can be vouched for is now.
+      if (times.length === 0 && !keyValidAt(candidate, new Date())) {
+        firstError ??= outsideWindow(candidate);
+        continue;
+      }
+      return {
+        signer: { kind: 'key', name: candidate.name, fingerprint: candidate.fingerprint },
+        timestamps: times,
+        tlogEntries: bundle.verificationMaterial.tlogEntries.length,
+      };
+    }
+    if (candidates.length > 1 && firstError?.code === 'E_SIGNATURE') {
+      throw new SignetError({
+        code: 'E_SIGNATURE',
+        message: `the signature does not verify with any of the ${candidates.length} trusted keys${hintNote(hint, keys)}`,
+        cause: firstError,
+      });
+    }
+    if (firstError?.code === 'E_SIGNATURE' && firstError.cause !== undefined) {
+      throw new SignetError({ code: 'E_SIGNATURE', message: `${firstError.message}${hintNote(hint, keys)}`, cause: firstError });
+    }
+    throw firstError ?? new SignetError({ code: 'E_INTERNAL', message: 'no key was tried' });
+  }
+
+  private async checkCertificateSignature(
+    bundle: Bundle,
+    entity: SignedEntity,
+    content: SignatureCheck,
+    times: TimestampInfo[],
+  ): Promise<Signed> {
+    const rules = this.policy.identities ?? [];
+    const trust = await this.trustFor(bundle);
+    if (trust.certificateAuthorities.length === 0) {
+      throw new SignetError({
+        code: 'E_TRUST_ROOT',
+        message: 'the bundle is signed by a certificate, but the trusted root has no certificate authority; pass --trusted-root',
+      });
+    }
+    const signer = runSigstore(trust, entity, content, {
+      tlogThreshold: this.policy.tlogThreshold ?? 1,
+      timestampThreshold: this.policy.timestampThreshold ?? 1,
+      ctlogThreshold: this.policy.ctlogThreshold ?? 1,
+    });
+    try {
+      assertAcceptableKey(signer.key, "the certificate's key");
+    } catch (error) {
+      throw new SignetError({ code: 'E_CERTIFICATE', message: (error as Error).message, cause: error });
+    }
+    const leaf = certificateOf(bundle);
+    const identity = {
+      subject: signer.identity?.subjectAlternativeName,
+      issuer: signer.identity?.extensions?.issuer,
+      extensions: leaf ? certificateExtensions(leaf) : {},
+    };
+    if (!rules.some((rule) => identityMatches(rule, identity))) {
+      const source = identity.extensions.sourceRepository
+        ? `, run by ${identity.extensions.sourceRepository}${identity.extensions.sourceRepositoryRef ? ` at ${identity.extensions.sourceRepositoryRef}` : ''}`
+        : '';
+      throw new SignetError({
+        code: 'E_POLICY',
+        message: `signed by ${identity.subject ?? '(no identity)'} (issuer ${identity.issuer ?? 'unknown'}${source}), which the policy does not trust (${rules.map(describeIdentityRule).join('; ')})`,
+      });
+    }
+    return {
+      signer: {
+        kind: 'certificate',
+        subject: identity.subject as string,
+        issuer: identity.issuer as string,
+        extensions: identity.extensions,
+      },
+      timestamps: times,
+      tlogEntries: bundle.verificationMaterial.tlogEntries.length,
+    };
+  }
+
+  /**
+   * The trust material for this bundle. A bundle signed by a key with nothing witnessed needs
+   * no trusted root (fully offline); anything else loads it, once per verifier.
+   */
+  private async trustFor(bundle: Bundle): Promise<TrustMaterial> {
+    const material = bundle.verificationMaterial;
+    const witnessed = material.tlogEntries.length > 0 || (material.timestampVerificationData?.rfc3161Timestamps.length ?? 0) > 0;
+    if (material.content.$case === 'publicKey' && !witnessed) return trustMaterial(emptyTrustedRoot());
+    if (this.rootTrust) return this.rootTrust;
+    const given = this.options.trustedRoot;
+    this.root ??= typeof given === 'function' ? given() : Promise.resolve(given);
+    const root = await this.root;
+    if (!root) {
+      throw new SignetError({
+        code: 'E_TRUST_ROOT',
+        message: `the bundle has ${material.content.$case === 'publicKey' ? 'a transparency-log entry or a timestamp' : 'a certificate'}, which needs a trusted root to verify; pass --trusted-root (or verify online)`,
+      });
+    }
+    this.rootTrust = trustMaterial(root);
+    return this.rootTrust;
+  }
+}
+
+type SignatureCheck = MessageSignatureCheck | DsseSignatureCheck;
+type Signed = Pick<Verified, 'signer' | 'timestamps' | 'tlogEntries'>;
+type SignedEntity = ReturnType<typeof toSignedEntity>;
+
+function issue(fields: Omit<Verified, typeof verifiedBrand>): Verified {
+  const result = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as unknown as Verified;
+  issued.add(result);
   return result;
 }
 
-/**
- * Verifies a DSSE bundle's signature and its signer, and returns the statement, without
- * binding it to one artifact: for a statement about many files (a build's manifest), the
- * caller checks each subject itself. A message signature cannot be checked this way.
- */
-export async function verifyStatementBundle(
-  bundle: Bundle,
-  policy: Policy,
-  options: VerifyOptions = {},
-): Promise<VerifiedSignature & { statement: Statement }> {
-  if (bundle.content.$case !== 'dsseEnvelope') {
-    throw new SignetError({ code: 'E_BUNDLE', message: 'the bundle holds a signature over one artifact, not a signed statement (DSSE)' });
-  }
-  const statement = dsseStatement(bundle);
-  const content = new DsseSignatureCheck(bundle.content.dsseEnvelope);
-  const signer =
-    bundle.verificationMaterial.content.$case === 'publicKey'
-      ? verifyKeyBundle(bundle, content, policy, options)
-      : verifyCertificateBundle(bundle, content, policy, options);
-  checkPredicateType(statement, policy);
-  return { ...signer, tlogEntries: bundle.verificationMaterial.tlogEntries.length, digests: {}, statement };
+function signatureContent(bundle: Bundle): SignatureCheck {
+  if (bundle.content.$case === 'dsseEnvelope') return new DsseSignatureCheck(bundle.content.dsseEnvelope);
+  const { messageDigest, signature } = bundle.content.messageSignature;
+  return new MessageSignatureCheck(signature, messageDigest.digest, protoHash(messageDigest.algorithm));
 }
 
-type SignerResult = Pick<VerifiedSignature, 'signer' | 'timestamps'>;
-
-/**
- * Refuses at once a policy that cannot accept this kind of bundle: a key signature with no
- * key trusted, a certificate with no identity trusted (never "any identity"). Callers run
- * it before fetching trust material they would not need.
- */
-export function assertPolicyCovers(bundle: Bundle, policy: Policy): void {
-  if (bundle.verificationMaterial.content.$case === 'publicKey') {
-    if (!policy.keys?.length) {
-      throw new SignetError({ code: 'E_POLICY', message: 'the bundle is signed by a key; give the public key to trust with --key' });
-    }
-  } else if (!policy.identities?.length) {
-    throw new SignetError({
-      code: 'E_POLICY',
-      message:
-        'the bundle is signed by a certificate (keyless); give the identity to trust with --certificate-identity (or -regexp) and --certificate-oidc-issuer (or -regexp), or --github-repository. Verifying without one is refused',
-    });
-  }
-}
-
-function verifyKeyBundle(
-  bundle: Bundle,
-  content: MessageSignatureCheck | DsseSignatureCheck,
-  policy: Policy,
-  options: VerifyOptions,
-): SignerResult {
-  assertPolicyCovers(bundle, policy);
-  const keys = resolveKeys(policy.keys ?? []);
-  const hint = bundle.verificationMaterial.content.$case === 'publicKey' ? bundle.verificationMaterial.content.publicKey.hint : '';
-  // The hint names the key that signed; try it first, then every other trusted key
-  // (cosign and other tools write hints that are not fingerprints, or none).
-  const candidates = [...keys.filter((k) => k.fingerprint === hint), ...keys.filter((k) => k.fingerprint !== hint)];
-  const entity = signedEntity(bundle, content);
-  const timestamps = timestampsOf(entity);
-  let firstError: SignetError | undefined;
-  for (const candidate of candidates) {
-    const trust = trustMaterial(options.trustedRoot, candidate.key, (time) => keyValidAt(candidate, time));
-    try {
-      runVerifier(trust, entity, content, {
-        tlogThreshold: policy.tlogThreshold ?? 0,
-        timestampThreshold: policy.timestampThreshold ?? 0,
-        ctlogThreshold: 0,
-      });
-    } catch (error) {
-      firstError ??= error as SignetError;
-      continue;
-    }
-    // With a trusted timestamp, sigstore-js checked the key's window at that time;
-    // without one, the only time we can vouch for is now.
-    if (timestamps.length === 0 && !keyValidAt(candidate, new Date())) {
-      firstError ??= outsideWindow(candidate);
-      continue;
-    }
-    return { signer: { kind: 'key', name: candidate.name, fingerprint: candidate.fingerprint }, timestamps };
-  }
-  if (candidates.length > 1 && firstError?.code === 'E_SIGNATURE') {
-    throw new SignetError({
-      code: 'E_SIGNATURE',
-      message: `the signature does not verify with any of the ${candidates.length} trusted keys`,
-      cause: firstError,
-    });
-  }
-  throw firstError ?? new SignetError({ code: 'E_INTERNAL', message: 'no key was tried' });
-}
-
-function verifyCertificateBundle(
-  bundle: Bundle,
-  content: MessageSignatureCheck | DsseSignatureCheck,
-  policy: Policy,
-  options: VerifyOptions,
-): SignerResult {
-  assertPolicyCovers(bundle, policy);
-  const rules = policy.identities ?? [];
-  rules.forEach(checkIdentityRule);
-  if (!options.trustedRoot || options.trustedRoot.certificateAuthorities.length === 0) {
-    throw new SignetError({
-      code: 'E_TRUST_ROOT',
-      message: 'the bundle is signed by a certificate, but the trusted root has no certificate authority; pass --trusted-root',
-    });
-  }
-  const entity = signedEntity(bundle, content);
-  const timestamps = timestampsOf(entity);
-  // sigstore-js dereferences an empty certificate path (a TypeError) when a
-  // certificate comes with no timestamp at all; a certificate's validity can only
-  // be judged at a trusted time, so none at all is a clean failure here.
-  if (entity.timestamps.length === 0) {
-    throw new SignetError({
-      code: 'E_TIMESTAMP',
-      message: 'the certificate bundle has no transparency-log entry or timestamp, so no trusted signing time: it cannot be verified',
-    });
-  }
-  const trust = trustMaterial(options.trustedRoot);
-  const signer = runVerifier(trust, entity, content, {
-    tlogThreshold: policy.tlogThreshold ?? 1,
-    timestampThreshold: policy.timestampThreshold ?? 1,
-    ctlogThreshold: policy.ctlogThreshold ?? 1,
-  });
-  const subject = signer.identity?.subjectAlternativeName;
-  const issuer = signer.identity?.extensions?.issuer;
-  if (!rules.some((rule) => identityMatches(rule, subject, issuer))) {
-    throw new SignetError({
-      code: 'E_POLICY',
-      message: `signed by ${subject ?? '(no identity)'} (issuer ${issuer ?? 'unknown'}), which the policy does not trust (${describeRules(rules)})`,
-    });
-  }
-  return { signer: { kind: 'certificate', subject: subject as string, issuer: issuer as string }, timestamps };
-}
-
-type SignedEntity = ReturnType<typeof toSignedEntity>;
-
-function signedEntity(bundle: Bundle, content: MessageSignatureCheck | DsseSignatureCheck): SignedEntity {
+function signedEntity(bundle: Bundle, content: SignatureCheck): SignedEntity {
   try {
     // toSignedEntity parses certificates and timestamps; the signature content is ours.
     return { ...toSignedEntity(bundle, Buffer.alloc(0)), signature: content };
@@ -250,14 +378,29 @@ function signedEntity(bundle: Bundle, content: MessageSignatureCheck | DsseSigna
   }
 }
 
-function runVerifier(
+/**
+ * The times the bundle proves the signature existed at, once sigstore-js has checked them:
+ * a log entry's integratedTime only under its signed entry timestamp (an entry with only an
+ * inclusion proof, or a Rekor v2 entry, carries an unsigned time anyone could have written),
+ * and each RFC 3161 timestamp (verified against the trusted TSAs).
+ */
+function trustedTimes(entity: SignedEntity): TimestampInfo[] {
+  return entity.timestamps.flatMap((timestamp): TimestampInfo[] => {
+    if (timestamp.$case === 'timestamp-authority') return [{ source: 'timestamp-authority', time: timestamp.timestamp.signingTime }];
+    const entry = timestamp.tlogEntry;
+    if (!entry.inclusionPromise) return [];
+    return [{ source: 'transparency-log', time: new Date(Number(entry.integratedTime) * 1000) }];
+  });
+}
+
+function runSigstore(
   trust: TrustMaterial,
   entity: SignedEntity,
-  content: MessageSignatureCheck | DsseSignatureCheck,
+  content: SignatureCheck,
   thresholds: { tlogThreshold: number; timestampThreshold: number; ctlogThreshold: number },
 ) {
   try {
-    return new Verifier(trust, thresholds).verify(entity);
+    return new SigstoreVerifier(trust, thresholds).verify(entity);
   } catch (cause) {
     if (content instanceof MessageSignatureCheck && content.needsArtifactBytes) {
       throw new SignetError({
@@ -301,13 +444,10 @@ function translate(cause: unknown): SignetError {
   });
 }
 
-function trustMaterial(root: TrustedRoot | undefined, key?: KeyObject, validFor?: (time: Date) => boolean): TrustMaterial {
+function trustMaterial(root: TrustedRoot): TrustMaterial {
   try {
-    return toTrustMaterial(root ?? emptyTrustedRoot(), (hint: string) => {
-      if (!key || !validFor) {
-        throw new VerificationError({ code: 'PUBLIC_KEY_ERROR', message: `no trusted key for hint ${hint}` });
-      }
-      return { publicKey: key, validFor };
+    return toTrustMaterial(root, (hint: string) => {
+      throw new VerificationError({ code: 'PUBLIC_KEY_ERROR', message: `no trusted key for hint ${hint}` });
     });
   } catch (cause) {
     throw new SignetError({
@@ -318,22 +458,33 @@ function trustMaterial(root: TrustedRoot | undefined, key?: KeyObject, validFor?
   }
 }
 
-function timestampsOf(entity: SignedEntity): VerifiedSignature['timestamps'] {
-  return entity.timestamps.map((timestamp) =>
-    timestamp.$case === 'transparency-log'
-      ? { source: 'transparency-log' as const, time: new Date(Number(timestamp.tlogEntry.integratedTime) * 1000) }
-      : { source: 'timestamp-authority' as const, time: timestamp.timestamp.signingTime },
-  );
+/** The root's trust material with one trusted key, valid within its window. */
+function withKey(base: TrustMaterial, key: ResolvedKey): TrustMaterial {
+  return { ...base, publicKey: () => ({ publicKey: key.key as KeyObject, validFor: (time: Date) => keyValidAt(key, time) }) };
 }
 
 function outsideWindow(key: ResolvedKey): SignetError {
   const window = `${key.validFrom?.toISOString() ?? 'any time'} to ${key.validUntil?.toISOString() ?? 'any time'}`;
   return new SignetError({
     code: 'E_POLICY',
-    message: `${key.name} is trusted only from ${window}, and the signature has no trusted timestamp inside that window`,
+    message: `${key.name} is trusted only from ${window}, and the signature has no trusted timestamp inside that window (a log entry's signed timestamp or an RFC 3161 timestamp); without one, now must be inside it`,
   });
 }
 
+/** A bundle whose key hint is a fingerprint no trusted key has: said, as it tells who signed. */
+function hintNote(hint: string, keys: ResolvedKey[]): string {
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(hint) || keys.some((key) => key.fingerprint === hint)) return '';
+  return `; the bundle names another key (sha256:${Buffer.from(hint, 'base64').toString('hex').slice(0, 16)}…), not ${keys.map((k) => k.name).join(' or ')}`;
+}
+
+function certificateOf(bundle: Bundle): Uint8Array | undefined {
+  const material = bundle.verificationMaterial.content;
+  if (material.$case === 'certificate') return material.certificate.rawBytes;
+  if (material.$case === 'x509CertificateChain') return material.x509CertificateChain.certificates[0]?.rawBytes;
+  return undefined;
+}
+
+/** The statement a DSSE bundle signs (unverified until the signature is checked). */
 function dsseStatement(bundle: Bundle): Statement {
   if (bundle.content.$case !== 'dsseEnvelope') throw new SignetError({ code: 'E_INTERNAL', message: 'not a DSSE bundle' });
   const envelope = bundle.content.dsseEnvelope;
@@ -344,6 +495,36 @@ function dsseStatement(bundle: Bundle): Statement {
     });
   }
   return parseStatement(envelope.payload);
+}
+
+/**
+ * Whether what was signed is what the caller accepts: a release by default (a message
+ * signature, or a statement of a release predicate type), else a statement of a named type.
+ */
+function checkAcceptedContent(statement: Statement | undefined, accepted: AcceptedContent | undefined): void {
+  if (accepted === 'any') return;
+  if (!statement) {
+    if (accepted === undefined) return;
+    throw new SignetError({
+      code: 'E_POLICY',
+      message: `the bundle is a plain signature, not an attestation of type ${accepted.map(predicateTypeName).join(' or ')}`,
+    });
+  }
+  const type = statement.predicateType;
+  if (accepted === undefined) {
+    if (RELEASE_PREDICATE_TYPES.includes(type)) return;
+    const name = predicateTypeName(type);
+    throw new SignetError({
+      code: 'E_POLICY',
+      message: `the bundle is a ${name} attestation, which proves only what its type says, not a release signature; verify it as an attestation of its type (signet verify-attestation --type ${name.includes('/') ? type : name})`,
+    });
+  }
+  if (!accepted.includes(type)) {
+    throw new SignetError({
+      code: 'E_POLICY',
+      message: `the attestation's predicate type is ${type}, not ${accepted.join(' or ')}`,
+    });
+  }
 }
 
 /** The digests to compute: the message digest's algorithm, or those the statement's subjects use. */
@@ -366,11 +547,11 @@ function algorithmsNeeded(bundle: Bundle, statement: Statement | undefined): Has
   return [...found];
 }
 
-async function prepareArtifact(artifact: Artifact, algorithms: HashAlgorithm[], options: VerifyOptions): Promise<PreparedArtifact> {
+async function prepareArtifact(artifact: Artifact, algorithms: HashAlgorithm[], onProgress?: ProgressListener): Promise<PreparedArtifact> {
   if ('path' in artifact) {
     const bytes = await readSmallFile(artifact.path);
     if (bytes) return { digests: digestBytes(bytes, algorithms), bytes };
-    const { digests } = await digestFile(artifact.path, algorithms, { onProgress: options.onProgress });
+    const { digests } = await digestFile(artifact.path, algorithms, { onProgress });
     return { digests, path: artifact.path };
   }
   if ('bytes' in artifact) {
@@ -379,6 +560,9 @@ async function prepareArtifact(artifact: Artifact, algorithms: HashAlgorithm[], 
   }
   const { algorithm, value } = artifact.digest;
   if (!algorithms.includes(algorithm)) throw digestKindMismatch(algorithms[0] ?? 'sha256', algorithm);
+  if (value.length !== HASH_LENGTHS[algorithm]) {
+    throw new SignetError({ code: 'E_INPUT', message: `a ${algorithm} digest is ${HASH_LENGTHS[algorithm]} bytes, not ${value.length}` });
+  }
   return { digests: { [algorithm]: value } };
 }
 
@@ -389,28 +573,52 @@ function digestKindMismatch(needed: HashAlgorithm, given?: HashAlgorithm): Signe
   });
 }
 
-function checkSubjects(statement: Statement, digests: Digests): void {
-  const matches = statement.subject.some((subject) =>
-    Object.entries(digests).some(([algorithm, value]) => subject.digest[algorithm]?.toLowerCase() === value?.toString('hex')),
-  );
-  if (!matches) {
-    const names = statement.subject
-      .map((s) => s.name ?? '(unnamed)')
-      .slice(0, 5)
-      .join(', ');
+/**
+ * The subject that is this artifact: one whose digest matches every digest the two have in
+ * common (a subject with sha256 and sha512 must match both), and whose name is the expected one.
+ */
+function matchingSubject(statement: Statement, digests: Digests, name: string | undefined): Subject {
+  const byDigest = statement.subject.filter((subject) => {
+    let compared = 0;
+    for (const [algorithm, value] of Object.entries(digests)) {
+      const recorded = subject.digest[algorithm];
+      if (recorded === undefined || !value) continue;
+      if (recorded.toLowerCase() !== value.toString('hex')) return false;
+      compared++;
+    }
+    return compared > 0;
+  });
+  const names = statement.subject
+    .map((s) => s.name ?? '(unnamed)')
+    .slice(0, 5)
+    .join(', ');
+  if (byDigest.length === 0) {
     throw new SignetError({
       code: 'E_SIGNATURE',
       message: `the artifact is not a subject of the signed statement (its subjects: ${names}${statement.subject.length > 5 ? ', …' : ''})`,
     });
   }
+  if (name === undefined) return byDigest[0] as Subject;
+  const named = byDigest.find((subject) => subject.name !== undefined && sameName(subject.name, name));
+  if (!named) {
+    throw new SignetError({
+      code: 'E_SIGNATURE',
+      message: `the signed statement names these bytes ${byDigest.map((s) => s.name ?? '(unnamed)').join(', ')}, not ${name}`,
+    });
+  }
+  return named;
 }
 
-function checkPredicateType(statement: Statement, policy: Policy): void {
-  if (policy.predicateTypes && !policy.predicateTypes.includes(statement.predicateType)) {
-    throw new SignetError({
-      code: 'E_POLICY',
-      message: `the attestation's predicate type is ${statement.predicateType}, not ${policy.predicateTypes.join(' or ')}`,
-    });
+/** Names compared as written and with percent-encoding undone (npm writes pkg:npm/%40scope/…). */
+function sameName(a: string, b: string): boolean {
+  return a === b || percentDecoded(a) === percentDecoded(b);
+}
+
+function percentDecoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
   }
 }
 
@@ -431,6 +639,17 @@ function protoHash(algorithm: ProtoHashAlgorithm): HashAlgorithm {
   }
 }
 
-function describeRules(rules: IdentityRule[]): string {
-  return rules.map((r) => `${r.subject ?? `/${r.subjectRegExp}/`} from ${r.issuer ?? `/${r.issuerRegExp}/`}`).join('; ');
+/** Parses the artifact argument the way cosign and the conformance suite pass it: a path, or `sha256:HEX`. */
+export function artifactFromArgument(argument: string): Artifact {
+  const match = /^(sha256|sha384|sha512):(.*)$/s.exec(argument);
+  if (!match) return { path: argument };
+  const algorithm = match[1] as HashAlgorithm;
+  const hex = match[2] ?? '';
+  if (!/^[0-9a-fA-F]*$/.test(hex) || hex.length !== HASH_LENGTHS[algorithm] * 2) {
+    throw new SignetError({
+      code: 'E_INPUT',
+      message: `${algorithm}:${hex.length > 16 ? `${hex.slice(0, 16)}…` : hex} is not a ${algorithm} digest: give ${HASH_LENGTHS[algorithm] * 2} hex digits`,
+    });
+  }
+  return { digest: { algorithm, value: Buffer.from(hex, 'hex') } };
 }

@@ -7,11 +7,14 @@ import {
   buildSubjects,
   createStatement,
   DEFAULT_MANIFEST_PATH,
+  DirectoryMismatchError,
+  isVerified,
   LocalSigner,
   MANIFEST_PREDICATE_TYPE,
   type Policy,
   publicKeyPem,
   SHA256SUMS_NAME,
+  type Subject,
   serializeBundle,
   signBuild,
   signDirectory,
@@ -125,16 +128,26 @@ describe('verifyDirectory', () => {
     return dir;
   }
 
-  it('passes on the folder as signed, ignoring the manifest and SHA256SUMS themselves', async () => {
-    const report = await verifyDirectory(await signedApp(), policy);
-    expect(report).toMatchObject({
-      ok: true,
-      verified: 4,
-      missing: [],
-      extra: [],
-      modified: [],
-      signer: { kind: 'key', name: 'test.pub' },
-    });
+  /** The DirectoryMismatchError a folder that differs from its manifest throws. */
+  async function mismatch(dir: string, options: Parameters<typeof verifyDirectory>[2] = {}): Promise<DirectoryMismatchError> {
+    const error = await verifyDirectory(dir, policy, options).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DirectoryMismatchError);
+    expect(error).toMatchObject({ code: 'E_SIGNATURE' });
+    return error as DirectoryMismatchError;
+  }
+
+  it('passes on the folder as signed; SHA256SUMS is a signed subject, the manifest the one file outside it', async () => {
+    const dir = await signedApp();
+    const folder = await verifyDirectory(dir, policy);
+    expect(folder).toMatchObject({ files: 5, allowedExtra: [], verified: { signer: { kind: 'key', name: 'test.pub' } } });
+    expect(isVerified(folder.verified)).toBe(true);
+    expect(folder.verified.statement.subject.map((s) => s.name)).toContain('.well-known/signet/SHA256SUMS');
+    // SHA256SUMS lists the build's files for sha256sum -c, not itself.
+    const sums = fs.readFileSync(path.join(dir, '.well-known/signet/SHA256SUMS'), 'utf8');
+    expect(sums.split('\n').filter(Boolean)).toHaveLength(4);
   });
 
   it('names each modified, extra and missing file', async () => {
@@ -142,21 +155,94 @@ describe('verifyDirectory', () => {
     fs.appendFileSync(path.join(dir, 'assets/app.js'), ';');
     fs.writeFileSync(path.join(dir, 'assets/evil.js'), 'steal()');
     fs.rmSync(path.join(dir, 'index.html'));
-    const report = await verifyDirectory(dir, policy);
-    expect(report).toMatchObject({
-      ok: false,
-      modified: ['assets/app.js'],
-      extra: ['assets/evil.js'],
-      missing: ['index.html'],
-      verified: 2,
-    });
+    expect(await mismatch(dir)).toMatchObject({ modified: ['assets/app.js'], extra: ['assets/evil.js'], missing: ['index.html'] });
+  });
+
+  it('checks SHA256SUMS like any file: changed, or present where the manifest never listed it', async () => {
+    const dir = await signedApp();
+    fs.appendFileSync(path.join(dir, '.well-known/signet/SHA256SUMS'), `${'0'.repeat(64)}  evil.js\n`);
+    expect(await mismatch(dir)).toMatchObject({ modified: ['.well-known/signet/SHA256SUMS'] });
+
+    const plain = tmp();
+    writeTree(plain, APP);
+    await signDirectory(plain, signer);
+    writeTree(plain, { '.well-known/signet/SHA256SUMS': 'served, never signed' });
+    expect(await mismatch(plain)).toMatchObject({ extra: ['.well-known/signet/SHA256SUMS'] });
   });
 
   it('lets through only the extra files --allow-extra names', async () => {
     const dir = await signedApp();
     writeTree(dir, { 'uploads/photo.jpg': 'x', 'assets/evil.js': 'y' });
-    const report = await verifyDirectory(dir, policy, { allowExtra: ['uploads/**'] });
-    expect(report).toMatchObject({ ok: false, extra: ['assets/evil.js'], allowedExtra: ['uploads/photo.jpg'] });
+    expect(await mismatch(dir, { allowExtra: ['uploads/**'] })).toMatchObject({ extra: ['assets/evil.js'] });
+    fs.rmSync(path.join(dir, 'assets/evil.js'));
+    expect(await verifyDirectory(dir, policy, { allowExtra: ['uploads/**'] })).toMatchObject({ allowedExtra: ['uploads/photo.jpg'] });
+  });
+
+  it('refuses what is neither a regular file nor a folder, directly or behind a link, without hanging on a FIFO', async () => {
+    const dir = await signedApp();
+    const fifo = path.join(dir, '.f');
+    execFileSync('mkfifo', [fifo]);
+    await expect(verifyDirectory(dir, policy)).rejects.toMatchObject({
+      code: 'E_POLICY',
+      message: expect.stringContaining('.f is neither'),
+    });
+    fs.rmSync(path.join(dir, 'index.html'));
+    fs.renameSync(fifo, path.join(dir, 'assets/.f'));
+    fs.symlinkSync('assets/.f', path.join(dir, 'index.html'));
+    // The FIFO is refused wherever the walk meets it first: behind index.html, or as itself.
+    await expect(verifyDirectory(dir, policy)).rejects.toMatchObject({
+      code: 'E_POLICY',
+      message: expect.stringMatching(/^(index\.html is neither .* \(behind a symbolic link\)|assets\/\.f is neither)/),
+    });
+  });
+
+  it('refuses a manifest with fields Signet does not write, a file named twice, or a file count that disagrees', async () => {
+    const dir = tmp();
+    writeTree(dir, { 'app.js': 'x' });
+    const digest = crypto.createHash('sha256').update('x').digest('hex');
+    const predicate = { tool: { name: 'signet', version: '1' }, bundler: { name: 't', version: '1' }, environment: {}, outputDir: '.' };
+    type Case = { subject: Subject[]; fileCount?: number; serve?: string; top?: object };
+    const cases: [string, Case][] = [
+      [
+        'an unknown field "uri"',
+        { subject: [{ name: 'app.js', uri: 'https://evil.example/app.js', digest: { sha256: digest } } as Subject] },
+      ],
+      ['an unknown field "sha512"', { subject: [{ name: 'app.js', digest: { sha256: digest, sha512: 'ab'.repeat(64) } }] }],
+      [
+        'names app.js twice',
+        {
+          subject: [
+            { name: 'app.js', digest: { sha256: digest } },
+            { name: 'app.js', digest: { sha256: digest } },
+          ],
+        },
+      ],
+      ['counts 7 files', { subject: [{ name: 'app.js', digest: { sha256: digest } }], fileCount: 7 }],
+      ['predicate has an unknown field "serve"', { subject: [{ name: 'app.js', digest: { sha256: digest } }], serve: '/etc' }],
+      ['has an unknown field "extra"', { subject: [{ name: 'app.js', digest: { sha256: digest } }], top: { extra: 1 } }],
+    ];
+    for (const [why, { subject, fileCount, serve, top }] of cases) {
+      const statement = {
+        ...createStatement(subject, MANIFEST_PREDICATE_TYPE, { ...predicate, fileCount: fileCount ?? 1, ...(serve ? { serve } : {}) }),
+        ...(top ?? {}),
+      };
+      fs.mkdirSync(path.join(dir, '.well-known/signet'), { recursive: true });
+      fs.writeFileSync(path.join(dir, DEFAULT_MANIFEST_PATH), JSON.stringify(serializeBundle(await signStatement(statement, signer))));
+      await expect(verifyDirectory(dir, policy)).rejects.toMatchObject({ code: 'E_BUNDLE', message: expect.stringContaining(why) });
+    }
+  });
+
+  it('keeps the manifest types, whatever the caller policy says', async () => {
+    const dir = await signedApp();
+    await expect(verifyDirectory(dir, { ...policy, predicateTypes: undefined })).resolves.toBeDefined();
+    await expect(verifyDirectory(dir, { ...policy, predicateTypes: 'any' })).resolves.toBeDefined();
+    const statement = createStatement([{ name: 'index.html', digest: { sha256: 'ab'.repeat(32) } }], 'https://cyclonedx.org/bom', {
+      bomFormat: 'CycloneDX',
+    });
+    fs.writeFileSync(path.join(dir, DEFAULT_MANIFEST_PATH), JSON.stringify(serializeBundle(await signStatement(statement, signer))));
+    for (const predicateTypes of [undefined, 'any' as const, ['https://cyclonedx.org/bom']]) {
+      await expect(verifyDirectory(dir, { ...policy, predicateTypes })).rejects.toMatchObject({ code: 'E_POLICY' });
+    }
   });
 
   it('refuses a signed manifest that names a path outside the folder', async () => {
@@ -188,14 +274,14 @@ describe('verifyDirectory', () => {
     fs.rmSync(path.join(dir, 'assets/link.js'));
     fs.rmSync(elsewhere, { recursive: true });
     fs.symlinkSync('app.js', path.join(dir, 'assets/alias.js'));
-    expect(await verifyDirectory(dir, policy)).toMatchObject({ ok: false, extra: ['assets/alias.js'] });
+    expect(await mismatch(dir)).toMatchObject({ extra: ['assets/alias.js'] });
   });
 
   it('refuses a manifest signed by another key, and one that is not a build manifest', async () => {
     const dir = await signedApp();
     const other = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
     await expect(verifyDirectory(dir, { keys: [{ publicKey: publicKeyPem(other) }] })).rejects.toMatchObject({ code: 'E_SIGNATURE' });
-    const statement = createStatement([{ name: 'index.html', digest: { sha256: 'ab' } }], 'https://cyclonedx.org/bom', {
+    const statement = createStatement([{ name: 'index.html', digest: { sha256: 'ab'.repeat(32) } }], 'https://cyclonedx.org/bom', {
       bomFormat: 'CycloneDX',
     });
     fs.writeFileSync(path.join(dir, DEFAULT_MANIFEST_PATH), JSON.stringify(serializeBundle(await signStatement(statement, signer))));
@@ -206,8 +292,7 @@ describe('verifyDirectory', () => {
     const dir = await signedApp();
     const bundlePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'signet-bundle-')), 'manifest.json');
     fs.renameSync(path.join(dir, DEFAULT_MANIFEST_PATH), bundlePath);
-    fs.rmSync(path.join(dir, '.well-known'), { recursive: true });
-    expect(await verifyDirectory(dir, policy, { bundlePath })).toMatchObject({ ok: true });
+    expect(await verifyDirectory(dir, policy, { bundlePath })).toMatchObject({ files: 5 });
     await expect(verifyDirectory(path.join(dir, 'index.html'), policy)).rejects.toMatchObject({ code: 'E_INPUT' });
   });
 });

@@ -242,7 +242,7 @@ describe('gate: what fails', () => {
   it('a tampered artifact', async () => {
     const verdict = await oneFile(tmp(), '  - { kind: lambda-zip, signers: [release] }', (file) => fs.appendFileSync(file, 'x'));
     expect(verdict).toMatchObject({ ok: false, code: 'E_SIGNATURE', rule: 0 });
-    expect(verdict.reason).toMatch(/^the artifact does not match the bundle/);
+    expect(verdict.reason).toMatch(/^app\.zip\.sigstore\.json: the artifact does not match the bundle/);
   });
 
   it('a tampered file in a web folder', async () => {
@@ -252,7 +252,7 @@ describe('gate: what fails', () => {
     fs.writeFileSync(path.join(dir, 'dist/evil.js'), 'x');
     const [verdict] = await gateIn(dir, ['dist'], await policyFrom(dir, '  - { kind: web, signers: [release] }'));
     expect(verdict).toMatchObject({ ok: false, code: 'E_SIGNATURE', signer: 'key release' });
-    expect(verdict?.reason).toBe('the folder does not match its signed manifest: modified assets/app.js; extra evil.js');
+    expect(verdict?.reason).toBe('dist does not match its signed manifest: modified assets/app.js; extra evil.js');
   });
 
   it('a missing bundle', async () => {
@@ -269,7 +269,9 @@ describe('gate: what fails', () => {
   it('a signer the rule does not trust, named', async () => {
     const verdict = await oneFile(tmp(), '  - { kind: lambda-zip, signers: [other] }');
     expect(verdict).toMatchObject({ ok: false, code: 'E_SIGNATURE' });
-    expect(verdict.reason).toMatch(/^app\.zip\.sigstore\.json is signed by another key \(sha256:[0-9a-f]{16}…\), not by other$/);
+    expect(verdict.reason).toMatch(
+      /^app\.zip\.sigstore\.json: the signature does not verify: .*; the bundle names another key \(sha256:[0-9a-f]{16}…\), not other$/,
+    );
   });
 
   it('a key signature where only keyless identities are trusted', async () => {
@@ -287,7 +289,7 @@ describe('gate: what fails', () => {
       {
         ok: false,
         code: 'E_POLICY',
-        reason: 'app.bin.sigstore.json is signed by a key, but rules[0] trusts only the keyless identities ci',
+        reason: 'app.bin.sigstore.json: the bundle is signed by a key, and the policy trusts only keyless identities',
       },
     ]);
   });
@@ -322,7 +324,9 @@ describe('gate: what fails', () => {
       (file) => attest(file, CYCLONEDX, SBOM, other.signer).then(() => undefined),
     );
     expect(verdict).toMatchObject({ ok: false, code: 'E_SIGNATURE' });
-    expect(verdict.reason).toMatch(/^the cyclonedx attestation app\.zip\.sbom\.sigstore\.json is signed by another key/);
+    expect(verdict.reason).toMatch(
+      /^the cyclonedx attestation app\.zip\.sbom\.sigstore\.json: the signature does not verify: .*; the bundle names another key/,
+    );
   });
 
   it('an attestation about another artifact', async () => {
@@ -369,7 +373,7 @@ describe('gate: what fails', () => {
     expect(verdict).toMatchObject({
       ok: false,
       code: 'E_TLOG',
-      reason: 'app.zip.sigstore.json has no transparency-log entry, and rules[0] requires one (tlog: true)',
+      reason: 'app.zip.sigstore.json: the bundle has 0 transparency-log entries, and the policy requires 1',
     });
   });
 
@@ -637,7 +641,7 @@ describe('gate with transparency logs and keyless identities', () => {
     await writeBundle(`${file}.sigstore.json`, await keylessBundle(file, 'mallory@evil.example'));
     const [verdict] = await gate([file], await identityPolicy(dir), { trustedRoot: async () => trustedRoot });
     expect(verdict).toMatchObject({ ok: false, code: 'E_POLICY' });
-    expect(verdict?.reason).toMatch(/^signed by mallory@evil\.example/);
+    expect(verdict?.reason).toMatch(/a\.bin\.sigstore\.json: signed by mallory@evil\.example/);
   });
 
   it('never loads a trusted root for key signatures without log entries', async () => {

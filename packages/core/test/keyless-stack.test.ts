@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SigstoreStack } from '@signet/emulators/sigstore';
+import { verifyBundle } from '@signet/test-support';
 import {
   type Bundle,
   createStatement,
@@ -18,7 +19,6 @@ import {
   signArtifact,
   signStatement,
   type TrustedRoot,
-  verifyBundle,
 } from '../src';
 
 /** Keyless signing and verification through a local Sigstore stack, with sigstore-js clients underneath. */
@@ -61,7 +61,12 @@ describe('keyless round trips', () => {
     expect(stack.fulcio.requests.length - signsBefore).toBe(1);
 
     const verified = await verifyBundle(bundle, { bytes: artifact }, byEmail(), { trustedRoot });
-    expect(verified.signer).toEqual({ kind: 'certificate', subject: EMAIL, issuer: stack.oidc.url });
+    expect(verified.signer).toEqual({
+      kind: 'certificate',
+      subject: EMAIL,
+      issuer: stack.oidc.url,
+      extensions: { issuer: stack.oidc.url },
+    });
     expect(verified.timestamps.map((t) => t.source).sort()).toEqual(['timestamp-authority', 'transparency-log']);
   });
 

@@ -124,15 +124,30 @@ describe('signing configs', () => {
 });
 
 describe('identity shortcuts', () => {
-  it('turns --github-repository/--github-ref into an anchored identity with the GitHub issuer', () => {
-    const rule = githubWorkflowIdentity('sigstore/sigstore-js', 'refs/tags/v1.0.0');
-    expect(rule.issuer).toBe(GITHUB_ACTIONS_ISSUER);
+  it('turns --github-repository/--github-ref into the source repository and ref, and an anchored workflow identity', () => {
+    const rule = githubWorkflowIdentity('sigstore/sigstore-js', { ref: 'refs/tags/v1.0.0' });
+    expect(rule).toMatchObject({
+      issuer: GITHUB_ACTIONS_ISSUER,
+      sourceRepository: 'https://github.com/sigstore/sigstore-js',
+      sourceRepositoryRef: 'refs/tags/v1.0.0',
+    });
     const pattern = new RegExp(`^(?:${rule.subjectRegExp})$`);
     expect(pattern.test('https://github.com/sigstore/sigstore-js/.github/workflows/publish.yml@refs/tags/v1.0.0')).toBe(true);
-    expect(pattern.test('https://github.com/sigstore/sigstore-js/.github/workflows/publish.yml@refs/tags/v1.0.1')).toBe(false);
     expect(pattern.test('https://github.com/sigstore/sigstore-jsX/.github/workflows/publish.yml@refs/tags/v1.0.0')).toBe(false);
     expect(pattern.test('https://github.com/sigstoreXsigstore-js/.github/workflows/publish.yml@refs/tags/v1.0.0')).toBe(false);
+    expect(pattern.test('https://github.com/other/shared/.github/workflows/release.yml@v1')).toBe(false);
     expect(() => githubWorkflowIdentity('not a repo')).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+  });
+
+  it('trusts a reusable workflow defined elsewhere only when its repository is named', () => {
+    const rule = githubWorkflowIdentity('my-org/my-app', { workflowRepository: 'my-org/release-workflows' });
+    expect(rule.sourceRepository).toBe('https://github.com/my-org/my-app');
+    const pattern = new RegExp(`^(?:${rule.subjectRegExp})$`);
+    expect(pattern.test('https://github.com/my-org/release-workflows/.github/workflows/npm.yml@refs/tags/v3')).toBe(true);
+    expect(pattern.test('https://github.com/my-org/my-app/.github/workflows/npm.yml@refs/tags/v3')).toBe(false);
+    expect(() => githubWorkflowIdentity('my-org/my-app', { workflowRepository: 'x' })).toThrow(
+      expect.objectContaining({ code: 'E_USAGE', message: expect.stringContaining('--github-workflow-repository') }),
+    );
   });
 });
 

@@ -1,6 +1,7 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { verifyBundle } from '@signet/test-support';
 import {
   artifactFromArgument,
   createStatement,
@@ -14,7 +15,6 @@ import {
   serializeBundle,
   signArtifact,
   signStatement,
-  verifyBundle,
 } from '../src';
 import { useTmpDir } from './helpers/tmp';
 
@@ -112,14 +112,20 @@ describe.each(KEYS)('%s', (_name, generate, algorithm) => {
     const bundle = viaJson(await signStatement(statement, signer));
     expect(bundle.content.$case).toBe('dsseEnvelope');
 
-    const verified = await verifyBundle(bundle, { bytes: data }, keyPolicy(publicKey));
+    const sbom: Policy = { ...keyPolicy(publicKey), predicateTypes: ['https://cyclonedx.org/bom'] };
+    const verified = await verifyBundle(bundle, { bytes: data }, sbom);
     expect(verified.statement).toEqual(statement);
-    await expect(verifyBundle(bundle, artifactFromArgument(`sha256:${digest}`), keyPolicy(publicKey))).resolves.toBeDefined();
-    await expect(verifyBundle(bundle, { bytes: Buffer.from('another file') }, keyPolicy(publicKey))).rejects.toMatchObject({
+    expect(verified.subject).toEqual(statement.subject[0]);
+    await expect(verifyBundle(bundle, artifactFromArgument(`sha256:${digest}`), sbom)).resolves.toBeDefined();
+    await expect(verifyBundle(bundle, { bytes: Buffer.from('another file') }, sbom)).rejects.toMatchObject({
       code: 'E_SIGNATURE',
       message: expect.stringContaining('not a subject'),
     });
-    await expect(verifyBundle(bundle, { bytes: data }, keyPolicy(other))).rejects.toMatchObject({ code: 'E_SIGNATURE' });
+    await expect(verifyBundle(bundle, { bytes: data }, { ...sbom, keys: keyPolicy(other).keys })).rejects.toMatchObject({
+      code: 'E_SIGNATURE',
+    });
+    // An SBOM is not a release signature: it counts only where its type is asked for.
+    await expect(verifyBundle(bundle, { bytes: data }, keyPolicy(publicKey))).rejects.toMatchObject({ code: 'E_POLICY' });
   });
 });
 

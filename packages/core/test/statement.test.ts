@@ -31,7 +31,7 @@ describe('parseStatement', () => {
   it('reads an in-toto Statement v1', () => {
     const statement = {
       _type: 'https://in-toto.io/Statement/v1',
-      subject: [{ name: 'a', digest: { sha256: 'ab' } }],
+      subject: [{ name: 'a', digest: { sha256: 'ab'.repeat(32), gitCommit: 'c0ffee' } }],
       predicateType: 'x',
       predicate: {},
     };
@@ -43,7 +43,29 @@ describe('parseStatement', () => {
     ['another _type', encode({ _type: 'x', subject: [{ digest: {} }], predicateType: 'p' })],
     ['no subjects', encode({ _type: 'https://in-toto.io/Statement/v1', subject: [], predicateType: 'p' })],
     ['a subject without digest', encode({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'a' }], predicateType: 'p' })],
-    ['no predicateType', encode({ _type: 'https://in-toto.io/Statement/v1', subject: [{ digest: { sha256: 'ab' } }] })],
+    ['no predicateType', encode({ _type: 'https://in-toto.io/Statement/v1', subject: [{ digest: { sha256: 'ab'.repeat(32) } }] })],
+    [
+      'a digest that is a number',
+      encode({ _type: 'https://in-toto.io/Statement/v1', subject: [{ digest: { sha256: 5 } }], predicateType: 'p' }),
+    ],
+    [
+      'a sha256 of the wrong length',
+      encode({ _type: 'https://in-toto.io/Statement/v1', subject: [{ digest: { sha256: 'ab' } }], predicateType: 'p' }),
+    ],
+    [
+      'a sha512 that is not hex',
+      encode({ _type: 'https://in-toto.io/Statement/v1', subject: [{ digest: { sha512: 'z'.repeat(128) } }], predicateType: 'p' }),
+    ],
+    ['an empty digest', encode({ _type: 'https://in-toto.io/Statement/v1', subject: [{ digest: {} }], predicateType: 'p' })],
+    [
+      'a name that is not a string',
+      encode({
+        _type: 'https://in-toto.io/Statement/v1',
+        subject: [{ name: ['a'], digest: { sha256: 'ab'.repeat(32) } }],
+        predicateType: 'p',
+      }),
+    ],
+    ['a subject that is not an object', encode({ _type: 'https://in-toto.io/Statement/v1', subject: ['a'], predicateType: 'p' })],
   ])('refuses %s with E_BUNDLE', (_what, payload) => {
     expect(() => parseStatement(payload)).toThrow(expect.objectContaining({ code: 'E_BUNDLE' }));
   });

@@ -14,11 +14,10 @@ import {
   signArtifact,
   signBuild,
   signStatement,
-  verifyBundle,
   verifyDigest,
 } from '@signet/core';
 import { ALIAS_NOT_FOUND_YET, AwsKmsEmulator, type KeySpec } from '@signet/emulators/aws-kms';
-import { opensslVerify } from '@signet/test-support';
+import { opensslVerify, verifyBundle } from '@signet/test-support';
 import { type AwsKmsProviderOptions, createAwsKmsProvider, provider } from '../src';
 
 const kms = new AwsKmsEmulator();

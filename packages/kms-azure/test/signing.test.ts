@@ -2,9 +2,9 @@
 // algorithm Key Vault offers, raw r‖s to DER, one call per signature carrying only the
 // digest, and which key version is used.
 import crypto from 'node:crypto';
-import { type Bundle, type HashAlgorithm, isSignetError, serializeBundle, signArtifact, signStatement, verifyBundle } from '@signet/core';
+import { type Bundle, type HashAlgorithm, isSignetError, serializeBundle, signArtifact, signStatement } from '@signet/core';
 import { AzureKeyVaultEmulator, derToRaw, envFor } from '@signet/emulators/azure-keyvault';
-import { opensslVerify, sigstoreVerify } from '@signet/test-support';
+import { opensslVerify, sigstoreVerify, verifyBundle } from '@signet/test-support';
 import { createAzureKeyVaultProvider } from '../src';
 import { emulatorProvider, ref, statementFor } from './support';
 

@@ -11,9 +11,8 @@ import {
   serializeBundle,
   signArtifact,
   signStatement,
-  verifyBundle,
 } from '@signet/core';
-import { opensslVerify, sigstoreVerify } from '@signet/test-support';
+import { opensslVerify, sigstoreVerify, verifyBundle } from '@signet/test-support';
 import { createGcpKmsProvider } from '../src';
 import { clientOptions, keyName, type Transport, uri, useEmulator } from './support';
 

@@ -16,10 +16,9 @@ import {
   signArtifact,
   signArtifacts,
   signStatement,
-  verifyBundle,
 } from '@signet/core';
 import { VaultTransitEmulator } from '@signet/emulators/vault-transit';
-import { opensslVerify, sigstoreVerify } from '@signet/test-support';
+import { opensslVerify, sigstoreVerify, verifyBundle } from '@signet/test-support';
 import NodeVault from 'node-vault';
 import { createVaultProvider, TRANSIT_KEY_TYPES, type VaultProviderOptions, type VaultSigner } from '../src';
 

@@ -8,6 +8,8 @@ import path from 'node:path';
 
 /** The CLI exactly as users run it: bin/signet.js over the built dist/. */
 export const SIGNET = path.resolve(__dirname, '../../../packages/cli/bin/signet.js');
+/** The sigstore-conformance protocol's entrypoint, a bin of the CLI package. */
+export const SIGNET_CONFORMANCE = path.resolve(__dirname, '../../../packages/cli/bin/signet-conformance.js');
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -23,6 +25,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   /** Arguments for node itself, before the script (e.g. `-r preload.js`). */
   nodeArgs?: string[];
+  /** The script to run (default: the signet CLI). */
+  script?: string;
 }
 
 /** The child's environment: ours, minus anything that would change Signet's behaviour, plus the passphrase. */
@@ -43,7 +47,7 @@ export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS
 
 /** Runs `signet ARGS` and waits for it. stdin is empty, so the CLI never waits for a prompt. */
 export function signet(args: readonly string[], options: RunOptions): RunResult {
-  const result = spawnSync(process.execPath, [...(options.nodeArgs ?? []), SIGNET, ...args], {
+  const result = spawnSync(process.execPath, [...(options.nodeArgs ?? []), options.script ?? SIGNET, ...args], {
     cwd: options.cwd,
     env: childEnv(options.env),
     input: '',
@@ -59,7 +63,7 @@ export function signetAsync(args: readonly string[], options: RunOptions): Promi
   return new Promise((resolve, reject) => {
     const child = execFile(
       process.execPath,
-      [...(options.nodeArgs ?? []), SIGNET, ...args],
+      [...(options.nodeArgs ?? []), options.script ?? SIGNET, ...args],
       { cwd: options.cwd, env: childEnv(options.env), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') {

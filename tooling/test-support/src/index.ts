@@ -7,6 +7,7 @@ export {
   type RunResult,
   readJson,
   SIGNET,
+  SIGNET_CONFORMANCE,
   sha256Hex,
   signet,
   signetAsync,
@@ -19,4 +20,4 @@ export {
   vectorsDir,
   writeFile,
 } from './cli';
-export { opensslCertificate, opensslVerify, signedBytes, sigstoreVerify } from './interop';
+export { opensslCertificate, opensslVerify, signedBytes, sigstoreVerify, verifyBundle } from './interop';

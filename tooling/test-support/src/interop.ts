@@ -3,6 +3,7 @@ import crypto, { type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { type Artifact, type Bundle, createVerifier, type Policy, type Verified, type VerifierOptions } from '@signet/core';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { dsse } from '@sigstore/core';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
@@ -103,4 +104,14 @@ export function opensslCertificate(subjectAltName: `DNS:${string}` | `IP:${strin
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Signet's own verifier, called the way tests most often need it: one bundle, one policy. */
+export function verifyBundle(
+  bundle: Bundle,
+  artifact: Artifact,
+  policy: Policy,
+  options: Omit<VerifierOptions, 'policy'> = {},
+): Promise<Verified> {
+  return createVerifier({ ...options, policy }).verify(bundle, artifact);
 }
