@@ -1,12 +1,10 @@
-// Bundles the `signet` command into one file, dist/signet.cjs. `signet verify` runs in
-// deploy steps and admission paths where start-up is the cost: one file loads faster than
+// Bundles the `signet` command into one file, dist/signet.cjs (signet-conformance into its own).
+// `signet verify` runs in deploy steps and admission paths where start-up is the cost: one file loads faster than
 // the ~100 small modules it is made of (see BENCHMARKS.md, cold start). What only signing,
 // prompting or a key provider needs stays outside and loads on first use.
 import { build } from 'esbuild';
 
-await build({
-  entryPoints: ['src/main.ts'],
-  outfile: 'dist/signet.cjs',
+const options = {
   bundle: true,
   platform: 'node',
   target: 'node20.19',
@@ -37,4 +35,7 @@ await build({
     // Registries and container images: only for `signet image` and `signet policy export`.
     '@signet/oci',
   ],
-});
+};
+await build({ ...options, entryPoints: ['src/main.ts'], outfile: 'dist/signet.cjs' });
+// The sigstore-conformance protocol's entrypoint (signet-conformance): the same verifier, its own arguments.
+await build({ ...options, entryPoints: ['src/conformance.ts'], outfile: 'dist/signet-conformance.cjs' });

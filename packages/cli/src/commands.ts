@@ -25,9 +25,14 @@ const trustOptions: Record<string, OptionSpec> = {
   'github-repository': {
     type: 'string',
     valueName: 'owner/repo',
-    description: 'keyless: trust GitHub Actions workflows of this repository (sets identity and issuer)',
+    description: "keyless: trust GitHub Actions workflows run by this repository (its certificates' source repository)",
   },
-  'github-ref': { type: 'string', valueName: 'ref', description: 'with --github-repository: only this ref, e.g. refs/tags/v1.2.0' },
+  'github-ref': { type: 'string', valueName: 'ref', description: 'with --github-repository: only runs at this ref, e.g. refs/tags/v1.2.0' },
+  'github-workflow-repository': {
+    type: 'string',
+    valueName: 'owner/repo',
+    description: 'with --github-repository: the workflow file is defined in this repository (a reusable workflow; default: the same one)',
+  },
   'trusted-root': {
     type: 'string',
     valueName: 'file',
@@ -427,6 +432,12 @@ Examples:
       'require-provenance': { type: 'boolean', description: 'a package without valid npm provenance fails' },
       'allow-unsigned': { type: 'boolean', description: "check integrity and npm's signatures only; a Signet signature is not required" },
       concurrency: { type: 'string', valueName: 'n', default: '8', description: 'packages verified at once with --lockfile' },
+      'allow-unverified': {
+        type: 'string',
+        valueName: 'name',
+        multiple: true,
+        description: 'with --lockfile: accept this installed package (a glob) that has no registry release, e.g. a workspace link',
+      },
       ...trustOptions,
     },
     help: `

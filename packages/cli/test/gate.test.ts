@@ -83,7 +83,7 @@ describe('signet gate', () => {
       ['README.md', 'FAIL', '-'],
       ['1 of 5 artifacts passed, 4 failed (policy deploy-policy.yaml)'],
     ]);
-    expect(rows[1]).toMatch(/E_SIGNATURE: the folder does not match its signed manifest: modified app\.js$/);
+    expect(rows[1]).toMatch(/E_SIGNATURE: dist does not match its signed manifest: modified app\.js$/);
     expect(rows[2]).toMatch(/E_POLICY: no cyclonedx attestation beside it \(checkout\.zip\.\*\.sigstore\.json\)$/);
     expect(rows[4]).toMatch(/E_SIGNATURE: not signed: bin\/unsigned\.sigstore\.json does not exist$/);
     expect(rows[5]).toMatch(/E_POLICY: no rule covers it$/);
@@ -122,7 +122,9 @@ describe('signet gate', () => {
           kind: 'file',
           rule: 3,
           ok: false,
-          reason: expect.stringMatching(/^bin\/tool\.sigstore\.json is signed by another key \(sha256:[0-9a-f]{16}…\), not by release$/),
+          reason: expect.stringMatching(
+            /^bin\/tool\.sigstore\.json: the signature does not verify: .*; the bundle names another key \(sha256:[0-9a-f]{16}…\), not release$/,
+          ),
           code: 'E_SIGNATURE',
         },
       ],

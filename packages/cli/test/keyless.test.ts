@@ -158,7 +158,7 @@ describe('signet sign --key keyless, then signet verify by identity', () => {
     const verified = await ok(dir, ['verify', name, ...byEmail(), ...trustedRoot(), '--json']);
     const result = parsed(verified);
     expect(result.ok).toBe(true);
-    expect(result.signer).toEqual({ kind: 'certificate', subject: EMAIL, issuer: stack.oidc.url });
+    expect(result.signer).toEqual({ kind: 'certificate', subject: EMAIL, issuer: stack.oidc.url, extensions: { issuer: stack.oidc.url } });
     expect(result.tlogEntries).toBe(1);
     expect(result.timestamps.map((t) => t.source).sort()).toEqual(['timestamp-authority', 'transparency-log']);
     expect(verified.stderr).toBe('');
@@ -210,7 +210,12 @@ describe('signet sign --key keyless, then signet verify by identity', () => {
           XDG_CACHE_HOME: cache,
         },
       );
-      expect(parsed(verified).signer).toEqual({ kind: 'certificate', subject: EMAIL, issuer: stack.oidc.url });
+      expect(parsed(verified).signer).toEqual({
+        kind: 'certificate',
+        subject: EMAIL,
+        issuer: stack.oidc.url,
+        extensions: { issuer: stack.oidc.url },
+      });
       expect(stack.tuf.calls('Target').length - targetsBefore).toBe(1);
       const cached = fs
         .readdirSync(path.join(cache, 'signet', 'tuf'), { recursive: true, encoding: 'utf8' })
@@ -365,7 +370,7 @@ describe('signet attest --key keyless, then signet verify-attestation by identit
       '--json',
     ]);
     const result = parsed(verified);
-    expect(result.signer).toEqual({ kind: 'certificate', subject: EMAIL, issuer: stack.oidc.url });
+    expect(result.signer).toEqual({ kind: 'certificate', subject: EMAIL, issuer: stack.oidc.url, extensions: { issuer: stack.oidc.url } });
     expect(result.statement?.predicateType).toBe('https://cyclonedx.org/bom');
 
     const otherType = await fails(dir, [
@@ -757,7 +762,12 @@ if (!vectors) {
     ['the repository and its ref', ['--github-repository', REPOSITORY, '--github-ref', 'refs/heads/main']],
   ])('verifies with %s', async (_what, trust) => {
     const result = parsed(await ok(tmp(), args(...trust)));
-    expect(result.signer).toEqual({ kind: 'certificate', subject: WORKFLOW, issuer: 'https://token.actions.githubusercontent.com' });
+    expect(result.signer).toMatchObject({
+      kind: 'certificate',
+      subject: WORKFLOW,
+      issuer: 'https://token.actions.githubusercontent.com',
+      extensions: { sourceRepository: `https://github.com/${REPOSITORY}`, sourceRepositoryRef: 'refs/heads/main' },
+    });
   });
 
   it.each([

@@ -15,7 +15,7 @@ import {
   StartSigningJobCommand,
   waitUntilSuccessfulSigningJob,
 } from '@aws-sdk/client-signer';
-import { SignetError, type VerifiedSignature } from '@signet/core';
+import { SignetError, type Verified } from '@signet/core';
 import { verifyZip, type ZipVerifyOptions } from './verify-zip';
 
 export interface DeployOptions extends ZipVerifyOptions {
@@ -30,7 +30,7 @@ export interface DeployedFunction {
   /** Lambda's CodeSha256 of the code it now runs: the verified zip's sha256, base64. */
   codeSha256: string;
   version?: string;
-  verified: VerifiedSignature;
+  verified: Verified;
 }
 
 /**
@@ -57,7 +57,7 @@ export interface DeployedLayer {
   layerVersionArn: string;
   version: number;
   codeSha256: string;
-  verified: VerifiedSignature;
+  verified: Verified;
 }
 
 /** A layer the same way: verified, then published as a new layer version from the verified bytes. */

@@ -1,4 +1,4 @@
-import { type Policy, SignetError, type TrustedRoot, verifyDirectory } from '@signet/core';
+import { type Policy, type TrustedRoot, verifyDirectory } from '@signet/core';
 
 export interface VerifiedLayersOptions {
   /** Who may have signed the layers' manifest. */
@@ -9,7 +9,7 @@ export interface VerifiedLayersOptions {
   bundlePath?: string;
   /** Globs of files under DIR that are not a failure (another team's layer, say). */
   allowExtra?: string[];
-  trustedRoot?: TrustedRoot;
+  trustedRoot?: TrustedRoot | (() => Promise<TrustedRoot>);
 }
 
 /**
@@ -24,23 +24,12 @@ export function withVerifiedLayers<E, C, R>(
 ): (event: E, context: C) => Promise<R> {
   let check: Promise<void> | undefined;
   const verify = async () => {
-    const dir = options.dir ?? '/opt';
-    const report = await verifyDirectory(dir, options.policy, {
+    // A mismatch throws DirectoryMismatchError (E_SIGNATURE) naming each file.
+    await verifyDirectory(options.dir ?? '/opt', options.policy, {
       bundlePath: options.bundlePath,
       allowExtra: options.allowExtra,
       trustedRoot: options.trustedRoot,
     });
-    if (!report.ok) {
-      const parts = [
-        ...report.modified.map((name) => `modified ${name}`),
-        ...report.extra.map((name) => `extra ${name}`),
-        ...report.missing.map((name) => `missing ${name}`),
-      ];
-      throw new SignetError({
-        code: 'E_SIGNATURE',
-        message: `the layers in ${dir} do not match their signed manifest: ${parts.join(', ')}`,
-      });
-    }
   };
   return async (event, context) => {
     check ??= verify();

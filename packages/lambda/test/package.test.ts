@@ -177,7 +177,7 @@ describe('withVerifiedLayers', () => {
     for (let i = 0; i < 2; i++) {
       await expect(handler({}, {})).rejects.toMatchObject({
         code: 'E_SIGNATURE',
-        message: `the layers in ${dir} do not match their signed manifest: modified nodejs/node_modules/shared/index.js`,
+        message: `${dir} does not match its signed manifest: modified nodejs/node_modules/shared/index.js`,
       });
     }
     expect(ran).toBe(false);

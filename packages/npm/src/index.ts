@@ -1,5 +1,5 @@
 // Signs npm releases at publish and verifies packages before they are used.
-export { type LockedPackage, lockedPackages, type VerifyLockfileOptions, verifyLockfile } from './lockfile';
+export { type LockedPackage, lockedPackages, type UnverifiablePackage, type VerifyLockfileOptions, verifyLockfile } from './lockfile';
 export { NpmFailure, type NpmResult, type NpmRunOptions, runNpm, scrubTokens } from './npm-cli';
 export {
   isPublished,

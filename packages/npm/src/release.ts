@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
-import { createStatement, type Statement } from '@signet/core';
+import { createStatement, NPM_RELEASE_PREDICATE_TYPE, type Statement } from '@signet/core';
 
 /** The predicate of a Signet-signed npm release: which package, and the tarball's integrity as npm records it. */
-export const RELEASE_PREDICATE_TYPE = 'https://signet.dev/npm-release/v1';
+export const RELEASE_PREDICATE_TYPE = NPM_RELEASE_PREDICATE_TYPE;
 
 export interface ReleasePredicate {
   name: string;

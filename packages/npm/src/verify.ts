@@ -2,18 +2,20 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
+  type Bundle,
+  createVerifier,
   GITHUB_ACTIONS_ISSUER,
   type IdentityRule,
   isSignetError,
   type LoadTrustedRootOptions,
   loadTrustedRoot,
+  NPM_RELEASE_PREDICATE_TYPE,
   type Policy,
   parseBundle,
   type SignerIdentity,
   SignetError,
   type TrustedRoot,
-  type VerifiedSignature,
-  verifyBundle,
+  type Verified,
 } from '@signet/core';
 import npa from 'npm-package-arg';
 import semver from 'semver';
@@ -74,6 +76,8 @@ export interface PackageReport {
   publishAttestation: Check<{ keyid: string }>;
   /** One line for each failed or missing required check. */
   problems: string[];
+  /** Set when the package has no registry release to verify and was accepted by name (--allow-unverified). */
+  allowed?: string;
 }
 
 /**
@@ -87,33 +91,32 @@ export async function verifyNpmPackage(spec: string, options: NpmVerifyOptions):
   const client = options.client ?? new RegistryClient(options);
   const parsed = parseSpec(spec);
   const packument = await client.packument(parsed.name);
-  const manifest = resolveVersion(packument, parsed.fetchSpec, spec);
-  const { name, version } = manifest;
+  const { name, version, manifest } = resolveVersion(packument, parsed, spec);
   const purl = npmPurl(name, version);
   const integrity = manifest.dist.integrity;
   const problems: string[] = [];
 
   const tarball = await client.tarball(manifest.dist.tarball);
-  const tarballSha512 = crypto.createHash('sha512').update(tarball).digest('hex');
   if (!integrity) problems.push(`${name}@${version} has no dist.integrity on the registry`);
   else if (!ssri.checkData(tarball, integrity)) problems.push(`the tarball of ${name}@${version} does not match its dist.integrity`);
   if (options.expectedIntegrity && integrity !== options.expectedIntegrity) {
     problems.push(`the registry's integrity of ${name}@${version} is not the lockfile's (${options.expectedIntegrity})`);
   }
 
-  let trustedRoot = options.trustedRoot;
-  const root = async () => {
-    trustedRoot ??= await loadTrustedRoot(options.trustedRootOptions);
+  // Every bundle must name this release (its purl) with these tarball bytes.
+  const release = { bytes: tarball, name: purl };
+  let trustedRoot: Promise<TrustedRoot> | undefined;
+  const root = () => {
+    trustedRoot ??= options.trustedRoot ? Promise.resolve(options.trustedRoot) : loadTrustedRoot(options.trustedRootOptions);
     return trustedRoot;
   };
+  const verifier = (policy: Policy) => createVerifier({ policy, trustedRoot: root });
 
   const signature = await checked(async () => {
-    const found = await findSignetBundle(manifest, options, client);
-    if (!found) return missing(`no Signet signature: ${signetBundleHint(manifest, options)}`);
-    const bundle = parseBundle(JSON.parse(found.json));
-    const needsRoot = bundle.verificationMaterial.content.$case !== 'publicKey' || bundle.verificationMaterial.tlogEntries.length > 0;
-    const verified = await verifyBundle(bundle, { bytes: tarball }, options.policy, { trustedRoot: needsRoot ? await root() : undefined });
-    assertNamesRelease(verified, purl, tarballSha512);
+    const found = await findSignetBundle(manifest, name, version, options, client);
+    if (!found) return missing(`no Signet signature: ${signetBundleHint(manifest, name, version, options)}`);
+    const bundle = parseBundle(found.json, found.source);
+    const verified = await verifier({ ...options.policy, predicateTypes: [NPM_RELEASE_PREDICATE_TYPE] }).verify(bundle, release);
     return { status: 'verified' as const, signer: verified.signer, source: found.source };
   });
 
@@ -141,53 +144,44 @@ export async function verifyNpmPackage(spec: string, options: NpmVerifyOptions):
     return missing(`the registry publishes none of the keys its signatures name (${signatures.map((s) => s.keyid).join(', ')})`);
   });
 
-  const attestations = manifest.dist.attestations?.url
-    ? await client.json<{ attestations: { predicateType: string; bundle: unknown }[] }>(manifest.dist.attestations.url)
-    : undefined;
-  // A served document without an attestations list is malformed: both checks fail, neither is "missing".
-  const listed = attestations === undefined || Array.isArray(attestations.attestations) ? attestations?.attestations : undefined;
-  const malformed = attestations !== undefined && listed === undefined;
-  const attestation = (predicate: (type: string) => boolean) => {
-    if (malformed) throw new SignetError({ code: 'E_BUNDLE', message: "the registry's attestations document is malformed" });
-    return listed?.find((a) => predicate(a.predicateType));
-  };
+  const attestationsUrl = manifest.dist.attestations?.url;
+  const document = attestationsUrl ? await client.json<unknown>(attestationsUrl) : undefined;
 
   const provenance = await checked(async () => {
-    const found = attestation((type) => type.startsWith('https://slsa.dev/provenance/'));
-    if (!found) return missing('no npm provenance');
-    const policy: Policy = { identities: options.provenanceIdentities ?? DEFAULT_PROVENANCE_IDENTITIES };
-    const verified = await verifyBundle(parseBundle(found.bundle), { bytes: tarball }, policy, { trustedRoot: await root() });
-    assertNamesRelease(verified, purl, tarballSha512);
-    if (verified.signer.kind !== 'certificate')
+    const identities = options.provenanceIdentities ?? DEFAULT_PROVENANCE_IDENTITIES;
+    const verified = await firstVerified(document, SLSA_PROVENANCE_TYPES, (bundle) =>
+      verifier({ identities, predicateTypes: SLSA_PROVENANCE_TYPES }).verify(bundle, release),
+    );
+    if (!verified) return missing('no npm provenance');
+    if (verified.signer.kind !== 'certificate') {
       throw new SignetError({ code: 'E_POLICY', message: 'npm provenance signed by a key, not a CI identity' });
+    }
+    const { sourceRepository, buildSignerURI } = verified.signer.extensions;
     return {
       status: 'verified' as const,
-      ...sourceOf(verified.signer.subject),
+      repository: sourceRepository,
+      workflow: buildSignerURI ?? verified.signer.subject,
       identity: verified.signer.subject,
       issuer: verified.signer.issuer,
     };
   });
 
   const publishAttestation = await checked(async () => {
-    const found = attestation((type) => type === NPM_PUBLISH_PREDICATE_TYPE);
-    if (!found) return missing('no npm publish attestation');
-    const bundle = parseBundle(found.bundle);
-    const hint = bundle.verificationMaterial.content.$case === 'publicKey' ? bundle.verificationMaterial.content.publicKey.hint : '';
-    const key = (await client.registryKeys()).find((k) => k.keyid === hint);
-    if (!key)
-      throw new SignetError({
-        code: 'E_POLICY',
-        message: `the publish attestation is signed by ${hint || 'a key'} the registry does not publish`,
-      });
-    const publicKey = crypto.createPublicKey({ key: Buffer.from(key.key, 'base64'), format: 'der', type: 'spki' });
-    const verified = await verifyBundle(
-      bundle,
-      { bytes: tarball },
-      { keys: [{ publicKey, name: key.keyid }] },
-      { trustedRoot: await root() },
-    );
-    assertNamesRelease(verified, purl, tarballSha512);
-    return { status: 'verified' as const, keyid: key.keyid };
+    const keys = await client.registryKeys();
+    const verified = await firstVerified(document, [NPM_PUBLISH_PREDICATE_TYPE], (bundle) => {
+      const hint = bundle.verificationMaterial.content.$case === 'publicKey' ? bundle.verificationMaterial.content.publicKey.hint : '';
+      const key = keys.find((k) => k.keyid === hint);
+      if (!key) {
+        throw new SignetError({
+          code: 'E_POLICY',
+          message: `the publish attestation is signed by ${hint || 'a key'} the registry does not publish`,
+        });
+      }
+      const publicKey = crypto.createPublicKey({ key: Buffer.from(key.key, 'base64'), format: 'der', type: 'spki' });
+      return verifier({ keys: [{ publicKey, name: key.keyid }], predicateTypes: [NPM_PUBLISH_PREDICATE_TYPE] }).verify(bundle, release);
+    });
+    if (!verified) return missing('no npm publish attestation');
+    return { status: 'verified' as const, keyid: verified.signer.kind === 'key' ? verified.signer.name : '' };
   });
 
   const requireSignature = options.requireSignature ?? true;
@@ -201,6 +195,53 @@ export async function verifyNpmPackage(spec: string, options: NpmVerifyOptions):
     else if (check.status === 'missing' && required) problems.push(check.reason);
   }
   return { name, version, integrity, ok: problems.length === 0, signature, registrySignature, provenance, publishAttestation, problems };
+}
+
+/** SLSA provenance as npm publishes it (v1 since npm 9.x; v0.2 before). */
+const SLSA_PROVENANCE_TYPES = ['https://slsa.dev/provenance/v1', 'https://slsa.dev/provenance/v0.2'];
+
+/**
+ * Verifies the first attestation of the registry's document (`{ attestations: [{ predicateType,
+ * bundle }] }`) that is of one of `types` and verifies; undefined when none is of those types;
+ * the first failure when some are and none verifies. An attestation's type is the one its own
+ * statement claims (the listed predicateType is the registry's unsigned label, used only when
+ * the statement cannot be read), and the verifier then holds the statement to it.
+ */
+async function firstVerified(
+  document: unknown,
+  types: readonly string[],
+  verify: (bundle: Bundle) => Promise<Verified>,
+): Promise<Verified | undefined> {
+  if (document === undefined) return undefined;
+  const list = (document as { attestations?: unknown } | null)?.attestations;
+  if (!Array.isArray(list)) throw new SignetError({ code: 'E_BUNDLE', message: "the registry's attestations document is malformed" });
+  let firstError: unknown;
+  for (const [i, entry] of list.entries()) {
+    const { predicateType, bundle } = (typeof entry === 'object' && entry !== null ? entry : {}) as {
+      predicateType?: unknown;
+      bundle?: unknown;
+    };
+    if (!types.includes(claimedPredicateType(bundle) ?? (typeof predicateType === 'string' ? predicateType : ''))) continue;
+    try {
+      return await verify(parseBundle(bundle, `the registry's attestation ${i + 1}`));
+    } catch (error) {
+      firstError ??= error;
+    }
+  }
+  if (firstError !== undefined) throw firstError;
+  return undefined;
+}
+
+/** The predicate type a DSSE bundle's statement claims, before its signature is checked. */
+function claimedPredicateType(bundle: unknown): string | undefined {
+  const payload = (bundle as { dsseEnvelope?: { payload?: unknown } } | null)?.dsseEnvelope?.payload;
+  if (typeof payload !== 'string') return undefined;
+  try {
+    const type = (JSON.parse(Buffer.from(payload, 'base64').toString('utf8')) as { predicateType?: unknown }).predicateType;
+    return typeof type === 'string' ? type : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function parseSpec(spec: string): { name: string; fetchSpec: string } {
@@ -223,22 +264,41 @@ function parseSpec(spec: string): { name: string; fetchSpec: string } {
   return { name: parsed.name, fetchSpec: parsed.fetchSpec ?? 'latest' };
 }
 
-function resolveVersion(packument: Packument, fetchSpec: string, spec: string): PackageVersion {
-  const tagged = packument['dist-tags']?.[fetchSpec];
-  const version = tagged ?? (packument.versions[fetchSpec] ? fetchSpec : semver.maxSatisfying(Object.keys(packument.versions), fetchSpec));
-  const manifest = version ? packument.versions[version] : undefined;
-  if (!manifest) throw new SignetError({ code: 'E_INPUT', message: `no version of ${packument.name} matches ${spec}` });
-  return manifest;
+/**
+ * The version a spec names and its entry in the packument. The entry is registry metadata: it
+ * must say the package and version it is filed under, or a registry could serve the signed
+ * 1.0.0 as 2.0.0.
+ */
+function resolveVersion(
+  packument: Packument,
+  parsed: { name: string; fetchSpec: string },
+  spec: string,
+): { name: string; version: string; manifest: PackageVersion } {
+  const versions = packument.versions ?? {};
+  const has = (version: string) => Object.hasOwn(versions, version);
+  const tagged = Object.hasOwn(packument['dist-tags'] ?? {}, parsed.fetchSpec) ? packument['dist-tags']?.[parsed.fetchSpec] : undefined;
+  const version = tagged ?? (has(parsed.fetchSpec) ? parsed.fetchSpec : semver.maxSatisfying(Object.keys(versions), parsed.fetchSpec));
+  const manifest = version && has(version) ? versions[version] : undefined;
+  if (!version || !manifest) throw new SignetError({ code: 'E_INPUT', message: `no version of ${parsed.name} matches ${spec}` });
+  if (packument.name !== parsed.name || manifest.name !== parsed.name || manifest.version !== version) {
+    throw new SignetError({
+      code: 'E_SIGNATURE',
+      message: `the registry files ${manifest.name}@${manifest.version} (packument ${packument.name}) as ${parsed.name}@${version}: it is not the package asked for`,
+    });
+  }
+  return { name: parsed.name, version, manifest };
 }
 
 /** The bundle of a release: given, in a folder, or where its package.json's `signet.bundle` says it is published. */
 async function findSignetBundle(
   manifest: PackageVersion,
+  name: string,
+  version: string,
   options: NpmVerifyOptions,
   client: RegistryClient,
 ): Promise<{ json: string; source: string } | undefined> {
   if (options.bundle) return { json: await fs.readFile(options.bundle, 'utf8'), source: options.bundle };
-  const fileName = `${tarballFileName(manifest.name, manifest.version)}.sigstore.json`;
+  const fileName = `${tarballFileName(name, version)}.sigstore.json`;
   if (options.bundleDir) {
     const file = path.join(options.bundleDir, fileName);
     const json = await fs.readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
@@ -249,7 +309,7 @@ async function findSignetBundle(
   }
   const template = manifest.signet?.bundle;
   if (!template) return undefined;
-  const url = bundleUrl(template, manifest.name, manifest.version);
+  const url = bundleUrl(template, name, version);
   const doc = await client.json<unknown>(url);
   return doc === undefined ? undefined : { json: JSON.stringify(doc), source: url };
 }
@@ -262,46 +322,11 @@ export function bundleUrl(template: string, name: string, version: string): stri
   return url;
 }
 
-function signetBundleHint(manifest: PackageVersion, options: NpmVerifyOptions): string {
-  const fileName = `${tarballFileName(manifest.name, manifest.version)}.sigstore.json`;
-  if (manifest.signet?.bundle) return `${bundleUrl(manifest.signet.bundle, manifest.name, manifest.version)} does not exist`;
+function signetBundleHint(manifest: PackageVersion, name: string, version: string, options: NpmVerifyOptions): string {
+  const fileName = `${tarballFileName(name, version)}.sigstore.json`;
+  if (manifest.signet?.bundle) return `${bundleUrl(manifest.signet.bundle, name, version)} does not exist`;
   if (options.bundleDir) return `${path.join(options.bundleDir, fileName)} does not exist and its package.json names no signet.bundle URL`;
   return `its package.json names no signet.bundle URL (give the bundle with --bundle or --bundle-dir)`;
-}
-
-/**
- * A bundle's statement must name this release in one subject: this package URL with this
- * tarball's sha512. verifyBundle accepts the tarball when any subject's digest matches; a
- * statement with several subjects must not let one package's tarball pass as another's.
- */
-function assertNamesRelease(verified: VerifiedSignature, purl: string, sha512: string): void {
-  const subjects = verified.statement?.subject ?? [];
-  const isRelease = (subject: (typeof subjects)[number]) =>
-    decoded(subject.name ?? '') === decoded(purl) && subject.digest.sha512?.toLowerCase() === sha512;
-  if (!subjects.some(isRelease)) {
-    throw new SignetError({
-      code: 'E_SIGNATURE',
-      message: `the bundle names ${subjects.map((s) => s.name).join(', ') || 'no package'}, not ${purl} with this tarball's sha512`,
-    });
-  }
-}
-
-/** A package URL with its percent-encoding undone (npm writes `%40scope`); a malformed one as it is. */
-function decoded(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
-}
-
-/** Repository and workflow from a CI identity: https://github.com/OWNER/REPO/.github/workflows/FILE@REF. */
-function sourceOf(identity: string): { repository?: string; workflow?: string } {
-  const github = /^(https:\/\/github\.com\/[^/]+\/[^/]+)\/(\.github\/workflows\/.+)$/.exec(identity);
-  if (github) return { repository: github[1], workflow: github[2] };
-  const gitlab = /^(https:\/\/gitlab\.com\/.+?)\/\/(.+)$/.exec(identity);
-  if (gitlab) return { repository: gitlab[1], workflow: gitlab[2] };
-  return {};
 }
 
 function missing(reason: string): { status: 'missing'; reason: string } {

@@ -15,7 +15,7 @@ import {
   signStatement,
   type TrustedRoot,
 } from '@signet/core';
-import { NPM_PUBLISH_PREDICATE_TYPE, type NpmVerifyOptions, type RegistryKey, verifyNpmPackage } from '../src';
+import { NPM_PUBLISH_PREDICATE_TYPE, type NpmVerifyOptions, RELEASE_PREDICATE_TYPE, type RegistryKey, verifyNpmPackage } from '../src';
 import { type FakeRegistry, type FakeRelease, registryKeysFromTrustedKeys, startFakeRegistry } from './support/fake-registry';
 
 const { vectorsDir } = require('@signet/jest-config/vectors') as { vectorsDir(): string | undefined };
@@ -126,7 +126,7 @@ describeVectors('verifyNpmPackage with real npm provenance from a local registry
       expect(report.provenance).toEqual({
         status: 'verified',
         repository: `https://github.com/${release.repository}`,
-        workflow: `.github/workflows/${release.workflow}`,
+        workflow: `https://github.com/${release.repository}/.github/workflows/${release.workflow}`,
         identity: identity(release),
         issuer: ISSUER,
       });
@@ -300,7 +300,7 @@ describe('verifyNpmPackage with locally signed bundles', () => {
   /** A bundle file: one statement over SUBJECTS, signed with the maintainer's key. */
   let bundles = 0;
   const bundleFile = async (subjects: Subject[]) => {
-    const bundle = await signStatement(createStatement(subjects, 'https://example.com/release', {}), signer);
+    const bundle = await signStatement(createStatement(subjects, RELEASE_PREDICATE_TYPE, {}), signer);
     const file = path.join(dir, `bundle-${++bundles}.sigstore.json`);
     fs.writeFileSync(file, JSON.stringify(serializeBundle(bundle)));
     return file;
@@ -309,6 +309,35 @@ describe('verifyNpmPackage with locally signed bundles', () => {
     registry: registryUrl,
     policy,
     ...extra,
+  });
+
+  describe('a registry that files one release under another version or name', () => {
+    let bundle: string;
+    beforeAll(async () => {
+      bundle = await bundleFile([{ name: 'pkg:npm/pkg-a@1.0.0', digest: { sha512: sha512(A) } }]);
+    });
+
+    it('the signed 1.0.0 served as 2.0.0 is refused: the version verified is the one asked for', async () => {
+      const url = registry.add('refiled-version', {
+        releases: [{ name: 'pkg-a', version: '1.0.0', tarball: A, filedAs: '2.0.0' }],
+        keys: [],
+      });
+      await expect(verifyNpmPackage('pkg-a@2.0.0', options(url, { bundle }))).rejects.toMatchObject({
+        code: 'E_SIGNATURE',
+        message: expect.stringContaining('files pkg-a@1.0.0 (packument pkg-a) as pkg-a@2.0.0'),
+      });
+    });
+
+    it('pkg-a’s entry served in pkg-b’s packument is refused', async () => {
+      const url = registry.add('refiled-name', {
+        releases: [{ name: 'pkg-a', version: '1.0.0', tarball: A, servedAs: 'pkg-b' }],
+        keys: [],
+      });
+      await expect(verifyNpmPackage('pkg-b@1.0.0', options(url, { bundle }))).rejects.toMatchObject({
+        code: 'E_SIGNATURE',
+        message: expect.stringContaining('files pkg-a@1.0.0 (packument pkg-b) as pkg-b@1.0.0'),
+      });
+    });
   });
 
   describe('one statement naming two packages', () => {

@@ -1,19 +1,16 @@
 import crypto from 'node:crypto';
 import {
-  assertPolicyCovers,
-  type Bundle,
+  createVerifier,
   type Policy,
   parseBundle,
-  publicKeyFingerprint,
   resolvePredicateType,
   SignetError,
   type SignetErrorCode,
   type Statement,
-  type TrustedKey,
   type TrustedRoot,
   VERIFICATION_CODES,
-  type VerifiedSignature,
-  verifyBundle,
+  type Verified,
+  type Verifier,
 } from '@signet/core';
 import {
   ANNOTATION_LEGACY_CERTIFICATE,
@@ -50,7 +47,7 @@ export interface ImageSignature {
   location: string;
   /** The digest the signature names: the image's, or that of the index listing it. */
   signedDigest: string;
-  verified: VerifiedSignature;
+  verified: Verified;
 }
 
 /** A candidate that did not verify, and why. */
@@ -111,7 +108,11 @@ async function verifyReferrers(
   const client = options.client ?? new RegistryClient();
   const given = parseImageReference(reference);
   const trustedRoot = lazyRoot(options.trustedRoot);
-  const checked = { policy: { ...policy, predicateTypes: [predicateType] }, predicateType, trustedRoot };
+  const checked: Checked = {
+    policy,
+    predicateType,
+    verifier: createVerifier({ policy: { ...policy, predicateTypes: [predicateType] }, trustedRoot }),
+  };
   // Given a digest, its signatures are looked up while its manifest is read: one round trip
   // less. Should the manifest not exist, that error is the one reported.
   const early = given.digest ? candidatesFor(client, given, given.digest, checked) : undefined;
@@ -146,7 +147,8 @@ async function verifyReferrers(
 interface Checked {
   policy: Policy;
   predicateType: string;
-  trustedRoot: () => Promise<TrustedRoot | undefined>;
+  /** The policy's verifier, accepting statements of predicateType only. */
+  verifier: Verifier;
 }
 
 interface Found {
@@ -269,8 +271,7 @@ async function checkBundleReferrer(
       message: 'the referrer holds a message signature; an image is signed with a statement naming its digest',
     });
   }
-  assertTrustedKeyHint(bundle, checked.policy);
-  const verified = await verifyBundle(bundle, digestArtifact(digest), checked.policy, { trustedRoot: await rootFor(bundle, checked) });
+  const verified = await checked.verifier.verify(bundle, digestArtifact(digest));
   return { format: 'bundle', location: descriptor.digest, signedDigest: digest, verified };
 }
 
@@ -319,7 +320,6 @@ async function checkLegacySignature(
       signature,
     },
   });
-  assertPolicyCovers(bundle, checked.policy);
   if ((checked.policy.tlogThreshold ?? 0) > 0) {
     throw new SignetError({
       code: 'E_TLOG',
@@ -327,37 +327,9 @@ async function checkLegacySignature(
         'a legacy .sig signature is checked without a transparency-log entry (Signet does not read its Rekor annotation); a rule that requires one needs bundle signatures',
     });
   }
-  const { predicateTypes: _, ...keysOnly } = checked.policy;
-  const verified = await verifyBundle(bundle, { bytes: payload }, keysOnly);
+  // The simple-signing payload is the release claim itself, signed as a message by a key.
+  const verified = await createVerifier({ policy: { keys: checked.policy.keys } }).verify(bundle, { bytes: payload });
   return { format: 'legacy', location, signedDigest: digest, verified };
-}
-
-/**
- * A key bundle names its key by fingerprint (Signet and cosign write the SPKI SHA-256): one
- * that no trusted key has is a signer the policy does not trust, said as such rather than as
- * a signature that does not verify.
- */
-function assertTrustedKeyHint(bundle: Bundle, policy: Policy): void {
-  const material = bundle.verificationMaterial.content;
-  if (material.$case !== 'publicKey' || !policy.keys?.length) return;
-  const hint = material.publicKey.hint;
-  if (!/^[A-Za-z0-9+/]{43}=$/.test(hint) || policy.keys.some((key) => fingerprintOf(key) === hint)) return;
-  throw new SignetError({
-    code: 'E_POLICY',
-    message: `signed by a key the policy does not trust (sha256:${Buffer.from(hint, 'base64').toString('hex').slice(0, 16)}…), not by ${policy.keys.map((k) => k.name).join(' or ')}`,
-  });
-}
-
-const fingerprints = new WeakMap<TrustedKey, string>();
-
-/** A trusted key's fingerprint, computed once per key (a webhook checks every image against the same keys). */
-function fingerprintOf(key: TrustedKey): string {
-  let fingerprint = fingerprints.get(key);
-  if (fingerprint === undefined) {
-    fingerprint = publicKeyFingerprint(key.publicKey);
-    fingerprints.set(key, fingerprint);
-  }
-  return fingerprint;
 }
 
 /** `application/vnd.dev.sigstore.bundle.v0.3+json` or later (`…bundle+json;version=0.3` is the older spelling of 0.3). */
@@ -373,18 +345,11 @@ function digestArtifact(digest: string) {
   return { digest: { algorithm: 'sha256' as const, value: Buffer.from(digest.slice('sha256:'.length), 'hex') } };
 }
 
-/** The trusted root, only for a bundle with a certificate, a log entry or a timestamp. */
-async function rootFor(bundle: Bundle, checked: Checked): Promise<TrustedRoot | undefined> {
-  const material = bundle.verificationMaterial;
-  const witnessed = material.tlogEntries.length > 0 || (material.timestampVerificationData?.rfc3161Timestamps.length ?? 0) > 0;
-  if (material.content.$case === 'publicKey' && !witnessed) return undefined;
-  return checked.trustedRoot();
-}
-
-function lazyRoot(root: VerifyImageOptions['trustedRoot']): () => Promise<TrustedRoot | undefined> {
-  let loaded: Promise<TrustedRoot | undefined> | undefined;
+function lazyRoot(root: VerifyImageOptions['trustedRoot']): (() => Promise<TrustedRoot>) | TrustedRoot | undefined {
+  if (typeof root !== 'function') return root;
+  let loaded: Promise<TrustedRoot> | undefined;
   return () => {
-    loaded ??= typeof root === 'function' ? root() : Promise.resolve(root);
+    loaded ??= root();
     return loaded;
   };
 }

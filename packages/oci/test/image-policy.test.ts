@@ -60,7 +60,7 @@ describeWithRegistryTools('verifyImageForPolicy', () => {
       predicateType: 'cyclonedx',
       predicate: { bomFormat: 'CycloneDX', specVersion: '1.6' },
     });
-    expect(await verifyImageForPolicy(ref, rules, { client })).toMatchObject({ ok: false, code: 'E_POLICY' });
+    expect(await verifyImageForPolicy(ref, rules, { client })).toMatchObject({ ok: false, code: 'E_SIGNATURE' });
     await attestImage(byDigest, other.signer, {
       client,
       predicateType: 'cyclonedx',
@@ -78,7 +78,7 @@ describeWithRegistryTools('verifyImageForPolicy', () => {
     const rules = await policy(
       `  - { kind: image, match: '${registry.host}/shop/**', signers: [other] }\n  - { kind: image, match: '${registry.host}/tools/*', signers: [release] }\n`,
     );
-    expect(await verifyImageForPolicy(ref, rules, { client })).toMatchObject({ ok: false, rule: 1, code: 'E_POLICY' });
+    expect(await verifyImageForPolicy(ref, rules, { client })).toMatchObject({ ok: false, rule: 1, code: 'E_SIGNATURE' });
     const uncovered = await verifyImageForPolicy(`${registry.host}/elsewhere/app:v1`, rules, { client });
     expect(uncovered).toMatchObject({
       ok: false,

@@ -149,8 +149,10 @@ describeWithRegistryTools('sign and verify images', () => {
       const { signer, policy } = keyPair();
       await signImage(byDigest, signer, { client });
 
+      // Another key's signature does not verify with the trusted key; the key it names is said.
       const wrong = await failure(verifyImage(byDigest, keyPair('other').policy, { client }));
-      expect(wrong.code).toBe('E_POLICY');
+      expect(wrong.code).toBe('E_SIGNATURE');
+      expect(wrong.message).toContain('the bundle names another key');
       expect(wrong.message).toContain(`no signature of ${byDigest} verifies`);
 
       // The tag now names another image, which nobody signed.

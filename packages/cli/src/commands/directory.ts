@@ -1,7 +1,7 @@
-import { type DirectoryReport, readBundle, SignetError, signDirectory, verifyDirectory } from '@signet/core';
-import { createOutput, EXIT, type Output, reportError } from '../output';
+import { DirectoryMismatchError, signDirectory, type VerifiedDirectory, verifyDirectory } from '@signet/core';
+import { createOutput, EXIT, reportError } from '../output';
 import { type SigningFlags, signingContext } from './signing';
-import { policyFromFlags, type TrustFlags, trustedRootFor } from './trust';
+import { policyFromFlags, type TrustFlags, trustedRootLoader } from './trust';
 
 interface SignDirFlags extends SigningFlags {
   output?: string;
@@ -25,10 +25,12 @@ export async function signDir([dir]: string[], flags: SignDirFlags): Promise<voi
     provenance: flags.provenance,
     onWarning: out.warn,
   });
+  // SHA256SUMS, when written, is signed too: it is one of the subjects, not one of the build's files.
+  const files = signed.statement.subject.length - (flags.sha256sums ? 1 : 0);
   out.info(
-    `signed ${signed.statement.subject.length} files of ${dir}: wrote ${signed.manifestPath}${flags.sha256sums ? ' and SHA256SUMS' : ''}`,
+    `signed ${files} ${files === 1 ? 'file' : 'files'} of ${dir}${flags.sha256sums ? ' and their SHA256SUMS' : ''}: wrote ${signed.manifestPath}`,
   );
-  if (out.json) out.data({ ok: true, dir, manifest: signed.manifestPath, files: signed.statement.subject.length });
+  if (out.json) out.data({ ok: true, dir, manifest: signed.manifestPath, files });
 }
 
 interface VerifyDirFlags extends TrustFlags {
@@ -40,32 +42,37 @@ interface VerifyDirFlags extends TrustFlags {
 export async function verifyDir([dir]: string[], flags: VerifyDirFlags): Promise<number> {
   const out = createOutput(Boolean(flags.json));
   const policy = await policyFromFlags(flags);
-  const bundlePath = flags.bundle;
-  // The trusted root depends on how the manifest was signed; read it once to decide.
-  const trustedRoot = await trustedRootFor(await readBundle(bundlePath ?? `${dir}/.well-known/signet/manifest.sigstore.json`), flags, out);
-  const report = await verifyDirectory(dir as string, policy, { bundlePath, allowExtra: flags.allowExtra, trustedRoot });
-  if (!report.ok) {
-    const error = mismatch(dir as string, report);
-    // The report is the data (with --json, in full); the error is its one line on stderr.
-    if (out.json) out.data({ dir, ...report, error: { code: error.code, message: error.message } });
+  let folder: VerifiedDirectory;
+  try {
+    folder = await verifyDirectory(dir as string, policy, {
+      bundlePath: flags.bundle,
+      allowExtra: flags.allowExtra,
+      trustedRoot: trustedRootLoader(flags, out),
+    });
+  } catch (error) {
+    if (!(error instanceof DirectoryMismatchError)) throw error;
+    // The differences are the data (with --json, in full); the error is their one line on stderr.
+    if (out.json) {
+      const { missing, extra, modified, allowedExtra } = error;
+      out.data({
+        ok: false,
+        dir,
+        signer: error.verified.signer,
+        missing,
+        extra,
+        modified,
+        allowedExtra,
+        error: { code: error.code, message: error.message },
+      });
+    }
     return reportError(error, false);
   }
-  if (out.json) out.data({ dir, ...report });
-  reportOk(out, dir as string, report);
-  return EXIT.OK;
-}
-
-function reportOk(out: Output, dir: string, report: DirectoryReport): void {
-  const signer = report.signer.kind === 'key' ? `key ${report.signer.name}` : `${report.signer.subject} (issuer ${report.signer.issuer})`;
-  out.info(`Verified OK: ${dir} (${report.verified} files)`);
+  const { verified, files, allowedExtra } = folder;
+  if (out.json) out.data({ ok: true, dir, signer: verified.signer, timestamps: verified.timestamps, files, allowedExtra });
+  const signer =
+    verified.signer.kind === 'key' ? `key ${verified.signer.name}` : `${verified.signer.subject} (issuer ${verified.signer.issuer})`;
+  out.info(`Verified OK: ${dir} (${files} ${files === 1 ? 'file' : 'files'})`);
   out.info(`  signed by ${signer}`);
-  if (report.allowedExtra.length > 0) out.info(`  extra files allowed by --allow-extra: ${report.allowedExtra.join(', ')}`);
-}
-
-/** One line naming every difference (the first twenty of each kind; --json has them all). */
-function mismatch(dir: string, report: DirectoryReport): SignetError {
-  const list = (kind: string, names: string[]) =>
-    names.length === 0 ? [] : [`${kind} ${names.slice(0, 20).join(', ')}${names.length > 20 ? ` and ${names.length - 20} more` : ''}`];
-  const parts = [...list('modified', report.modified), ...list('extra', report.extra), ...list('missing', report.missing)];
-  return new SignetError({ code: 'E_SIGNATURE', message: `${dir} does not match its signed manifest: ${parts.join('; ')}` });
+  if (allowedExtra.length > 0) out.info(`  extra files allowed by --allow-extra: ${allowedExtra.join(', ')}`);
+  return EXIT.OK;
 }

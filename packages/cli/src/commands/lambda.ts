@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { type Policy, readBundle, SignetError, serializeBundle, signArtifact, type TrustedRoot, writeFileAtomic } from '@signet/core';
+import { type Policy, SignetError, serializeBundle, signArtifact, type TrustedRoot, writeFileAtomic } from '@signet/core';
 import type * as SignetLambda from '@signet/lambda';
 import { createOutput, type Output } from '../output';
 import { type SigningFlags, signingContext } from './signing';
-import { policyFromFlags, type TrustFlags, trustedRootFor } from './trust';
+import { policyFromFlags, type TrustFlags, trustedRootLoader } from './trust';
 
 /** @signet/lambda (and the AWS SDK clients it brings), loaded when a lambda command runs. */
 function signetLambda(): typeof SignetLambda {
@@ -52,11 +52,9 @@ async function zipTrust(
   zip: string,
   flags: ZipTrustFlags,
   out: Output,
-): Promise<{ policy: Policy; bundlePath: string; trustedRoot?: TrustedRoot }> {
+): Promise<{ policy: Policy; bundlePath: string; trustedRoot: () => Promise<TrustedRoot> }> {
   const policy = await policyFromFlags(flags);
-  const bundlePath = flags.bundle ?? `${zip}.sigstore.json`;
-  const trustedRoot = await trustedRootFor(await readBundle(bundlePath), flags, out);
-  return { policy, bundlePath, trustedRoot };
+  return { policy, bundlePath: flags.bundle ?? `${zip}.sigstore.json`, trustedRoot: trustedRootLoader(flags, out) };
 }
 
 function signerName(verified: SignetLambda.VerifiedZip['verified']): string {

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { type IdentityRule, type Policy, SignetError, trustedKeyFromRef } from '@signet/core';
+import { type IdentityRule, type Policy, readRegularFile, SignetError, trustedKeyFromRef } from '@signet/core';
 import type * as SignetNpm from '@signet/npm';
 import { createOutput, EXIT, type Output, reportError } from '../output';
 import { type SigningFlags, signingContext } from './signing';
@@ -99,6 +99,7 @@ interface VerifyFlags extends TrustFlags {
   requireProvenance?: boolean;
   allowUnsigned?: boolean;
   concurrency?: string;
+  allowUnverified: string[];
 }
 
 /** A policy file: who may sign, and what each package needs. */
@@ -161,6 +162,7 @@ export async function npmVerify(specs: string[], flags: VerifyFlags): Promise<nu
       reports = await npm.verifyLockfile(flags.lockfile, {
         ...options,
         concurrency: Number(flags.concurrency ?? 8),
+        allowUnverified: flags.allowUnverified,
         onPackage: progress.update,
       });
     } finally {
@@ -173,7 +175,11 @@ export async function npmVerify(specs: string[], flags: VerifyFlags): Promise<nu
   const failed = reports.filter((r) => !r.ok);
   if (out.json) out.data({ ok: failed.length === 0, packages: reports });
   if (failed.length === 0) {
-    out.info(`Verified OK: ${reports.length} package${reports.length === 1 ? '' : 's'}`);
+    const allowed = reports.filter((r) => r.allowed);
+    const verified = reports.length - allowed.length;
+    const skipped =
+      allowed.length > 0 ? `; ${allowed.length} not verified, allowed by --allow-unverified: ${allowed.map((r) => r.name).join(', ')}` : '';
+    out.info(`Verified OK: ${verified} package${verified === 1 ? '' : 's'}${skipped}`);
     return EXIT.OK;
   }
   const first = failed[0] as SignetNpm.PackageReport;
@@ -188,7 +194,11 @@ export async function npmVerify(specs: string[], flags: VerifyFlags): Promise<nu
 
 function reportPackage(out: Output, report: SignetNpm.PackageReport): void {
   if (out.json) return;
-  const lines = [`${report.ok ? 'ok  ' : 'FAIL'} ${report.name}@${report.version}`];
+  if (report.allowed) {
+    out.info(`skip ${report.name}${report.version ? `@${report.version}` : ''}: ${report.allowed}`);
+    return;
+  }
+  const lines = [`${report.ok ? 'ok  ' : 'FAIL'} ${report.name}${report.version ? `@${report.version}` : ''}`];
   const { signature, provenance, registrySignature, publishAttestation } = report;
   if (signature.status === 'verified') {
     const who =
@@ -230,10 +240,11 @@ function lockfileProgress(): { update?: (report: SignetNpm.PackageReport, done: 
 }
 
 async function readPolicyFile(file: string): Promise<PolicyFile> {
+  const text = (await readRegularFile(file)).toString('utf8');
   try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as PolicyFile;
+    return JSON.parse(text) as PolicyFile;
   } catch (cause) {
-    throw new SignetError({ code: 'E_INPUT', message: `${file} is not a readable JSON policy file`, cause });
+    throw new SignetError({ code: 'E_INPUT', message: `${file} is not a JSON policy file`, cause });
   }
 }
 

@@ -1,5 +1,4 @@
 import {
-  type Bundle,
   checkIdentityRule,
   githubWorkflowIdentity,
   type IdentityRule,
@@ -21,6 +20,7 @@ export interface TrustFlags {
   certificateOidcIssuerRegexp?: string;
   githubRepository?: string;
   githubRef?: string;
+  githubWorkflowRepository?: string;
   trustedRoot?: string;
   tufMirror?: string;
   tufRoot?: string;
@@ -43,14 +43,24 @@ export async function policyFromFlags(flags: TrustFlags): Promise<Policy> {
     flags.certificateOidcIssuer,
     flags.certificateOidcIssuerRegexp,
   ].some((value) => value !== undefined);
-  if (flags.githubRef && !flags.githubRepository) {
-    throw new SignetError({ code: 'E_USAGE', message: '--github-ref needs --github-repository OWNER/REPO' });
+  for (const [flag, value] of [
+    ['--github-ref', flags.githubRef],
+    ['--github-workflow-repository', flags.githubWorkflowRepository],
+  ] as const) {
+    if (value !== undefined && !flags.githubRepository) {
+      throw new SignetError({
+        code: 'E_USAGE',
+        message: `${flag} needs --github-repository OWNER/REPO (the repository that runs the workflow)`,
+      });
+    }
   }
   if (flags.githubRepository) {
     if (identityGiven) {
       throw new SignetError({ code: 'E_USAGE', message: '--github-repository already names the identity; drop the --certificate-* flags' });
     }
-    policy.identities = [githubWorkflowIdentity(flags.githubRepository, flags.githubRef)];
+    policy.identities = [
+      githubWorkflowIdentity(flags.githubRepository, { ref: flags.githubRef, workflowRepository: flags.githubWorkflowRepository }),
+    ];
   } else if (identityGiven) {
     const rule: IdentityRule = {
       subject: flags.certificateIdentity,
@@ -75,20 +85,19 @@ export async function policyFromFlags(flags: TrustFlags): Promise<Policy> {
 }
 
 /**
- * The trusted root a bundle needs: none for a key signature with nothing witnessed (fully
- * offline), else the one given, else public-good through TUF (or embedded, offline).
+ * How to get the trusted root, for a verifier to call when a bundle needs one (a certificate,
+ * a log entry, a timestamp): the file given, else through TUF (public-good, or the mirror
+ * given), or with --offline the copy shipped with Signet.
  */
-export async function trustedRootFor(bundle: Bundle, flags: TrustFlags, out: Output): Promise<TrustedRoot | undefined> {
-  const material = bundle.verificationMaterial;
-  const witnessed = material.tlogEntries.length > 0 || (material.timestampVerificationData?.rfc3161Timestamps.length ?? 0) > 0;
-  if (!flags.trustedRoot && !flags.tufMirror && material.content.$case === 'publicKey' && !witnessed) return undefined;
-  return loadTrustedRoot({
-    trustedRootPath: flags.trustedRoot,
-    tufMirror: flags.tufMirror,
-    tufRootPath: flags.tufRoot,
-    offline: flags.offline,
-    onWarning: out.warn,
-  });
+export function trustedRootLoader(flags: TrustFlags, out: Output): () => Promise<TrustedRoot> {
+  return () =>
+    loadTrustedRoot({
+      trustedRootPath: flags.trustedRoot,
+      tufMirror: flags.tufMirror,
+      tufRootPath: flags.tufRoot,
+      offline: flags.offline,
+      onWarning: out.warn,
+    });
 }
 
 function threshold(value: string | undefined, flag: string): number | undefined {

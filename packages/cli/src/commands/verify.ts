@@ -1,21 +1,22 @@
 import {
   type Artifact,
   artifactFromArgument,
-  assertPolicyCovers,
+  createVerifier,
+  predicateTypeName,
   readBundle,
   resolvePredicateType,
   SignetError,
-  type VerifiedSignature,
-  verifyBundle,
+  type Verified,
 } from '@signet/core';
 import { createOutput, type Output } from '../output';
 import { hashingProgress } from '../progress';
-import { policyFromFlags, type TrustFlags, trustedRootFor } from './trust';
+import { policyFromFlags, type TrustFlags, trustedRootLoader } from './trust';
 
 interface VerifyFlags extends TrustFlags {
   bundle?: string;
 }
 
+/** `signet verify`: a release signature (a message signature or a release statement) over the artifact. */
 export async function verify([target]: string[], flags: VerifyFlags): Promise<void> {
   if (target === undefined) throw new SignetError({ code: 'E_USAGE', message: 'verify needs <artifact>' });
   const out = createOutput(Boolean(flags.json));
@@ -27,17 +28,11 @@ interface VerifyAttestationFlags extends VerifyFlags {
   type: string;
 }
 
+/** `signet verify-attestation --type T`: a statement of that predicate type about the artifact. */
 export async function verifyAttestation([target]: string[], flags: VerifyAttestationFlags): Promise<void> {
   if (target === undefined) throw new SignetError({ code: 'E_USAGE', message: 'verify-attestation needs <subject>' });
   const out = createOutput(Boolean(flags.json));
-  const predicateType = resolvePredicateType(flags.type);
-  const result = await run(target, flags, out, [predicateType]);
-  if (!result.verified.statement) {
-    throw new SignetError({
-      code: 'E_POLICY',
-      message: `${result.bundlePath} is a plain signature, not an attestation; verify it with signet verify`,
-    });
-  }
+  const result = await run(target, flags, out, [resolvePredicateType(flags.type)]);
   report(out, target, result.bundlePath, result.verified);
 }
 
@@ -48,20 +43,18 @@ async function run(target: string, flags: VerifyFlags, out: Output, predicateTyp
   }
   const bundlePath = flags.bundle ?? `${target}.sigstore.json`;
   const policy = await policyFromFlags(flags);
-  if (predicateTypes) policy.predicateTypes = predicateTypes;
+  policy.predicateTypes = predicateTypes;
   const bundle = await readBundle(bundlePath);
-  assertPolicyCovers(bundle, policy);
-  const trustedRoot = await trustedRootFor(bundle, flags, out);
   const progress = hashingProgress(target);
   try {
-    const verified = await verifyBundle(bundle, artifact, policy, { trustedRoot, onProgress: progress.onProgress });
-    return { bundlePath, verified };
+    const verifier = createVerifier({ policy, trustedRoot: trustedRootLoader(flags, out), onProgress: progress.onProgress });
+    return { bundlePath, verified: await verifier.verify(bundle, artifact) };
   } finally {
     progress.stop();
   }
 }
 
-function report(out: Output, target: string, bundlePath: string, verified: VerifiedSignature): void {
+function report(out: Output, target: string, bundlePath: string, verified: Verified): void {
   if (out.json) {
     out.data({ ok: true, artifact: target, bundle: bundlePath, ...verified });
     return;
@@ -72,7 +65,14 @@ function report(out: Output, target: string, bundlePath: string, verified: Verif
       : `${verified.signer.subject} (issuer ${verified.signer.issuer})`;
   out.info(`Verified OK: ${target}`);
   out.info(`  signed by ${signer}`);
-  if (verified.statement)
-    out.info(`  attestation ${verified.statement.predicateType} about ${verified.statement.subject.length} subject(s)`);
+  if (verified.signer.kind === 'certificate' && verified.signer.extensions.sourceRepository) {
+    const { sourceRepository, sourceRepositoryRef } = verified.signer.extensions;
+    out.info(`  run by ${sourceRepository}${sourceRepositoryRef ? ` at ${sourceRepositoryRef}` : ''}`);
+  }
+  if (verified.statement) {
+    const count = verified.statement.subject.length;
+    out.info(`  ${predicateTypeName(verified.statement.predicateType)} statement about ${count} ${count === 1 ? 'subject' : 'subjects'}`);
+  }
+  // Only verified times: a log entry's signed timestamp or a trusted TSA's.
   for (const timestamp of verified.timestamps) out.info(`  seen at ${timestamp.time.toISOString()} (${timestamp.source})`);
 }

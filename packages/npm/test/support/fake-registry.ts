@@ -24,6 +24,10 @@ export interface FakeRelease {
   attestationsDocument?: unknown;
   /** `time[version]`. */
   published?: string;
+  /** The version key the entry is filed under in the packument (default: its own version): a registry lying about what it serves. */
+  filedAs?: string;
+  /** The package whose packument lists the entry (default: its own name): the same lie about the name. */
+  servedAs?: string;
 }
 
 export interface FakeRegistry {
@@ -79,11 +83,12 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
             },
           }),
         };
-        const packument = packuments.get(name) ?? { name, 'dist-tags': { latest: version }, versions: {}, time: {} };
-        Object.assign(packument.versions, { [version]: { name, version, dist } });
+        const listedIn = release.servedAs ?? name;
+        const packument = packuments.get(listedIn) ?? { name: listedIn, 'dist-tags': { latest: version }, versions: {}, time: {} };
+        Object.assign(packument.versions, { [release.filedAs ?? version]: { name, version, dist } });
         if (release.published) Object.assign(packument.time, { [version]: release.published });
         packument['dist-tags'].latest = version;
-        packuments.set(name, packument);
+        packuments.set(listedIn, packument);
       }
       for (const [name, packument] of packuments) routes.set(`${base}${name}`, json(packument));
       return `${origin}${base}`;

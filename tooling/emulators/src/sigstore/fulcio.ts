@@ -1,7 +1,16 @@
 import crypto from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { fulcioHandler } from '@sigstore/mock/dist/fulcio';
-import { createRemoteJWKSet, decodeJwt, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeJwt,
+  errors,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose';
 import type { Fault } from '../faults';
 import type { EmulatorRequest, EmulatorResponse } from '../http-emulator';
 import { CertificateAuthority, type Identity, x509Crypto } from './ca';
@@ -58,9 +67,14 @@ export class FulcioEmulator extends SigstoreService {
     for (const issuer of options.issuers ?? []) this.trustIssuer(issuer);
   }
 
-  /** Accepts tokens from this issuer from now on. */
-  trustIssuer(issuerUrl: string): this {
-    if (!this.issuers.has(issuerUrl)) this.issuers.set(issuerUrl, undefined);
+  /**
+   * Accepts tokens from this issuer from now on: its keys found through its discovery document,
+   * or the key set given, for an issuer that cannot be reached from here (GitHub Actions' own,
+   * standing in for tokens minted by the stack's issuer with `issuer` set to it).
+   */
+  trustIssuer(issuerUrl: string, jwks?: JSONWebKeySet): this {
+    if (jwks) this.issuers.set(issuerUrl, createLocalJWKSet(jwks));
+    else if (!this.issuers.has(issuerUrl)) this.issuers.set(issuerUrl, undefined);
     return this;
   }
 

@@ -1,0 +1,2 @@
+#!/usr/bin/env node
+require('../dist/signet-conformance.cjs').run();
