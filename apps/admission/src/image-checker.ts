@@ -123,15 +123,17 @@ export class ImageChecker {
    */
   private digestKeyOf(image: string, digest?: string): { key: string; pinned: string } | undefined {
     let reference: ImageReference;
+    let rule: number | undefined;
     try {
       reference = parseImageReference(image);
+      rule = imageRuleFor(this.policy, imageName(reference))?.index;
     } catch {
       return undefined;
     }
     digest ??= reference.digest;
     if (digest === undefined) return undefined;
     const pinned = formatImageReference({ ...reference, digest });
-    return { key: `${imageRuleFor(this.policy, imageName(reference))?.index ?? '-'} ${pinned}`, pinned };
+    return { key: `${rule ?? '-'} ${pinned}`, pinned };
   }
 }
 

@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
 import type { GatePolicy, GateRule } from './gate-policy';
-import { parseImageName } from './image-name';
+import { canonicalImagePattern, parseImageName } from './image-name';
 import { identityMatches, type Policy, type TrustedKey } from './policy';
 import type { SignerIdentity } from './verify';
 
@@ -48,7 +48,11 @@ const imageMatchers = new WeakMap<GatePolicy, ((name: string) => boolean)[]>();
 export function imageRuleFor(policy: GatePolicy, imageName: string): { index: number; rule: GateRule } | undefined {
   let matchers = imageMatchers.get(policy);
   if (!matchers) {
-    matchers = policy.rules.map((rule) => (rule.match ? picomatch(rule.match, { dot: true }) : () => true));
+    // loadGatePolicy wrote the globs canonical already; a policy built by hand is made so here (idempotent).
+    matchers = policy.rules.map((rule) => {
+      if (!rule.match) return () => true;
+      return picomatch(rule.kind === 'image' ? rule.match.map(canonicalImagePattern) : rule.match, { dot: true });
+    });
     imageMatchers.set(policy, matchers);
   }
   const { registry, repository } = parseImageName(imageName);

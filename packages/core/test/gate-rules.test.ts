@@ -70,6 +70,20 @@ describe('imageRuleFor: a rule and an image meet in one spelling', () => {
     });
   });
 
+  it('a policy built by hand, not loaded, has its image globs read in the canonical spelling too', async () => {
+    const loaded = await policyWith('{ kind: image, signers: [team] }');
+    const policy = {
+      ...loaded,
+      rules: [
+        { kind: 'image' as const, match: ['ghcr.io:443/acme/**'], signers: ['release'], tlog: false, attestations: [] },
+        ...loaded.rules,
+      ],
+    };
+    expect(imageRuleFor(policy, 'GHCR.io/acme/shop')?.index).toBe(0);
+    const unusable = { ...loaded, rules: [{ ...policy.rules[0], match: ['GHCR.io/acme/**'] } as (typeof policy.rules)[number]] };
+    expect(() => imageRuleFor(unusable, 'ghcr.io/acme/shop')).toThrow(expect.objectContaining({ code: 'E_INPUT' }));
+  });
+
   it('refuses an image name that is not one (E_INPUT), rather than letting no rule cover it', async () => {
     const policy = await policyWith('{ kind: image, signers: [release] }');
     expect(() => imageRuleFor(policy, '127.1:5000/shop')).toThrow(expect.objectContaining({ code: 'E_INPUT' }));
