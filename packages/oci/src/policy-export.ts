@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import {
   algorithmForKey,
   algorithmInfo,
+  canonicalImagePattern,
   type GatePolicy,
   type GateRule,
   type IdentityRule,
@@ -286,7 +287,10 @@ function imageRules(policy: GatePolicy, warnings: Warnings): ImageRule[] {
   const rules: ImageRule[] = [];
   for (const [index, rule] of policy.rules.entries()) {
     if (rule.kind !== 'image') continue;
-    const patterns = (rule.match ?? ['**']).flatMap((glob) => imagePatterns(glob, policy.source, index));
+    // In the spelling Signet matches (loadGatePolicy wrote them so; a policy built by hand may not have).
+    const patterns = (rule.match ?? ['**']).flatMap((glob) =>
+      imagePatterns(canonicalGlob(glob, policy.source, index), policy.source, index),
+    );
     const all = patterns.includes(EVERY_IMAGE);
     const before = rules.find((r) => r.all);
     if (before) {
@@ -296,6 +300,14 @@ function imageRules(policy: GatePolicy, warnings: Warnings): ImageRule[] {
     rules.push({ index, rule, all, patterns: all ? [EVERY_IMAGE] : patterns });
   }
   return rules;
+}
+
+function canonicalGlob(glob: string, source: string, index: number): string {
+  try {
+    return canonicalImagePattern(glob);
+  } catch (cause) {
+    throw new SignetError({ code: 'E_INPUT', message: `${source}: rules[${index}].match ${(cause as Error).message}`, cause });
+  }
 }
 
 function imagePatterns(glob: string, source: string, index: number): ImagePattern[] {

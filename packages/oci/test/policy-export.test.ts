@@ -566,6 +566,19 @@ describe('respelled image references', () => {
     for (const image of CANONICAL) expect([image, matches(image)]).toEqual([image, false]);
   });
 
+  it('a policy built by hand is exported in the canonical spelling too', async () => {
+    const loaded = await oneRule('{ kind: image, signers: [release] }');
+    const policy = {
+      ...loaded,
+      rules: [{ ...loaded.rules[0], kind: 'image' as const, match: ['ghcr.io:443/acme/*'] } as GatePolicy['rules'][number]],
+    };
+    expect(kyvernoImageRules(policy)[0]?.verifyImages[0]?.imageReferences).toEqual(['ghcr.io/acme/*:*', 'ghcr.io/acme/*@*']);
+    const upper = { ...policy, rules: [{ ...policy.rules[0], match: ['GHCR.io/acme/*'] } as GatePolicy['rules'][number]] };
+    expect(() => policyControllerPolicy(upper)).toThrow(
+      expect.objectContaining({ code: 'E_INPUT', message: expect.stringContaining('rules[0].match "GHCR.io/acme/*" can never match') }),
+    );
+  });
+
   it('a rule naming a registry by its IPv4 address is a policy-controller warning: another spelling of the address would escape it', async () => {
     const policy = await oneRule("{ kind: image, match: '10.0.0.1:5000/**', signers: [release] }");
     expect(policyControllerPolicy(policy).warnings).toContain(
