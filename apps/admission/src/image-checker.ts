@@ -18,6 +18,7 @@ import {
  * The cache is keyed by the rule, the repository and the digest, never by a tag alone: a tag
  * can be moved to another image at any time, so it is resolved again on every review. Only
  * successes are kept: a denial may be a signature not pushed yet, and must not outlive its cause.
+ * References are keyed and pinned in their canonical spelling, the one the rule was chosen by.
  */
 
 export interface CheckedImage extends ImageVerdict {
@@ -45,7 +46,7 @@ export class ImageChecker {
   private readonly trustedRoot: () => Promise<TrustedRoot>;
   private readonly ttlMs: number;
   private readonly verified = new Map<string, { verdict: ImageVerdict; expires: number }>();
-  /** Verifications of a reference with a digest under way, which a concurrent review of it joins. */
+  /** Verifications of a reference with a digest under way, by cache key, which a concurrent review of it joins. */
   private readonly pending = new Map<string, Promise<ImageVerdict>>();
 
   constructor(options: ImageCheckerOptions) {
@@ -63,22 +64,27 @@ export class ImageChecker {
   }
 
   async check(image: string, timeoutMs: number): Promise<CheckedImage> {
-    const key = this.keyOf(image);
-    if (key !== undefined) {
-      const entry = this.verified.get(key);
-      if (entry && entry.expires > Date.now()) return { ...entry.verdict, image, pinned: image, cached: true };
-      if (entry) this.verified.delete(key);
+    const byDigest = this.digestKeyOf(image);
+    if (byDigest !== undefined) {
+      const entry = this.verified.get(byDigest.key);
+      if (entry && entry.expires > Date.now()) return { ...entry.verdict, image, pinned: byDigest.pinned, cached: true };
+      if (entry) this.verified.delete(byDigest.key);
     }
-    // Joined by the reference as given, so that the verdict names it; only a digest's, as a tag is resolved per review.
-    let verification = key === undefined ? undefined : this.pending.get(image);
+    // A digest's verification under way is joined by every review of it, however spelled; a tag is resolved per review.
+    let verification = byDigest === undefined ? undefined : this.pending.get(byDigest.key);
     if (!verification) {
       verification = this.verify(image);
-      if (key !== undefined) {
-        this.pending.set(image, verification);
-        void verification.finally(() => this.pending.delete(image));
+      if (byDigest !== undefined) {
+        this.pending.set(byDigest.key, verification);
+        void verification.finally(() => this.pending.delete(byDigest.key));
       }
     }
-    return withDeadline(verification, image, timeoutMs);
+    // The verdict names the reference as this review gave it.
+    return withDeadline(
+      verification.then((verdict) => ({ ...verdict, image })),
+      image,
+      timeoutMs,
+    );
   }
 
   /** Never rejects: a failure to verify, even an unexpected one, is a verdict. */
@@ -92,8 +98,8 @@ export class ImageChecker {
       return { image, ok: false, reason, code: typeof code === 'string' ? (code as SignetErrorCode) : 'E_INTERNAL' };
     }
     if (verdict.ok && verdict.digest && this.ttlMs > 0) {
-      const key = this.keyOf(image, verdict.digest);
-      if (key !== undefined) this.remember(key, verdict);
+      const byDigest = this.digestKeyOf(image, verdict.digest);
+      if (byDigest !== undefined) this.remember(byDigest.key, verdict);
     }
     return verdict;
   }
@@ -109,22 +115,25 @@ export class ImageChecker {
   }
 
   /**
-   * `RULE REGISTRY/REPOSITORY[:TAG]@DIGEST` for a reference with a digest (or given one), and
-   * undefined for a tag alone or a bad reference. A tag beside the digest stays in the key: it
-   * can be what verified (a platform manifest of an index signed under that tag), and it never
-   * decides which image runs.
+   * For a reference with a digest (or given one): its cache key, `RULE REGISTRY/REPOSITORY[:TAG]@DIGEST`
+   * in the canonical spelling (so GHCR.io:443/… and ghcr.io/… share one entry, under the rule
+   * both meet), and that reference, which is what the webhook pins. Undefined for a tag alone
+   * or a bad reference. A tag beside the digest stays in the key: it can be what verified (a
+   * platform manifest of an index signed under that tag), and it never decides which image runs.
    */
-  private keyOf(image: string, digest?: string): string | undefined {
+  private digestKeyOf(image: string, digest?: string): { key: string; pinned: string } | undefined {
     let reference: ImageReference;
+    let rule: number | undefined;
     try {
       reference = parseImageReference(image);
+      rule = imageRuleFor(this.policy, imageName(reference))?.index;
     } catch {
       return undefined;
     }
     digest ??= reference.digest;
     if (digest === undefined) return undefined;
-    const name = imageName(reference);
-    return `${imageRuleFor(this.policy, name)?.index ?? '-'} ${formatImageReference({ ...reference, digest })}`;
+    const pinned = formatImageReference({ ...reference, digest });
+    return { key: `${rule ?? '-'} ${pinned}`, pinned };
   }
 }
 

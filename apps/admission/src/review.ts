@@ -46,14 +46,15 @@ export interface AdmissionReviewResponse {
 /** A review that could be read, or why not, with its uid when even that could be read. */
 export type ParsedReview = { ok: true; request: AdmissionRequest } | { ok: false; uid?: string; message: string };
 
-/** One image field of a pod spec. */
+/** One image field of a pod spec: an image Kubernetes pulls to run the pod. */
 export interface PodImage {
-  /** The JSON pointer of the image field: `/spec/template/spec/containers/0/image`. */
+  /** The JSON pointer of the image field: `/spec/template/spec/containers/0/image`, `/spec/volumes/1/image/reference`. */
   path: string;
   image: string;
-  /** `containers`, `initContainers` or `ephemeralContainers`. */
-  list: ContainerList;
-  container: string;
+  /** The list it is in: `containers`, `initContainers`, `ephemeralContainers` or `volumes`. */
+  list: ImageList;
+  /** The container's or volume's name. */
+  name: string;
 }
 
 export interface JsonPatchOperation {
@@ -62,12 +63,25 @@ export interface JsonPatchOperation {
   value: string;
 }
 
-const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
-export type ContainerList = (typeof CONTAINER_LISTS)[number];
+/**
+ * Every place a pod spec names an image that Kubernetes pulls: each list, what its entries
+ * are, and where in an entry the reference is. An image volume (ImageVolume, Kubernetes 1.31
+ * and later) pulls an OCI image and mounts it into the containers, so it is held to the
+ * policy like a container's image.
+ */
+const IMAGE_FIELDS = [
+  { list: 'initContainers', entry: 'container', at: ['image'] },
+  { list: 'containers', entry: 'container', at: ['image'] },
+  { list: 'ephemeralContainers', entry: 'container', at: ['image'] },
+  { list: 'volumes', entry: 'volume', at: ['image', 'reference'] },
+] as const;
+export type ImageList = (typeof IMAGE_FIELDS)[number]['list'];
 
 /** Where each kind the webhook handles keeps its pod spec, by `group/Kind` (the core group is empty). */
 const POD_SPEC_PATHS: ReadonlyMap<string, readonly string[]> = new Map([
   ['/Pod', ['spec']],
+  ['/PodTemplate', ['template', 'spec']],
+  ['/ReplicationController', ['spec', 'template', 'spec']],
   ['apps/Deployment', ['spec', 'template', 'spec']],
   ['apps/ReplicaSet', ['spec', 'template', 'spec']],
   ['apps/StatefulSet', ['spec', 'template', 'spec']],
@@ -137,12 +151,13 @@ export function podSpecPath(request: AdmissionRequest): readonly string[] | unde
 }
 
 /**
- * The images a request brings, or undefined when the webhook does not check it (see
- * podSpecPath). On UPDATE, an image that the same container already had in the old object is
- * left out: it was checked when it came in, and a workload's update (a scale, a label) must
- * not fail, nor restart its pods, because a tag it has always used now points elsewhere. The
- * pods a controller creates are checked on their own CREATE, so nothing runs unchecked.
- * Throws E_INPUT when the object is not shaped like one of its kind.
+ * The images a request brings (containers' and image volumes'), or undefined when the webhook
+ * does not check it (see podSpecPath). On UPDATE, an image that the same container or volume
+ * already had in the old object is left out: it was checked when it came in, and a workload's
+ * update (a scale, a label) must not fail, nor restart its pods, because a tag it has always
+ * used now points elsewhere. The pods a controller creates are checked on their own CREATE,
+ * so nothing runs unchecked. Throws E_INPUT when the object is not shaped like one of its
+ * kind, an image field included: a field the webhook cannot read is one it cannot check.
  */
 export function podImages(request: AdmissionRequest): PodImage[] | undefined {
   const specPath = podSpecPath(request);
@@ -151,24 +166,39 @@ export function podImages(request: AdmissionRequest): PodImage[] | undefined {
   const spec = at(request.object, specPath);
   const oldSpec = request.operation === 'UPDATE' ? at(request.oldObject, specPath) : undefined;
   const images: PodImage[] = [];
-  for (const list of CONTAINER_LISTS) {
-    const containers = spec?.[list];
-    if (containers === undefined || containers === null) continue;
-    if (!Array.isArray(containers)) throw malformed(`${pointer([...specPath, list])} must be a list of containers`);
-    const before = previousImages(oldSpec?.[list]);
-    containers.forEach((container: unknown, index) => {
+  for (const { list, entry, at: field } of IMAGE_FIELDS) {
+    const entries = spec?.[list];
+    if (entries === undefined || entries === null) continue;
+    if (!Array.isArray(entries)) throw malformed(`${pointer([...specPath, list])} must be a list of ${entry}s`);
+    const before = previousImages(oldSpec?.[list], field);
+    entries.forEach((item: unknown, index) => {
       const path = [...specPath, list, String(index)];
-      if (!isObject(container)) throw malformed(`${pointer(path)} must be a container`);
-      const { image, name } = container;
+      if (!isObject(item)) throw malformed(`${pointer(path)} must be a ${entry}`);
+      const image = imageAt(item, field, path);
       // The API server's validation, after admission, refuses a container without an image.
-      if (image === undefined || image === '') return;
-      if (typeof image !== 'string') throw malformed(`${pointer([...path, 'image'])} must be a string`);
-      const containerName = typeof name === 'string' ? name : '';
-      if (before.get(containerName) === image) return;
-      images.push({ path: pointer([...path, 'image']), image, list, container: containerName });
+      if (image === undefined) return;
+      const name = typeof item.name === 'string' ? item.name : '';
+      if (before.get(name) === image) return;
+      images.push({ path: pointer([...path, ...field]), image, list, name });
     });
   }
   return images;
+}
+
+/** The image named at `field` of a container or volume; undefined when it names none (another kind of volume, an empty image). */
+function imageAt(item: Record<string, unknown>, field: readonly string[], path: readonly string[]): string | undefined {
+  let value: unknown = item;
+  for (const [i, segment] of field.entries()) {
+    const holder = value as Record<string, unknown>;
+    value = holder[segment];
+    if (value === undefined || value === null) return undefined;
+    const last = i === field.length - 1;
+    if (!last && !isObject(value))
+      throw malformed(`${pointer([...path, ...field.slice(0, i + 1)])} must be an object, not ${describe(value)}`);
+  }
+  if (value === '') return undefined;
+  if (typeof value !== 'string') throw malformed(`${pointer([...path, ...field])} must be a string, not ${describe(value)}`);
+  return value;
 }
 
 /** The patch that replaces each image whose pinned reference differs from it. */
@@ -206,20 +236,26 @@ export function pointer(segments: readonly string[]): string {
   return segments.map((segment) => `/${segment.replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 }
 
-function previousImages(containers: unknown): Map<string, unknown> {
+/** The images of the old object's list, by container or volume name. */
+function previousImages(entries: unknown, field: readonly string[]): Map<string, unknown> {
   const images = new Map<string, unknown>();
-  if (Array.isArray(containers)) {
-    for (const container of containers) {
-      if (isObject(container) && typeof container.name === 'string') images.set(container.name, container.image);
+  if (Array.isArray(entries)) {
+    for (const item of entries) {
+      if (isObject(item) && typeof item.name === 'string') images.set(item.name, valueAt(item, field));
     }
   }
   return images;
 }
 
-function at(value: unknown, path: readonly string[]): Record<string, unknown> | undefined {
+function valueAt(value: unknown, path: readonly string[]): unknown {
   let current = value;
   for (const segment of path) current = isObject(current) ? current[segment] : undefined;
-  return isObject(current) ? current : undefined;
+  return current;
+}
+
+function at(value: unknown, path: readonly string[]): Record<string, unknown> | undefined {
+  const found = valueAt(value, path);
+  return isObject(found) ? found : undefined;
 }
 
 function malformed(message: string): SignetError {

@@ -214,6 +214,34 @@ describeWithRegistryTools('the webhook, with images on docker-registry', () => {
     expect(refused.response.status?.message).toMatch(new RegExp(`^${escapeRegExp(unsigned)}: `));
   });
 
+  it('pins a respelled reference in its canonical spelling, and answers another spelling of a verified digest from the cache', async () => {
+    const port = registry.host.split(':')[1] as string;
+    const canonical = `${registry.host}/signet/app@${digest}`;
+    // A leading-zero port names the same registry; the patch writes the one spelling the rule was chosen by.
+    const first = await postReview(server, tls.cert, '/mutate', pod(`127.0.0.1:0${port}/signet/app:v1`, canonical));
+    expect(first.review.response.allowed).toBe(true);
+    expect(decodePatch(first.review)).toEqual([{ op: 'replace', path: '/spec/initContainers/0/image', value: `${app}@${digest}` }]);
+    const respelled = `127.0.0.1:00${port}/signet/app@${digest}`;
+    const second = await postReview(server, tls.cert, '/mutate', pod(respelled, canonical));
+    expect(decodePatch(second.review)).toEqual([{ op: 'replace', path: '/spec/initContainers/0/image', value: canonical }]);
+    expect(logged[1]).toMatchObject({
+      images: expect.arrayContaining([expect.objectContaining({ image: respelled, pinned: canonical, cached: true })]),
+    });
+  });
+
+  it('checks and pins an image volume as it does a container image', async () => {
+    const body = JSON.parse(review('pod-create', { 'signet/app:v1': `signet/app@${digest}` }));
+    body.request.object.spec.volumes.push({ name: 'assets', image: { reference: app, pullPolicy: 'IfNotPresent' } });
+    const { review: answer } = await postReview(server, tls.cert, '/mutate', JSON.stringify(body));
+    expect(answer.response.allowed).toBe(true);
+    expect(decodePatch(answer)).toEqual([{ op: 'replace', path: '/spec/volumes/1/image/reference', value: `${app}@${digest}` }]);
+
+    body.request.object.spec.volumes[1].image.reference = unsigned;
+    const { review: refused } = await postReview(server, tls.cert, '/validate', JSON.stringify(body));
+    expect(refused.response).toMatchObject({ allowed: false, status: { code: 403 } });
+    expect(refused.response.status?.message).toMatch(new RegExp(`^${escapeRegExp(unsigned)}: E_UNSIGNED: `));
+  });
+
   it('on a Deployment UPDATE, checks only the images that changed', async () => {
     // The web container keeps signet/legacy:v0, which the registry does not even have.
     const { review: answer } = await postReview(server, tls.cert, '/mutate', review('deployment-update'));

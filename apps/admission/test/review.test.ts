@@ -95,35 +95,35 @@ describe('parseAdmissionReview', () => {
 describe('podImages', () => {
   it('lists a pod’s init containers and containers, by JSON pointer', () => {
     expect(podImages(request('pod-create'))).toEqual([
-      { path: '/spec/initContainers/0/image', image: TAG, list: 'initContainers', container: 'migrate' },
-      { path: '/spec/containers/0/image', image: TAG, list: 'containers', container: 'web' },
-      { path: '/spec/containers/1/image', image: DIGEST, list: 'containers', container: 'metrics' },
+      { path: '/spec/initContainers/0/image', image: TAG, list: 'initContainers', name: 'migrate' },
+      { path: '/spec/containers/0/image', image: TAG, list: 'containers', name: 'web' },
+      { path: '/spec/containers/1/image', image: DIGEST, list: 'containers', name: 'metrics' },
     ]);
   });
 
   it('finds a Deployment’s pod template', () => {
     expect(podImages(request('deployment-create'))).toEqual([
-      { path: '/spec/template/spec/containers/0/image', image: TAG, list: 'containers', container: 'web' },
+      { path: '/spec/template/spec/containers/0/image', image: TAG, list: 'containers', name: 'web' },
     ]);
   });
 
   it('finds a CronJob’s pod template under its job template', () => {
     expect(podImages(request('cronjob-create'))).toEqual([
-      { path: '/spec/jobTemplate/spec/template/spec/initContainers/0/image', image: DIGEST, list: 'initContainers', container: 'fetch' },
-      { path: '/spec/jobTemplate/spec/template/spec/containers/0/image', image: TAG, list: 'containers', container: 'report' },
+      { path: '/spec/jobTemplate/spec/template/spec/initContainers/0/image', image: DIGEST, list: 'initContainers', name: 'fetch' },
+      { path: '/spec/jobTemplate/spec/template/spec/containers/0/image', image: TAG, list: 'containers', name: 'report' },
     ]);
   });
 
   it('checks only the new ephemeral container of kubectl debug', () => {
     expect(podImages(request('pod-ephemeralcontainers'))).toEqual([
-      { path: '/spec/ephemeralContainers/0/image', image: TAG, list: 'ephemeralContainers', container: 'debugger-7xq2m' },
+      { path: '/spec/ephemeralContainers/0/image', image: TAG, list: 'ephemeralContainers', name: 'debugger-7xq2m' },
     ]);
   });
 
   it('on UPDATE, leaves out the images the containers already had', () => {
     // The web container keeps 127.0.0.1:5000/signet/legacy:v0; the proxy is new.
     expect(podImages(request('deployment-update'))).toEqual([
-      { path: '/spec/template/spec/containers/1/image', image: TAG, list: 'containers', container: 'proxy' },
+      { path: '/spec/template/spec/containers/1/image', image: TAG, list: 'containers', name: 'proxy' },
     ]);
   });
 
@@ -145,6 +145,7 @@ describe('podImages', () => {
       ['apps', 'StatefulSet'],
       ['apps', 'DaemonSet'],
       ['batch', 'Job'],
+      ['', 'ReplicationController'],
     ] as const) {
       const images = podImages({
         uid: 'u',
@@ -152,8 +153,45 @@ describe('podImages', () => {
         operation: 'CREATE',
         object: { spec: { template: { spec } } },
       });
-      expect(images).toEqual([{ path: '/spec/template/spec/containers/0/image', image: TAG, list: 'containers', container: 'c' }]);
+      expect(images).toEqual([{ path: '/spec/template/spec/containers/0/image', image: TAG, list: 'containers', name: 'c' }]);
     }
+  });
+
+  it('finds a PodTemplate’s pod spec under its template', () => {
+    const images = podImages({
+      uid: 'u',
+      kind: { group: '', version: 'v1', kind: 'PodTemplate' },
+      operation: 'CREATE',
+      object: { template: { spec: { containers: [{ name: 'c', image: TAG }] } } },
+    });
+    expect(images).toEqual([{ path: '/template/spec/containers/0/image', image: TAG, list: 'containers', name: 'c' }]);
+  });
+
+  it('lists image volumes (spec.volumes[].image.reference) beside containers, and no other kind of volume', () => {
+    const review = JSON.parse(fixture('pod-create'));
+    review.request.object.spec.volumes.push({ name: 'models', image: { reference: DIGEST, pullPolicy: 'IfNotPresent' } });
+    review.request.object.spec.volumes.push({ name: 'empty', image: { reference: '' } }, { name: 'cache', emptyDir: {} });
+    const parsed = parseAdmissionReview(JSON.stringify(review));
+    if (!parsed.ok) throw new Error(parsed.message);
+    expect(podImages(parsed.request)?.filter(({ list }) => list === 'volumes')).toEqual([
+      { path: '/spec/volumes/1/image/reference', image: DIGEST, list: 'volumes', name: 'models' },
+    ]);
+  });
+
+  it('on UPDATE, leaves out an image volume the template already had, and checks one that changed', () => {
+    const template = (reference: string) => ({ spec: { template: { spec: { volumes: [{ name: 'models', image: { reference } }] } } } });
+    const update = (before: string, after: string) =>
+      podImages({
+        uid: 'u',
+        kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+        operation: 'UPDATE',
+        object: template(after),
+        oldObject: template(before),
+      });
+    expect(update(TAG, TAG)).toEqual([]);
+    expect(update(DIGEST, TAG)).toEqual([
+      { path: '/spec/template/spec/volumes/0/image/reference', image: TAG, list: 'volumes', name: 'models' },
+    ]);
   });
 
   it('does not check a DELETE, another kind or another subresource', () => {
@@ -198,7 +236,17 @@ describe('podImages', () => {
     expect(error({ containers: ['nginx'] })).toEqual({ code: 'E_INPUT', message: '/spec/containers/0 must be a container' });
     expect(error({ containers: [{ name: 'web', image: 42 }] })).toEqual({
       code: 'E_INPUT',
-      message: '/spec/containers/0/image must be a string',
+      message: '/spec/containers/0/image must be a string, not 42',
+    });
+    expect(error({ volumes: { data: {} } })).toEqual({ code: 'E_INPUT', message: '/spec/volumes must be a list of volumes' });
+    expect(error({ volumes: ['data'] })).toEqual({ code: 'E_INPUT', message: '/spec/volumes/0 must be a volume' });
+    expect(error({ volumes: [{ name: 'data', image: TAG }] })).toEqual({
+      code: 'E_INPUT',
+      message: `/spec/volumes/0/image must be an object, not ${JSON.stringify(TAG)}`,
+    });
+    expect(error({ volumes: [{ name: 'data', image: { reference: ['a'] } }] })).toEqual({
+      code: 'E_INPUT',
+      message: '/spec/volumes/0/image/reference must be a string, not a list',
     });
     expect(() => podImages({ ...pod({}), object: undefined })).toThrow('the CREATE request for a Pod has no object');
   });
@@ -219,7 +267,7 @@ describe('pinningPatch', () => {
 
   it('is empty when every image is pinned already', () => {
     expect(
-      pinningPatch([{ path: '/spec/containers/0/image', image: DIGEST, list: 'containers', container: 'c' }], new Map([[DIGEST, DIGEST]])),
+      pinningPatch([{ path: '/spec/containers/0/image', image: DIGEST, list: 'containers', name: 'c' }], new Map([[DIGEST, DIGEST]])),
     ).toEqual([]);
   });
 });

@@ -52,6 +52,7 @@ describe('signet policy export', () => {
       metadata: { name: 'signet-images' },
       spec: {
         rules: [
+          { name: 'respelled-image-references', validate: { failureAction: 'Enforce' } },
           {
             name: 'image-rule-1',
             match: { any: [{ resources: { kinds: ['Pod'] } }] },
@@ -102,12 +103,18 @@ describe('signet policy export', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr.split('\n')).toEqual([
       'warning: keys.release: validUntil 2027-01-01 has no policy-controller equivalent; policy-controller trusts the key at any time, so take it out of the exported policy when its window closes',
-      'wrote cips.yaml (2 ClusterImagePolicies)',
+      'warning: image volumes (spec.volumes[].image, Kubernetes ImageVolume) are not checked by policy-controller: keep the ImageVolume feature off, or deny such volumes with another admission policy',
+      'wrote cips.yaml (3 ClusterImagePolicies)',
       '',
     ]);
     const documents = parseYaml(fs.readFileSync(path.join(dir, 'cips.yaml'), 'utf8'));
-    expect(documents.map((d) => (d.metadata as { name: string }).name)).toEqual(['shop-rule-1', 'shop-rule-1-cyclonedx']);
-    expect(documents[0]).toEqual({
+    expect(documents.map((d) => (d.metadata as { name: string }).name)).toEqual([
+      'shop-respelled-references',
+      'shop-rule-1',
+      'shop-rule-1-cyclonedx',
+    ]);
+    expect(documents[0]).toMatchObject({ spec: { authorities: [{ static: { action: 'fail' } }] } });
+    expect(documents[1]).toEqual({
       apiVersion: 'policy.sigstore.dev/v1beta1',
       kind: 'ClusterImagePolicy',
       metadata: { name: 'shop-rule-1' },
@@ -133,7 +140,7 @@ describe('signet policy export', () => {
         ],
       },
     });
-    expect(documents[1]).toMatchObject({
+    expect(documents[2]).toMatchObject({
       spec: {
         authorities: [
           { name: 'release', attestations: [{ name: 'cyclonedx', predicateType: 'https://cyclonedx.org/bom' }] },

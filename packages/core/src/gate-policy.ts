@@ -5,6 +5,7 @@ import type { ErrorObject } from 'ajv';
 import type { Document, LineCounter } from 'yaml';
 import { inputError, readRegularFile } from './digest';
 import { SignetError, type SignetErrorCode } from './errors';
+import { canonicalImagePattern } from './image-name';
 import { parseKeyRef } from './keyref';
 import { trustedKeyFromRef } from './keys';
 import { anchoredRegExp, type IdentityRule, type TrustedKey } from './policy';
@@ -39,7 +40,8 @@ export interface GateRule {
   kind?: ArtifactKind;
   /**
    * Globs on the artifact path as given; a glob without a slash matches the file name anywhere.
-   * For kind image: globs on the image name, REGISTRY/REPOSITORY (no tag or digest).
+   * For kind image: globs on the image name, REGISTRY/REPOSITORY (no tag or digest), as
+   * loaded: in the canonical spelling of image names (see canonicalImagePattern).
    */
   match?: string[];
   /** Names from the policy's keys and identities; any one of them must have signed. */
@@ -395,15 +397,21 @@ function checkRule(rule: RawPolicy['rules'][number], at: JsonPath, source: Polic
       'an attestation rule checks the attestation itself: say which predicate types with predicateTypes',
     );
   }
-  if (rule.kind === 'image' && rule.match !== undefined) {
-    [rule.match].flat().forEach((pattern, i) => {
-      // The first segment may be a registry with a port; after it, ":" or "@" starts a tag or digest.
-      const repository = pattern.slice(pattern.indexOf('/') + 1);
-      if (repository.includes(':') || repository.includes('@'))
+  // An image rule's globs, in the spelling of the names they will be matched against.
+  const match = rule.match === undefined ? undefined : [rule.match].flat();
+  if (rule.kind === 'image' && match !== undefined) {
+    match.forEach((pattern, i) => {
+      try {
+        match[i] = canonicalImagePattern(pattern);
+      } catch (cause) {
         throw source.error(
           Array.isArray(rule.match) ? [...at, 'match', i] : [...at, 'match'],
-          `"${pattern}" names a tag or digest; an image rule matches REGISTRY/REPOSITORY (globs), and every tag and digest of it is checked`,
+          (cause as Error).message,
+          undefined,
+          'E_INPUT',
+          cause,
         );
+      }
     });
   }
   if (rule.kind === 'attestation' && !rule.predicateTypes) {
@@ -435,7 +443,7 @@ function checkRule(rule: RawPolicy['rules'][number], at: JsonPath, source: Polic
   });
   const checked: GateRule = { signers: rule.signers, tlog: rule.tlog ?? false, attestations };
   if (rule.kind) checked.kind = rule.kind;
-  if (rule.match !== undefined) checked.match = [rule.match].flat();
+  if (match !== undefined) checked.match = match;
   if (rule.predicateTypes) checked.predicateTypes = rule.predicateTypes.map((type, i) => predicateType(type, [...at, 'predicateTypes', i]));
   return checked;
 }

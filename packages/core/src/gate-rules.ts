@@ -1,5 +1,6 @@
 import picomatch from 'picomatch';
 import type { GatePolicy, GateRule } from './gate-policy';
+import { canonicalImagePattern, parseImageName } from './image-name';
 import { identityMatches, type Policy, type TrustedKey } from './policy';
 import type { SignerIdentity } from './verify';
 
@@ -37,18 +38,27 @@ export function signerName(policy: GatePolicy, signer: SignerIdentity, signers: 
 const imageMatchers = new WeakMap<GatePolicy, ((name: string) => boolean)[]>();
 
 /**
- * The first `kind: image` rule whose match covers an image, by its normalized name
- * REGISTRY/REPOSITORY (docker.io/library/nginx, not nginx); a rule without match covers every
- * image. Other rules never cover images, nor image rules files.
+ * The first `kind: image` rule whose match covers an image name, REGISTRY/REPOSITORY; a rule
+ * without match covers every image. Other rules never cover images, nor image rules files.
+ * The name is read in its canonical spelling first (GHCR.io:443/acme/shop is
+ * ghcr.io/acme/shop, nginx is docker.io/library/nginx), the spelling the policy's patterns
+ * were put in when it was loaded, so no respelling of an image meets another rule.
+ * Throws E_INPUT for a name that is not one.
  */
 export function imageRuleFor(policy: GatePolicy, imageName: string): { index: number; rule: GateRule } | undefined {
   let matchers = imageMatchers.get(policy);
   if (!matchers) {
-    matchers = policy.rules.map((rule) => (rule.match ? picomatch(rule.match, { dot: true }) : () => true));
+    // loadGatePolicy wrote the globs canonical already; a policy built by hand is made so here (idempotent).
+    matchers = policy.rules.map((rule) => {
+      if (!rule.match) return () => true;
+      return picomatch(rule.kind === 'image' ? rule.match.map(canonicalImagePattern) : rule.match, { dot: true });
+    });
     imageMatchers.set(policy, matchers);
   }
+  const { registry, repository } = parseImageName(imageName);
+  const name = `${registry}/${repository}`;
   for (const [index, rule] of policy.rules.entries()) {
-    if (rule.kind === 'image' && matchers[index]?.(imageName)) return { index, rule };
+    if (rule.kind === 'image' && matchers[index]?.(name)) return { index, rule };
   }
   return undefined;
 }

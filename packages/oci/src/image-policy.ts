@@ -8,7 +8,7 @@ import {
   signersPolicy,
   type TrustedRoot,
 } from '@signet/core';
-import { imageName, parseImageReference } from './reference';
+import { formatImageReference, imageName, parseImageReference } from './reference';
 import { RegistryClient } from './registry-client';
 import { verifyImage, verifyImageAttestation } from './verify-image';
 
@@ -19,7 +19,11 @@ export interface ImageVerdict {
   ok: boolean;
   /** The verified manifest digest (a tag resolved once). */
   digest?: string;
-  /** What to run: the reference as given with @DIGEST (REPO:TAG@sha256:…), unchanged when it had a digest. */
+  /**
+   * What to run: the reference in its canonical spelling with the verified @DIGEST
+   * (REGISTRY/REPO:TAG@sha256:…), the digest it was given when it had one. One spelling, so
+   * that what runs, what was judged and what is cached name the same repository.
+   */
   pinned?: string;
   /** The index of the policy rule that covers it. */
   rule?: number;
@@ -38,21 +42,26 @@ export interface ImagePolicyOptions {
 
 /**
  * Checks an image against the first `kind: image` rule of a gate policy that matches its
- * name: signed by one of the rule's signers (logged when the rule says tlog), with the
+ * name, read in its canonical spelling (a respelled registry meets the same rule): signed by one of the rule's signers (logged when the rule says tlog), with the
  * attestations it requires. A failure is a verdict, not an exception, as in the gate.
  */
 export async function verifyImageForPolicy(image: string, policy: GatePolicy, options: ImagePolicyOptions = {}): Promise<ImageVerdict> {
   const verdict: ImageVerdict = { image, ok: false, reason: '' };
   try {
+    // Every step below sees the canonical spelling only: the rule, the registry, the pin.
     const reference = parseImageReference(image);
+    const canonical = formatImageReference(reference);
     const covering = imageRuleFor(policy, imageName(reference));
     if (!covering) throw new SignetError({ code: 'E_POLICY', message: `no image rule of ${policy.source} covers ${imageName(reference)}` });
     verdict.rule = covering.index;
     const { rule } = covering;
     const client = options.client ?? new RegistryClient();
-    const verified = await verifyImage(image, signersPolicy(policy, rule.signers, rule.tlog), { client, trustedRoot: options.trustedRoot });
+    const verified = await verifyImage(canonical, signersPolicy(policy, rule.signers, rule.tlog), {
+      client,
+      trustedRoot: options.trustedRoot,
+    });
     verdict.digest = verified.digest;
-    verdict.pinned = reference.digest ? image : `${image}@${verified.digest}`;
+    verdict.pinned = formatImageReference({ ...reference, digest: reference.digest ?? verified.digest });
     const [first] = verified.signatures;
     const signer = first ? signerName(policy, first.verified.signer, rule.signers).display : undefined;
     if (signer) verdict.signer = signer;

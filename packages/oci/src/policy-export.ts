@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import {
   algorithmForKey,
   algorithmInfo,
+  canonicalImagePattern,
   type GatePolicy,
   type GateRule,
   type IdentityRule,
@@ -11,6 +12,7 @@ import {
   publicKeyPem,
   SignetError,
 } from '@signet/core';
+import { kyvernoRespelledReferencesRule, POLICY_CONTROLLER_RESPELLED_GLOBS } from './respelled-references';
 import type { SignatureFormat } from './sign-image';
 
 /*
@@ -19,12 +21,16 @@ import type { SignatureFormat } from './sign-image';
  * ClusterImagePolicies. The translation is as close as the two allow, and every place where
  * they cannot say what Signet says is returned as a warning, never dropped in silence.
  *
- * Two differences run through everything here:
+ * Three differences run through everything here:
  * - Signet applies the first image rule that matches an image; Kyverno applies every rule
  *   whose imageReferences match and policy-controller every ClusterImagePolicy whose glob
  *   matches, and the image must pass all of them.
  * - Signet's globs are picomatch globs on REGISTRY/REPOSITORY (`*` stops at "/", `**` spans
  *   segments); the others match the whole reference, tag or digest included.
+ * - Signet matches the name in its canonical spelling (GHCR.io:443/acme/shop is
+ *   ghcr.io/acme/shop); the others match the reference as written. Each exported policy so
+ *   begins by denying the respellings (see respelled-references.ts), so that an image meets
+ *   there the rule it meets in Signet.
  */
 
 export interface PolicyExportOptions {
@@ -48,9 +54,10 @@ const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/;
 
 /**
  * A Kyverno ClusterPolicy (kyverno.io/v1, checked against Kyverno 1.19's ImageVerification):
- * one rule per image rule, verifying Pod images with `type: SigstoreBundle` (`Cosign` for
- * legacy signatures); an earlier rule's names are skipped by later rules, so that each image
- * is held to the first rule that covers it, as Signet does.
+ * a rule denying respelled image references, then one rule per image rule, verifying Pod
+ * images (containers' and image volumes') with `type: SigstoreBundle` (`Cosign` for legacy
+ * signatures); an earlier rule's names are skipped by later rules, so that each image is held
+ * to the first rule that covers it, as Signet does.
  */
 export function kyvernoPolicy(policy: GatePolicy, options: PolicyExportOptions = {}): PolicyExport {
   const name = exportName(options);
@@ -91,6 +98,7 @@ export function kyvernoPolicy(policy: GatePolicy, options: PolicyExportOptions =
       verifyDigest: true,
       required: true,
       failureAction: 'Enforce',
+      imageExtractors: POD_IMAGE_EXTRACTORS,
       attestors: entries(current.rule.signers),
     });
     if (current.rule.attestations.length > 0) {
@@ -112,7 +120,7 @@ export function kyvernoPolicy(policy: GatePolicy, options: PolicyExportOptions =
       // background scans, which would re-verify running Pods against registries.
       webhookConfiguration: { failurePolicy: 'Fail', timeoutSeconds: 30 },
       background: false,
-      rules: kyvernoRules,
+      rules: [kyvernoRespelledReferencesRule(), ...kyvernoRules],
     },
   };
   return { documents: [document], warnings: warnings.list() };
@@ -120,8 +128,8 @@ export function kyvernoPolicy(policy: GatePolicy, options: PolicyExportOptions =
 
 /**
  * Sigstore policy-controller ClusterImagePolicies (policy.sigstore.dev/v1beta1, as of
- * policy-controller 0.15): for each image rule, one for its signature and one per required
- * attestation. Within a ClusterImagePolicy any one authority suffices, and an authority with
+ * policy-controller 0.15): one failing every respelled image reference it can match, then for
+ * each image rule, one for its signature and one per required attestation. Within a ClusterImagePolicy any one authority suffices, and an authority with
  * attestations checks only those, not the signature; every matching ClusterImagePolicy must
  * pass, so separate policies are how "signed by one of these, and attested by one of those"
  * is said.
@@ -132,7 +140,19 @@ export function policyControllerPolicy(policy: GatePolicy, options: PolicyExport
   const warnings = new Warnings('policy-controller');
   const rules = imageRules(policy, warnings);
   const signers = new Signers(policy, warnings);
-  const documents: object[] = [];
+  const documents: object[] = [
+    clusterImagePolicy(
+      `${name}-respelled-references`,
+      POLICY_CONTROLLER_RESPELLED_GLOBS.map((glob) => ({ glob })),
+      [{ static: { action: 'fail' } }],
+    ),
+  ];
+  const literalAddress = rules.flatMap((rule) => rule.patterns).find((pattern) => /^\d+\.\d+\.\d+\.\d+[:/]/.test(pattern.source));
+  if (literalAddress) {
+    warnings.add(
+      `"${literalAddress.source}" names a registry by its address; policy-controller's globs cannot refuse another spelling of an address (127.1 for 127.0.0.1), which would meet another rule there`,
+    );
+  }
 
   rules.forEach((current, n) => {
     for (const rule of rules.slice(0, n)) {
@@ -167,8 +187,13 @@ export function policyControllerPolicy(policy: GatePolicy, options: PolicyExport
       );
     });
   });
+  // policy-controller reads a pod's containers, init and ephemeral containers (validatePodSpec), never its volumes.
+  warnings.add(IMAGE_VOLUMES_UNCHECKED);
   return { documents, warnings: warnings.list() };
 }
+
+export const IMAGE_VOLUMES_UNCHECKED =
+  'image volumes (spec.volumes[].image, Kubernetes ImageVolume) are not checked by policy-controller: keep the ImageVolume feature off, or deny such volumes with another admission policy';
 
 /** Kubernetes objects as one multi-document YAML stream. */
 export function toYaml(documents: readonly object[]): string {
@@ -176,6 +201,18 @@ export function toYaml(documents: readonly object[]): string {
   // lineWidth 0: a folded regular expression or PEM line would still parse, but not read back by eye.
   return documents.map((document) => yaml.stringify(document, { lineWidth: 0 })).join('---\n');
 }
+
+/**
+ * Where a Pod names the images Kyverno verifies: its own three container lists (Kyverno's
+ * default, which custom extractors replace) and its image volumes.
+ */
+const POD_IMAGE_EXTRACTORS = {
+  Pod: [
+    ...['initContainers', 'containers', 'ephemeralContainers'].map((list) => ({ name: list, path: `/spec/${list}/*/image`, key: 'name' })),
+    // No key: the name is on the volume, one level up from the reference.
+    { name: 'imageVolumes', path: '/spec/volumes/*/image/reference' },
+  ],
+};
 
 function clusterImagePolicy(name: string, images: { glob: string }[], authorities: object[]): object {
   return { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name }, spec: { images, authorities } };
@@ -250,7 +287,10 @@ function imageRules(policy: GatePolicy, warnings: Warnings): ImageRule[] {
   const rules: ImageRule[] = [];
   for (const [index, rule] of policy.rules.entries()) {
     if (rule.kind !== 'image') continue;
-    const patterns = (rule.match ?? ['**']).flatMap((glob) => imagePatterns(glob, policy.source, index));
+    // In the spelling Signet matches (loadGatePolicy wrote them so; a policy built by hand may not have).
+    const patterns = (rule.match ?? ['**']).flatMap((glob) =>
+      imagePatterns(canonicalGlob(glob, policy.source, index), policy.source, index),
+    );
     const all = patterns.includes(EVERY_IMAGE);
     const before = rules.find((r) => r.all);
     if (before) {
@@ -260,6 +300,14 @@ function imageRules(policy: GatePolicy, warnings: Warnings): ImageRule[] {
     rules.push({ index, rule, all, patterns: all ? [EVERY_IMAGE] : patterns });
   }
   return rules;
+}
+
+function canonicalGlob(glob: string, source: string, index: number): string {
+  try {
+    return canonicalImagePattern(glob);
+  } catch (cause) {
+    throw new SignetError({ code: 'E_INPUT', message: `${source}: rules[${index}].match ${(cause as Error).message}`, cause });
+  }
 }
 
 function imagePatterns(glob: string, source: string, index: number): ImagePattern[] {

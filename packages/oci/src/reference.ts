@@ -1,8 +1,8 @@
-import { SignetError } from '@signet/core';
+import { parseImageName, SignetError } from '@signet/core';
 
-/** An image reference, normalized the way Docker and Kubernetes read it. */
+/** An image reference, in the canonical spelling of its name (see @signet/core's parseImageName). */
 export interface ImageReference {
-  /** The registry host, with its port: `ghcr.io`, `127.0.0.1:5000`, `docker.io`. */
+  /** The registry host in lower case, with its port unless 443: `ghcr.io`, `127.0.0.1:5000`, `docker.io`. */
   registry: string;
   /** The repository: `acme/shop`, `library/nginx`. */
   repository: string;
@@ -11,18 +11,17 @@ export interface ImageReference {
   digest?: string;
 }
 
-const DOCKER_HUB = 'docker.io';
-// The distribution spec's grammar: path components of lower-case alphanumerics joined by
-// separators; tags up to 128 characters; sha256 digests only (what registries and cosign use).
-const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+// The distribution spec's grammar: tags up to 128 characters; sha256 digests only (what
+// registries and cosign use).
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 /**
- * Parses `[REGISTRY/]REPOSITORY[:TAG][@DIGEST]`. As in Docker, the first component is a
- * registry when it has a dot or a port or is localhost; otherwise the image is on Docker
- * Hub, where one-component names live under library/. A reference with neither tag nor
- * digest means :latest to whoever reads it (see targetOf); it is returned without a tag.
+ * Parses `[REGISTRY/]REPOSITORY[:TAG][@DIGEST]`, its name in the one spelling every rule is
+ * matched against: as in Docker, the first component is a registry when it has a dot or a
+ * port or is localhost, otherwise the image is on Docker Hub (docker.io/library/ for one
+ * component); `GHCR.io:443/acme/shop` is `ghcr.io/acme/shop`. A reference with neither tag
+ * nor digest means :latest to whoever reads it (see targetOf); it is returned without a tag.
  */
 export function parseImageReference(value: string): ImageReference {
   const fail = (why: string): never => {
@@ -45,19 +44,8 @@ export function parseImageReference(value: string): ImageReference {
     rest = rest.slice(0, colon);
     if (!TAG.test(tag)) fail(`"${tag}" is not a valid tag`);
   }
-  const parts = rest.split('/');
-  const first = parts[0] ?? '';
-  let registry = DOCKER_HUB;
-  if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('['))) {
-    registry = first;
-    parts.shift();
-  }
-  if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = DOCKER_HUB;
-  if (registry === DOCKER_HUB && parts.length === 1) parts.unshift('library');
-  for (const part of parts) {
-    if (!COMPONENT.test(part)) fail(`"${part}" is not a valid repository name component (lower-case letters, digits, ".", "_", "-")`);
-  }
-  const reference: ImageReference = { registry, repository: parts.join('/') };
+  const { registry, repository } = parseImageName(rest, value);
+  const reference: ImageReference = { registry, repository };
   if (tag !== undefined) reference.tag = tag;
   if (digest !== undefined) reference.digest = digest;
   return reference;
@@ -73,7 +61,7 @@ export function imageName(reference: Pick<ImageReference, 'registry' | 'reposito
   return `${reference.registry}/${reference.repository}`;
 }
 
-/** The reference as text: `REGISTRY/REPOSITORY[:TAG][@DIGEST]`. */
+/** The reference as text, canonical: `REGISTRY/REPOSITORY[:TAG][@DIGEST]`. */
 export function formatImageReference(reference: ImageReference): string {
   return `${imageName(reference)}${reference.tag ? `:${reference.tag}` : ''}${reference.digest ? `@${reference.digest}` : ''}`;
 }

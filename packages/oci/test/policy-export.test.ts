@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type GatePolicy, imageRuleFor, loadGatePolicy, SignetError } from '@signet/core';
 import { useTempDir } from '@signet/test-support';
-import { kyvernoPolicy, policyControllerPolicy, toYaml } from '../src/policy-export';
+import { parseImageReference } from '../src';
+import { IMAGE_VOLUMES_UNCHECKED, kyvernoPolicy, policyControllerPolicy, toYaml } from '../src/policy-export';
 
 const tmp = useTempDir();
 
@@ -27,6 +28,35 @@ async function load(policy: string, keys: Record<string, string> = { release: pu
   fs.writeFileSync(path.join(dir, 'policy.yaml'), policy);
   return loadGatePolicy(path.join(dir, 'policy.yaml'));
 }
+
+/** Kyverno's rules for the policy's image rules: after the one denying respelled references. */
+function kyvernoImageRules(policy: GatePolicy) {
+  const [respelled, ...rules] = (kyvernoPolicy(policy).documents[0] as { spec: { rules: KyvernoRule[] } }).spec.rules;
+  expect(respelled?.name).toBe('respelled-image-references');
+  return rules;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: exported documents are read field by field
+type KyvernoRule = { name: string; verifyImages: any[] };
+
+/** policy-controller's ClusterImagePolicies for the policy's image rules: after the one failing respelled references. */
+function imagePolicies(policy: GatePolicy) {
+  const [respelled, ...documents] = policyControllerPolicy(policy).documents as {
+    metadata: { name: string };
+    spec: Record<string, unknown>;
+  }[];
+  expect(respelled?.metadata.name).toBe('signet-images-respelled-references');
+  return documents;
+}
+
+const POD_EXTRACTORS = {
+  Pod: [
+    { name: 'initContainers', path: '/spec/initContainers/*/image', key: 'name' },
+    { name: 'containers', path: '/spec/containers/*/image', key: 'name' },
+    { name: 'ephemeralContainers', path: '/spec/ephemeralContainers/*/image', key: 'name' },
+    { name: 'imageVolumes', path: '/spec/volumes/*/image/reference' },
+  ],
+};
 
 /** A policy with the release key and one rule. */
 const oneRule = (rule: string) => load(`version: 1\nkeys:\n  release: { publicKey: keys/release.pub }\nrules:\n  - ${rule}\n`);
@@ -78,7 +108,14 @@ rules:
     'index.docker.io/library/nginx@*',
   ];
   const pods = { any: [{ resources: { kinds: ['Pod'] } }] };
-  const enforced = { type: 'SigstoreBundle', mutateDigest: true, verifyDigest: true, required: true, failureAction: 'Enforce' };
+  const enforced = {
+    type: 'SigstoreBundle',
+    mutateDigest: true,
+    verifyDigest: true,
+    required: true,
+    failureAction: 'Enforce',
+    imageExtractors: POD_EXTRACTORS,
+  };
 
   it('is one Kyverno ClusterPolicy: a rule each, later rules skipping what earlier ones cover exactly', () => {
     const { documents, warnings } = kyvernoPolicy(policy);
@@ -91,6 +128,7 @@ rules:
           webhookConfiguration: { failurePolicy: 'Fail', timeoutSeconds: 30 },
           background: false,
           rules: [
+            expect.objectContaining({ name: 'respelled-image-references' }),
             {
               name: 'image-rule-1',
               match: pods,
@@ -171,6 +209,7 @@ rules:
       spec: { images, authorities },
     });
     expect(documents).toEqual([
+      cip('signet-images-respelled-references', expect.any(Array), [{ static: { action: 'fail' } }]),
       cip(
         'signet-images-rule-1',
         ['ghcr.io/acme/legacy/**:*', 'ghcr.io/acme/legacy/**@*', 'ghcr.io/acme/legacy:*', 'ghcr.io/acme/legacy@*'].map((glob) => ({
@@ -189,6 +228,7 @@ rules:
       'rules[2]: an image that rules[1]\'s "ghcr.io/acme/legacy/**" also covers must pass both rules in policy-controller (it has no way to skip images), where Signet applies only rules[1]',
       'rules[3]: an image that rules[1]\'s "ghcr.io/acme/legacy/**" also covers must pass both rules in policy-controller (it has no way to skip images), where Signet applies only rules[1]',
       'rules[3]: an image that rules[2]\'s "ghcr.io/acme/*" also covers must pass both rules in policy-controller (it has no way to skip images), where Signet applies only rules[2]',
+      IMAGE_VOLUMES_UNCHECKED,
     ]);
   });
 
@@ -198,13 +238,19 @@ rules:
       spec: { rules: { verifyImages: { type: string }[] }[] };
     };
     expect(kyverno.metadata.name).toBe('shop');
-    expect(kyverno.spec.rules.map((rule) => rule.verifyImages[0]?.type)).toEqual(['Cosign', 'Cosign', 'Cosign']);
+    expect(kyverno.spec.rules.slice(1).map((rule) => rule.verifyImages[0]?.type)).toEqual(['Cosign', 'Cosign', 'Cosign']);
     const cips = policyControllerPolicy(policy, { name: 'shop', format: 'legacy' }).documents as {
       metadata: { name: string };
       spec: { authorities: { signatureFormat: string }[] };
     }[];
-    expect(cips.map((cip) => cip.metadata.name)).toEqual(['shop-rule-1', 'shop-rule-2', 'shop-rule-2-cyclonedx', 'shop-rule-3']);
-    expect(cips.flatMap((cip) => cip.spec.authorities.map((a) => a.signatureFormat))).toEqual(Array(5).fill('legacy'));
+    expect(cips.map((cip) => cip.metadata.name)).toEqual([
+      'shop-respelled-references',
+      'shop-rule-1',
+      'shop-rule-2',
+      'shop-rule-2-cyclonedx',
+      'shop-rule-3',
+    ]);
+    expect(cips.slice(1).flatMap((cip) => cip.spec.authorities.map((a) => a.signatureFormat))).toEqual(Array(5).fill('legacy'));
     expect(() => kyvernoPolicy(policy, { name: 'Shop Images' })).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
   });
 
@@ -266,9 +312,8 @@ describe('image globs', () => {
     ['ghcr.io/acme/app**', false, ['ghcr.io/acme/app*:*', 'ghcr.io/acme/app*@*']],
   ])('%s: the same names in policy-controller; in Kyverno the same (exact: %s) or more', async (glob, exact, references) => {
     const policy = await oneRule(`{ kind: image, match: '${glob}', signers: [release] }`);
-    const kyverno = (kyvernoPolicy(policy).documents[0] as { spec: { rules: { verifyImages: { imageReferences: string[] }[] }[] } }).spec
-      .rules[0]?.verifyImages[0]?.imageReferences as string[];
-    const globs = (policyControllerPolicy(policy).documents[0] as { spec: { images: { glob: string }[] } }).spec.images.map((i) => i.glob);
+    const kyverno = kyvernoImageRules(policy)[0]?.verifyImages[0]?.imageReferences as string[];
+    const globs = ((imagePolicies(policy)[0]?.spec.images ?? []) as { glob: string }[]).map((i) => i.glob);
     if (references) expect(kyverno).toEqual(references);
     for (const name of NAMES) {
       const signet = imageRuleFor(policy, name) !== undefined;
@@ -290,22 +335,21 @@ describe('image globs', () => {
       `{ kind: image, match: ['**', 'ghcr.io/x/y'], signers: [release] }\n  - { kind: image, match: 'ghcr.io/acme/*', signers: [release] }`,
     );
     const kyverno = kyvernoPolicy(policy);
-    expect(kyverno.documents[0]).toMatchObject({ spec: { rules: [{ name: 'image-rule-0', verifyImages: [{ imageReferences: ['*'] }] }] } });
+    expect(kyvernoImageRules(policy)).toMatchObject([{ name: 'image-rule-0', verifyImages: [{ imageReferences: ['*'] }] }]);
     expect(kyverno.warnings).toEqual(['rules[1] is left out: rules[0] before it covers every image, so Signet never applies it']);
-    const cips = policyControllerPolicy(policy);
-    expect(cips.documents).toEqual([expect.objectContaining({ spec: expect.objectContaining({ images: [{ glob: '**' }] }) })]);
-    expect(cips.warnings).toEqual(['rules[1] is left out: rules[0] before it covers every image, so Signet never applies it']);
+    expect(imagePolicies(policy)).toEqual([expect.objectContaining({ spec: expect.objectContaining({ images: [{ glob: '**' }] }) })]);
+    expect(policyControllerPolicy(policy).warnings).toEqual([
+      'rules[1] is left out: rules[0] before it covers every image, so Signet never applies it',
+      IMAGE_VOLUMES_UNCHECKED,
+    ]);
   });
 
   it('? becomes * in policy-controller, with a warning', async () => {
     const policy = await oneRule("{ kind: image, match: 'ghcr.io/acme/ap?', signers: [release] }");
-    const { documents, warnings } = policyControllerPolicy(policy);
-    expect((documents[0] as { spec: { images: unknown } }).spec.images).toEqual([
-      { glob: 'ghcr.io/acme/ap*:*' },
-      { glob: 'ghcr.io/acme/ap*@*' },
-    ]);
-    expect(warnings).toEqual([
+    expect(imagePolicies(policy)[0]?.spec.images).toEqual([{ glob: 'ghcr.io/acme/ap*:*' }, { glob: 'ghcr.io/acme/ap*@*' }]);
+    expect(policyControllerPolicy(policy).warnings).toEqual([
       'rules[0].match "ghcr.io/acme/ap?": policy-controller globs have no ?, so it became *, which covers more images',
+      IMAGE_VOLUMES_UNCHECKED,
     ]);
   });
 
@@ -333,9 +377,7 @@ rules:
 `,
       {},
     );
-    const entries = (
-      kyvernoPolicy(policy).documents[0] as { spec: { rules: { verifyImages: { attestors: { entries: unknown[] }[] }[] }[] } }
-    ).spec.rules[0]?.verifyImages[0]?.attestors[0]?.entries;
+    const entries = kyvernoImageRules(policy)[0]?.verifyImages[0]?.attestors[0]?.entries;
     expect(entries).toEqual([
       { keyless: { issuer: 'https://accounts.google.com', subject: 'release@acme.example', rekor: { url: REKOR } } },
       {
@@ -346,7 +388,7 @@ rules:
         },
       },
     ]);
-    const authorities = (policyControllerPolicy(policy).documents[0] as { spec: { authorities: unknown[] } }).spec.authorities;
+    const authorities = imagePolicies(policy)[0]?.spec.authorities;
     expect(authorities).toEqual([
       {
         name: 'exact',
@@ -396,6 +438,7 @@ rules:
     expect(policyControllerPolicy(policy).warnings).toEqual([
       'keys.next: validFrom 2026-04-01 has no policy-controller equivalent; policy-controller trusts the key at any time, so take it out of the exported policy when its window closes',
       'keys.old: validFrom 2025-01-01, validUntil 2026-03-31T12:00:00.000Z has no policy-controller equivalent; policy-controller trusts the key at any time, so take it out of the exported policy when its window closes',
+      IMAGE_VOLUMES_UNCHECKED,
     ]);
   });
 
@@ -409,14 +452,15 @@ rules:
       'version: 1\nkeys:\n  ed: { publicKey: keys/ed.pub }\n  pss: { publicKey: keys/pss.pub }\nrules:\n  - { kind: image, signers: [ed, pss] }\n',
       { ed: ed25519, pss },
     );
-    const { documents, warnings } = policyControllerPolicy(policy);
-    expect((documents[0] as { spec: { authorities: unknown[] } }).spec.authorities[0]).toEqual({
+    const { warnings } = policyControllerPolicy(policy);
+    expect(((imagePolicies(policy)[0]?.spec.authorities ?? []) as unknown[])[0]).toEqual({
       name: 'ed',
       key: { data: ed25519, hashAlgorithm: 'sha256' },
       signatureFormat: 'bundle',
     });
     expect(warnings).toEqual([
       'keys.pss: an RSA-PSS key; policy-controller (Go) cannot load an id-RSASSA-PSS public key, so its signatures will not verify there',
+      IMAGE_VOLUMES_UNCHECKED,
     ]);
   });
 });
@@ -432,5 +476,134 @@ it('a policy without image rules is refused: there is nothing to export', async 
     }
     expect(error).toBeInstanceOf(SignetError);
     expect(error).toMatchObject({ code: 'E_INPUT', message: expect.stringContaining('the policy has no kind: image rules') });
+  }
+});
+
+describe('respelled image references', () => {
+  // Signet reads each of these as another spelling of its registry, or refuses it.
+  const RESPELLED = [
+    'GHCR.io/acme/shop:1',
+    'ghcr.io:443/acme/shop:1',
+    'ghcr.io:80/acme/shop:1',
+    'ghcr.io:0443/acme/shop:1',
+    'ghcr.io./acme/shop:1',
+    'ghcr.io.:5000/acme/shop:1',
+    'registry-1.docker.io/acme/shop:1',
+    'registry.hub.docker.com/library/nginx:1',
+    `LOCALHOST:5000/shop@${DIGEST}`,
+    'Acme/shop:1',
+  ];
+  // Numeric hosts Signet refuses or folds, which only a regular expression can tell apart.
+  const RESPELLED_ADDRESSES = [
+    '127.1:5000/shop:1',
+    '0x7f.0.0.1/shop:1',
+    '127.000.0.1/shop:1',
+    '1234:5000/shop:1',
+    '[::ffff:7f00:1]:5000/shop:1',
+  ];
+  // Written as Signet names them (index.docker.io is the controllers' own Docker Hub spelling).
+  const CANONICAL = [
+    'nginx:1',
+    'acme/shop:1',
+    '1234/app:1',
+    'ghcr.io/acme/shop:V1',
+    `ghcr.io/acme/shop@${DIGEST}`,
+    'ghcr.io:8443/acme/shop:1',
+    '127.0.0.1:5000/shop:1',
+    '10.0.0.1/shop:1',
+    'localhost:5000/shop:1',
+    'localhost/shop:1',
+    '[::1]:5000/shop:1',
+    'index.docker.io/library/nginx:1',
+    'docker.io/nginx:1',
+    '0x.example.com/shop:1',
+  ];
+
+  /** Whether Signet reads the reference's registry as written: else it folds it into another spelling, or refuses it. */
+  function writtenAsSignetNamesIt(image: string): boolean {
+    const [first, ...rest] = image.split('/');
+    const registry = rest.length > 0 && /[.:A-Z]|^localhost$/.test(first as string) ? first : undefined;
+    try {
+      const read = parseImageReference(image);
+      return registry === undefined || registry === read.registry || registry === 'index.docker.io';
+    } catch {
+      return false;
+    }
+  }
+
+  it('the examples are what they say they are, to Signet', () => {
+    for (const image of [...RESPELLED, ...RESPELLED_ADDRESSES]) expect([image, writtenAsSignetNamesIt(image)]).toEqual([image, false]);
+    for (const image of CANONICAL) expect([image, writtenAsSignetNamesIt(image)]).toEqual([image, true]);
+  });
+
+  it('Kyverno denies exactly the respelled ones, in containers and image volumes alike', async () => {
+    const policy = await oneRule('{ kind: image, signers: [release] }');
+    const [rule] = (kyvernoPolicy(policy).documents[0] as { spec: { rules: RespelledRule[] } }).spec.rules;
+    expect(rule).toMatchObject({ name: 'respelled-image-references', validate: { failureAction: 'Enforce' } });
+    const [containers, volumes] = rule?.validate.foreach ?? [];
+    expect(containers?.list).toBe('request.object.spec.[initContainers, containers, ephemeralContainers][]');
+    expect(volumes?.list).toBe('request.object.spec.volumes[?image].image || `[]`');
+    for (const image of [...RESPELLED, ...RESPELLED_ADDRESSES, ...CANONICAL]) {
+      const expected = !writtenAsSignetNamesIt(image);
+      expect([image, denies(containers, 'element.image', image)]).toEqual([image, expected]);
+      expect([image, denies(volumes, 'element.reference', image)]).toEqual([image, expected]);
+    }
+  });
+
+  it('policy-controller fails the respellings its globs can express, and nothing written as Signet names it', async () => {
+    const policy = await oneRule('{ kind: image, signers: [release] }');
+    const [respelled] = policyControllerPolicy(policy).documents as { spec: { images: { glob: string }[]; authorities: object[] } }[];
+    expect(respelled?.spec.authorities).toEqual([{ static: { action: 'fail' } }]);
+    const globs = respelled?.spec.images.map(({ glob }) => glob) ?? [];
+    // go-containerregistry names a reference with its tag or digest; a Docker Hub one under index.docker.io.
+    const name = (image: string) =>
+      image.includes('/') && /[.:A-Z]|^localhost/.test(image.split('/')[0] as string) ? image : `index.docker.io/${image}`;
+    const matches = (image: string) =>
+      globs.some((g) =>
+        new RegExp(`^${g.replaceAll('.', '\\.').replaceAll('**', '#').replaceAll('*', '[^/]*').replaceAll('#', '.*')}$`).test(name(image)),
+      );
+    for (const image of RESPELLED) expect([image, matches(image)]).toEqual([image, true]);
+    for (const image of CANONICAL) expect([image, matches(image)]).toEqual([image, false]);
+  });
+
+  it('a policy built by hand is exported in the canonical spelling too', async () => {
+    const loaded = await oneRule('{ kind: image, signers: [release] }');
+    const policy = {
+      ...loaded,
+      rules: [{ ...loaded.rules[0], kind: 'image' as const, match: ['ghcr.io:443/acme/*'] } as GatePolicy['rules'][number]],
+    };
+    expect(kyvernoImageRules(policy)[0]?.verifyImages[0]?.imageReferences).toEqual(['ghcr.io/acme/*:*', 'ghcr.io/acme/*@*']);
+    const upper = { ...policy, rules: [{ ...policy.rules[0], match: ['GHCR.io/acme/*'] } as GatePolicy['rules'][number]] };
+    expect(() => policyControllerPolicy(upper)).toThrow(
+      expect.objectContaining({ code: 'E_INPUT', message: expect.stringContaining('rules[0].match "GHCR.io/acme/*" can never match') }),
+    );
+  });
+
+  it('a rule naming a registry by its IPv4 address is a policy-controller warning: another spelling of the address would escape it', async () => {
+    const policy = await oneRule("{ kind: image, match: '10.0.0.1:5000/**', signers: [release] }");
+    expect(policyControllerPolicy(policy).warnings).toContain(
+      '"10.0.0.1:5000/**" names a registry by its address; policy-controller\'s globs cannot refuse another spelling of an address (127.1 for 127.0.0.1), which would meet another rule there',
+    );
+  });
+
+  interface RespelledRule {
+    name: string;
+    validate: { foreach: { list: string; deny: { conditions: { any: { key: string; operator: string; value: unknown }[] } } }[] };
+  }
+
+  /**
+   * Evaluates a foreach's conditions for one element, as Kyverno would: each key is
+   * `{{ regex_match('RE', VALUE || '') [&& !regex_match('RE2', VALUE || '')] }}`, whose Go
+   * expressions use only syntax JavaScript reads the same way.
+   */
+  function denies(foreach: RespelledRule['validate']['foreach'][number] | undefined, value: string, image: string): boolean {
+    return (foreach?.deny.conditions.any ?? []).some(({ key, operator, value: expected }) => {
+      const tests = [...key.matchAll(/(!?)regex_match\('([^']*)', ([\w.]+) \|\| ''\)/g)];
+      expect(tests.length).toBeGreaterThan(0);
+      expect(key.replace(/(!?)regex_match\('([^']*)', ([\w.]+) \|\| ''\)/g, 'X')).toMatch(/^\{\{ X( && X)? \}\}$/);
+      for (const [, , , argument] of tests) expect(argument).toBe(value);
+      const result = tests.every(([, not, re]) => new RegExp(re as string).test(image) !== (not === '!'));
+      return operator === 'Equals' && result === expected;
+    });
   }
 });

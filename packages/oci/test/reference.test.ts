@@ -15,6 +15,16 @@ describe('parseImageReference', () => {
     expect(parseImageReference(value)).toEqual(expected);
   });
 
+  it.each([
+    [`GHCR.io:443/acme/shop:v1@${D}`, `ghcr.io/acme/shop:v1@${D}`],
+    ['ghcr.io./acme/shop:v1', 'ghcr.io/acme/shop:v1'],
+    ['registry-1.docker.io/nginx:1.27', 'docker.io/library/nginx:1.27'],
+    [`[0::1]:05000/shop@${D}`, `[::1]:5000/shop@${D}`],
+    ['LOCALHOST:5000/shop:V1', 'localhost:5000/shop:V1'],
+  ])('writes %s back in its canonical spelling, %s (the tag as given: tags are case-sensitive)', (value, expected) => {
+    expect(formatImageReference(parseImageReference(value))).toBe(expected);
+  });
+
   it('writes a reference back', () => {
     expect(formatImageReference(parseImageReference(`ghcr.io/acme/shop:v1@${D}`))).toBe(`ghcr.io/acme/shop:v1@${D}`);
   });
@@ -24,6 +34,8 @@ describe('parseImageReference', () => {
     ['ghcr.io/Acme/shop', '"Acme" is not a valid repository name component'],
     ['ghcr.io/acme/shop@sha256:abc', 'the digest must be sha256: and 64 lower-case hex digits'],
     ['ghcr.io/acme/shop:-bad', '"-bad" is not a valid tag'],
+    ['ghcr.io:80/acme/shop:v1', 'port 80 is plain HTTP'],
+    ['127.1:5000/shop', 'is not a dotted-decimal IPv4 address'],
   ])('refuses %j with E_INPUT', (value, message) => {
     expect(() => parseImageReference(value)).toThrow(
       expect.objectContaining({ code: 'E_INPUT', message: expect.stringContaining(message) }),
