@@ -6,7 +6,7 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import type { Bundle } from './bundle-io';
 import { readBundle, serializeBundle } from './bundle-io';
-import { digestFile, openRegularFileSync, readRegularFileSync } from './digest';
+import { digestFile, openRegularFileSync, readRegularFile, readRegularFileSync } from './digest';
 import { SignetError } from './errors';
 import { writeFileAtomic } from './fs-atomic';
 import type { Policy } from './policy';
@@ -473,7 +473,7 @@ async function provenancePredicate(root: string, outputDir: string, info: BuildI
   if (lockfile) {
     const digest = crypto
       .createHash('sha256')
-      .update(await fs.readFile(lockfile))
+      .update(await readRegularFile(lockfile))
       .digest('hex');
     resolvedDependencies.push({ uri: `file:${path.relative(root, lockfile).split(path.sep).join('/')}`, digest: { sha256: digest } });
   } else {

@@ -1,16 +1,15 @@
 import type { KeyObject } from 'node:crypto';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ErrorObject } from 'ajv';
 import type { Document, LineCounter } from 'yaml';
-import { inputError, readRegularFile } from './digest';
+import { readRegularFile } from './digest';
 import { SignetError, type SignetErrorCode } from './errors';
 import { canonicalImagePattern } from './image-name';
 import { parseKeyRef } from './keyref';
 import { trustedKeyFromRef } from './keys';
 import { anchoredRegExp, type IdentityRule, type TrustedKey } from './policy';
 import type { ProviderOptions } from './provider';
-import { parsePublicKey } from './public-key';
+import { assertAcceptableKey, parsePublicKey } from './public-key';
 import { resolvePredicateType } from './statement';
 import type { TrustedRoot } from './trusted-root';
 
@@ -491,9 +490,9 @@ async function loadKey(
         const file = path.resolve(path.dirname(source.file), ref.location);
         let pem: string;
         try {
-          pem = await fs.readFile(file, 'utf8');
+          pem = (await readRegularFile(file)).toString('utf8');
         } catch (cause) {
-          throw fail(cause, inputError(ref.location, cause).message);
+          throw fail(cause, (cause as Error).message.replace(file, ref.location));
         }
         if (!/-----BEGIN (RSA )?PUBLIC KEY-----/.test(pem) || pem.includes('PRIVATE KEY-----')) {
           throw fail(undefined, `${ref.location} is not a PEM public key; a policy trusts public keys (signet key public writes one)`);
@@ -504,6 +503,8 @@ async function loadKey(
         publicKey = typeof trusted.publicKey === 'string' ? parsePublicKey(trusted.publicKey, value) : trusted.publicKey;
       }
     }
+    // A key too weak to trust is a policy mistake, said where it is written, not at the first artifact.
+    assertAcceptableKey(publicKey, `keys.${name}`);
   } catch (cause) {
     if (cause instanceof SignetError && cause.message.startsWith(`${source.file}:`)) throw cause;
     throw fail(cause);

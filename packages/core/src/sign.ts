@@ -1,10 +1,9 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs/promises';
 import { type Bundle, toMessageSignatureBundle } from '@sigstore/bundle';
 import { HashAlgorithm as ProtoHashAlgorithm } from '@sigstore/protobuf-specs';
 import type { Artifact as SigstoreArtifact, Signature as SigstoreSignature, Witness } from '@sigstore/sign';
 import { algorithmInfo, type HashAlgorithm } from './algorithms';
-import { digestBytes, digestFile, type ProgressListener, readSmallFile } from './digest';
+import { digestBytes, digestFile, type ProgressListener, readRegularFile, readSmallFile } from './digest';
 import { SignetError } from './errors';
 import { publicKeyFingerprint } from './public-key';
 import type { Signer } from './signer';
@@ -72,7 +71,7 @@ export async function signArtifact(input: SignInput, signer: Signer, options: Si
   // Settle what witnesses the signature before asking anything of a remote service.
   const witnesses = witnessesOf(signer, options);
   const signDigest = bytes ? undefined : signer.signDigest?.bind(signer);
-  const data = signDigest ? digest : (bytes ?? (await fs.readFile((input as { path: string }).path)));
+  const data = signDigest ? digest : (bytes ?? (await readRegularFile((input as { path: string }).path)));
   const keyMaterial = await keyMaterialOf(signer);
   const { MessageSignatureBundleBuilder } = sigstore();
 

@@ -1,6 +1,5 @@
-import fs from 'node:fs/promises';
 import type { Witness } from '@sigstore/sign';
-import { inputError } from './digest';
+import { readRegularFile } from './digest';
 import { SignetError } from './errors';
 
 /** The Sigstore services a signature uses: public-good by default, or a private deployment. */
@@ -33,9 +32,9 @@ interface ServiceEntry {
 export async function readSigningConfig(path: string): Promise<SigstoreServices> {
   let json: unknown;
   try {
-    json = JSON.parse(await fs.readFile(path, 'utf8'));
+    json = JSON.parse((await readRegularFile(path)).toString('utf8'));
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code) throw inputError(path, cause);
+    if (cause instanceof SignetError) throw cause;
     throw new SignetError({ code: 'E_INPUT', message: `signing config ${path} is not valid JSON`, cause });
   }
   return parseSigningConfig(json, path);

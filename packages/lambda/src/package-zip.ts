@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileFilter, SignetError, writeFileAtomic } from '@signet/core';
+import { fileFilter, readRegularFile, SignetError, writeFileAtomic } from '@signet/core';
 import { ZipFile } from 'yazl';
 
 /**
@@ -48,7 +48,7 @@ export async function packageZip(srcDir: string, out: string, options: PackageOp
   const zip = new ZipFile();
   for (const name of files) {
     const full = path.join(root, name);
-    const [data, stat] = await Promise.all([fs.readFile(full), fs.stat(full)]);
+    const [data, stat] = await Promise.all([readRegularFile(full), fs.stat(full)]);
     const mode = stat.mode & 0o111 ? 0o100755 : 0o100644;
     zip.addBuffer(data, name, { mtime: ZIP_EPOCH, mode, compress: true });
   }

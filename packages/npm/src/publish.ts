@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { type Signer, SignetError, type SignOptions, serializeBundle, signStatement, writeFileAtomic } from '@signet/core';
+import { readRegularFile, type Signer, SignetError, type SignOptions, serializeBundle, signStatement, writeFileAtomic } from '@signet/core';
 import { NpmFailure, runNpm } from './npm-cli';
 import { npmPurl, releaseStatement, sha512Integrity } from './release';
 
@@ -70,7 +70,7 @@ export async function publishSigned(dir: string, signer: Signer | undefined, opt
   const dryRun = Boolean(options.dryRun) || npmArgs.includes('--dry-run');
   if (!dryRun && !signer) throw new SignetError({ code: 'E_USAGE', message: 'publishing needs a signing key' });
   const packed = await packPackage(dir, options.packDestination ?? dir, options.env);
-  const bytes = await fs.readFile(packed.tarball);
+  const bytes = await readRegularFile(packed.tarball);
   const integrity = sha512Integrity(bytes);
   if (integrity !== packed.integrity) {
     throw new SignetError({

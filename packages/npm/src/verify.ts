@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
   type Bundle,
@@ -12,6 +11,7 @@ import {
   NPM_RELEASE_PREDICATE_TYPE,
   type Policy,
   parseBundle,
+  readRegularFile,
   type SignerIdentity,
   SignetError,
   type TrustedRoot,
@@ -297,14 +297,17 @@ async function findSignetBundle(
   options: NpmVerifyOptions,
   client: RegistryClient,
 ): Promise<{ json: string; source: string } | undefined> {
-  if (options.bundle) return { json: await fs.readFile(options.bundle, 'utf8'), source: options.bundle };
+  if (options.bundle) return { json: (await readRegularFile(options.bundle)).toString('utf8'), source: options.bundle };
   const fileName = `${tarballFileName(name, version)}.sigstore.json`;
   if (options.bundleDir) {
     const file = path.join(options.bundleDir, fileName);
-    const json = await fs.readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    });
+    const json = await readRegularFile(file).then(
+      (bytes) => bytes.toString('utf8'),
+      (error: SignetError) => {
+        if ((error.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+        throw error;
+      },
+    );
     if (json !== undefined) return { json, source: file };
   }
   const template = manifest.signet?.bundle;

@@ -1,8 +1,8 @@
-import fs from 'node:fs/promises';
 import {
   assertArtifactFile,
   createAttestation,
   predicateTypeName,
+  readRegularFile,
   resolvePredicateType,
   SignetError,
   signStatement,
@@ -40,7 +40,7 @@ export async function attest(subjects: string[], options: AttestOptions): Promis
 async function readPredicate(path: string): Promise<unknown> {
   let text: string;
   try {
-    text = await fs.readFile(path, 'utf8');
+    text = (await readRegularFile(path)).toString('utf8');
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     throw new SignetError({

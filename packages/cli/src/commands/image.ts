@@ -1,5 +1,12 @@
-import fs from 'node:fs/promises';
-import { checkPredicate, loadGatePolicy, loadTrustedRoot, resolvePredicateType, SignetError, type TrustedRoot } from '@signet/core';
+import {
+  checkPredicate,
+  loadGatePolicy,
+  loadTrustedRoot,
+  readRegularFile,
+  resolvePredicateType,
+  SignetError,
+  type TrustedRoot,
+} from '@signet/core';
 import type * as SignetOci from '@signet/oci';
 import { createOutput, EXIT, type Output } from '../output';
 import { type SigningFlags, signingContext } from './signing';
@@ -78,8 +85,9 @@ export async function imageAttest([reference]: string[], flags: ImageAttestFlags
   const predicateType = resolvePredicateType(flags.type);
   let predicate: unknown;
   try {
-    predicate = JSON.parse(await fs.readFile(flags.predicate, 'utf8'));
+    predicate = JSON.parse((await readRegularFile(flags.predicate)).toString('utf8'));
   } catch (cause) {
+    if (cause instanceof SignetError) throw cause;
     throw new SignetError({ code: 'E_INPUT', message: `${flags.predicate} is not a readable JSON file`, cause });
   }
   checkPredicate(predicateType, predicate);
