@@ -34,6 +34,7 @@ export { type DigestSignerOptions, digestSigner, ecdsaRawToDer } from './digest-
 export { isSignetError, SignetError, type SignetErrorCode, VERIFICATION_CODES } from './errors';
 export { writeFileAtomic } from './fs-atomic';
 export { gate } from './gate';
+export { displayUrl, type HttpRequestOptions, httpRequest, isLoopbackUrl, readJson } from './http';
 export {
   ARTIFACT_KINDS,
   type ArtifactKind,

@@ -20,3 +20,4 @@ export {
   writeFile,
 } from './cli';
 export { opensslCertificate, opensslVerify, signedBytes, sigstoreVerify } from './interop';
+export { endlessBody, type LocalServer, type RecordedRequest, serveHttp } from './http-server';
