@@ -13,6 +13,8 @@ import { SignetError, type SignetErrorCode } from './errors';
 export interface HttpRequestOptions {
   /** Who is asked, for messages: "the npm registry", "GitHub Actions' OIDC token endpoint". */
   service: string;
+  /** What is read, for messages: "the manifest ghcr.io/acme/app:1.0" (default: the service's answer). */
+  what?: string;
   method?: string;
   /**
    * Credential headers (authorization, proxy-authorization, cookie) go to `credentialsOrigin`
@@ -106,8 +108,8 @@ export async function httpRequest(target: string | URL, options: HttpRequestOpti
     let next: URL;
     try {
       next = new URL(location, url);
-    } catch (cause) {
-      throw refusal(options, `${options.service} (${displayUrl(url)}) redirected to something that is not a URL`, cause);
+    } catch {
+      throw refusal(options, `${options.service} (${displayUrl(url)}) redirected to something that is not a URL`);
     }
     checkHop(next, url, options);
     if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
@@ -178,8 +180,9 @@ function isInternalHost(hostname: string): boolean {
   return family !== 0 && INTERNAL_ADDRESSES.check(host, family === 4 ? 'ipv4' : 'ipv6');
 }
 
-function refusal(options: HttpRequestOptions, message: string, cause?: unknown): SignetError {
-  return new SignetError({ code: options.refusalCode ?? 'E_PROVIDER', message, cause });
+/** A refusal carries no cause: it is what Signet decided, not a failure to retry. */
+function refusal(options: HttpRequestOptions, message: string): SignetError {
+  return new SignetError({ code: options.refusalCode ?? 'E_PROVIDER', message });
 }
 
 /** A failed exchange: the deadline passed, or the connection failed (the raw error stays the cause, for retry decisions). */
@@ -203,24 +206,22 @@ function exchangeFailure(cause: unknown, url: URL, options: HttpRequestOptions, 
 /** The response with its body counted as it is read (after decompression) and cut at the cap or the deadline. */
 function bounded(response: Response, url: URL, options: HttpRequestOptions, deadline: AbortSignal, timeoutMs: number): Response {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  const tooLarge = () =>
-    new SignetError({
-      code: 'E_INPUT',
-      message: `${options.service} (${displayUrl(url)}) sent more than the ${formatSize(maxBytes)} Signet reads; refusing to download it`,
-    });
+  const what = options.what ?? `the answer of ${options.service} (${displayUrl(url)})`;
+  const tooLarge = (size: string) =>
+    new SignetError({ code: 'E_INPUT', message: `${what} is ${size}, over the ${formatSize(maxBytes)} Signet reads; refusing to download it` });
   const init = { status: response.status, statusText: response.statusText, headers: response.headers };
   if (!response.body || NULL_BODY_STATUSES.has(response.status)) return new Response(null, init);
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   const encoding = response.headers.get('content-encoding');
   if (declared > maxBytes && (!encoding || encoding === 'identity')) {
     response.body.cancel().catch(() => undefined);
-    throw tooLarge();
+    throw tooLarge(formatSize(declared));
   }
   const reader = response.body.getReader();
   let total = 0;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
       try {
         chunk = await reader.read();
       } catch (cause) {
@@ -234,7 +235,7 @@ function bounded(response: Response, url: URL, options: HttpRequestOptions, dead
       total += chunk.value.byteLength;
       if (total > maxBytes) {
         reader.cancel().catch(() => undefined);
-        controller.error(tooLarge());
+        controller.error(tooLarge(`more than ${formatSize(maxBytes)}`));
         return;
       }
       controller.enqueue(chunk.value);
