@@ -28,6 +28,11 @@ export interface HttpRequestOptions {
   allowHttp?: (url: URL) => boolean;
   /** Whether a URL may be requested at all (default: any). Asked for every hop. */
   allowHost?: (url: URL) => boolean;
+  /**
+   * The URL whose answer named this one (a packument naming a tarball, a registry naming an upload
+   * location): the first URL is then held to the rules of a redirect from it.
+   */
+  namedBy?: URL;
   /** The code of a refusal of where a URL or redirect leads (default E_PROVIDER: the service sent us there). */
   refusalCode?: SignetErrorCode;
   /** One deadline for connecting, every redirect and reading the body (default 30 s). */
@@ -76,7 +81,7 @@ export async function httpRequest(target: string | URL, options: HttpRequestOpti
   const deadline = AbortSignal.timeout(timeoutMs);
   const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
   let url = parseTarget(target, options);
-  checkHop(url, undefined, options);
+  checkHop(url, options.namedBy, options, 'named');
   const credentialsOrigin = options.credentialsOrigin ?? url.origin;
   let method = (options.method ?? 'GET').toUpperCase();
   let body = options.body;
@@ -111,7 +116,7 @@ export async function httpRequest(target: string | URL, options: HttpRequestOpti
     } catch {
       throw refusal(options, `${options.service} (${displayUrl(url)}) redirected to something that is not a URL`);
     }
-    checkHop(next, url, options);
+    checkHop(next, url, options, 'redirected to');
     if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
       // As browsers and curl do: the redirected request is a GET without the body.
       if (method !== 'HEAD') method = 'GET';
@@ -152,9 +157,9 @@ function parseTarget(target: string | URL, options: HttpRequestOptions): URL {
   }
 }
 
-/** The rules every URL obeys, the first one and each redirect (`from` is the URL that redirected). */
-function checkHop(url: URL, from: URL | undefined, options: HttpRequestOptions): void {
-  const via = from ? `${options.service} (${displayUrl(from)}) redirected to ${displayUrl(url)}` : `${options.service} at ${displayUrl(url)}`;
+/** The rules every URL obeys, the first one and each redirect (`from` is the URL that redirected to it or named it). */
+function checkHop(url: URL, from: URL | undefined, options: HttpRequestOptions, how: 'named' | 'redirected to'): void {
+  const via = from ? `${options.service} (${displayUrl(from)}) ${how} ${displayUrl(url)}` : `${options.service} at ${displayUrl(url)}`;
   if (url.username || url.password) throw refusal(options, `${via}, a URL with credentials in it; refusing to send them`);
   const plainHttp = url.protocol === 'http:' && (options.allowHttp?.(url) ?? false);
   if (url.protocol !== 'https:' && !plainHttp) {
@@ -165,12 +170,17 @@ function checkHop(url: URL, from: URL | undefined, options: HttpRequestOptions):
         : `${via}, which is not an HTTPS URL`,
     );
   }
-  if (from && from.hostname !== url.hostname && isInternalHost(url.hostname)) {
+  if (from && !sameMachine(from, url) && isInternalHost(url.hostname)) {
     throw refusal(options, `${via}, a loopback, link-local or metadata address; refusing to follow`);
   }
   if (options.allowHost && !options.allowHost(url)) {
     throw refusal(options, `${via}, a host it may not use`);
   }
+}
+
+/** The same host, or loopback to loopback (127.0.0.1 to localhost); an IPv4-mapped spelling is never the same. */
+function sameMachine(from: URL, to: URL): boolean {
+  return from.hostname === to.hostname || (isLoopbackUrl(from) && isLoopbackUrl(to));
 }
 
 function isInternalHost(hostname: string): boolean {

@@ -37,7 +37,6 @@ describe('httpRequest', () => {
     ['the cloud metadata address', 'http://169.254.169.254/latest/meta-data/'],
     ['an IPv4-mapped metadata address', 'http://[::ffff:169.254.169.254]/computeMetadata/v1/'],
     ['a NAT64 spelling of the metadata address', 'http://[64:ff9b::a9fe:a9fe]/'],
-    ['localhost by name', 'http://localhost:1/'],
     ['GCP metadata by name', 'http://metadata.google.internal/computeMetadata/v1/'],
   ])('refuses a redirect from another host to %s, before connecting', async (_name, location) => {
     const first = await server(redirectTo(location));
@@ -45,6 +44,19 @@ describe('httpRequest', () => {
       code: 'E_PROVIDER',
       message: expect.stringContaining('loopback, link-local or metadata address'),
     });
+  });
+
+  it('refuses a loopback URL named by another host, and lets loopback lead to loopback', async () => {
+    const local = await server((_request, response) => response.end('ok'));
+    const localhost = `http://localhost:${local.port}/`;
+    const namedBy = new URL('https://registry.example/pkg');
+    await expect(httpRequest(localhost, { ...loopback, namedBy })).rejects.toMatchObject({
+      code: 'E_PROVIDER',
+      message: `the test service (https://registry.example/pkg) named http://localhost:${local.port}, a loopback, link-local or metadata address; refusing to follow`,
+    });
+    expect(local.requests).toHaveLength(0);
+    const first = await server(redirectTo(localhost));
+    expect(await (await httpRequest(first.url, loopback)).text()).toBe('ok');
   });
 
   it('refuses a redirect to plain HTTP that was not allowed for the target', async () => {
