@@ -21,6 +21,8 @@ await build({
     // Fetching the public-good trusted root through TUF: only for keyless verification.
     '@sigstore/tuf',
     '@sigstore/tuf/*',
+    'tuf-js',
+    'tuf-js/*',
     // Large-file ECDSA and RSA-PSS, the passphrase prompt and progress bars: on demand.
     '@noble/curves',
     '@noble/curves/*',
