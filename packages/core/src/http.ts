@@ -161,6 +161,9 @@ function parseTarget(target: string | URL, options: HttpRequestOptions): URL {
 function checkHop(url: URL, from: URL | undefined, options: HttpRequestOptions, how: 'named' | 'redirected to'): void {
   const via = from ? `${options.service} (${displayUrl(from)}) ${how} ${displayUrl(url)}` : `${options.service} at ${displayUrl(url)}`;
   if (url.username || url.password) throw refusal(options, `${via}, a URL with credentials in it; refusing to send them`);
+  if (from && !sameMachine(from, url) && isInternalHost(url.hostname)) {
+    throw refusal(options, `${via}, a loopback, link-local or metadata address; refusing to follow`);
+  }
   const plainHttp = url.protocol === 'http:' && (options.allowHttp?.(url) ?? false);
   if (url.protocol !== 'https:' && !plainHttp) {
     throw refusal(
@@ -169,9 +172,6 @@ function checkHop(url: URL, from: URL | undefined, options: HttpRequestOptions, 
         ? `${via} over plain HTTP, which is not allowed for it; HTTPS is required`
         : `${via}, which is not an HTTPS URL`,
     );
-  }
-  if (from && !sameMachine(from, url) && isInternalHost(url.hostname)) {
-    throw refusal(options, `${via}, a loopback, link-local or metadata address; refusing to follow`);
   }
   if (options.allowHost && !options.allowHost(url)) {
     throw refusal(options, `${via}, a host it may not use`);
