@@ -120,6 +120,8 @@ export function sigstoreFailure(cause: unknown, urls: { fulcio?: string; rekor?:
   if (cause instanceof SignetError) return cause;
   const code = (cause as { code?: string })?.code;
   const inner = (cause as { cause?: { statusCode?: number; message?: string } })?.cause;
+  // Signet's own failure inside @sigstore/sign (the identity token fetch, say) keeps its code.
+  if (inner instanceof SignetError) return inner;
   const status = inner?.statusCode;
   const detail = scrubTokens(inner?.message ?? (cause as Error)?.message ?? String(cause));
   const safeCause = new Error(detail);
