@@ -7,6 +7,7 @@ import type { KeyProvider, ProviderOptions } from './provider';
 import { publicKeyPem } from './public-key';
 import type { Signer } from './signer';
 import { type SigstoreServices, sigstoreFailure } from './sigstore-services';
+import { overFulcio } from './sigstore-transport';
 
 /** The public-good Fulcio, used when neither a URL nor a signing config names another. */
 export const PUBLIC_GOOD_FULCIO_URL = 'https://fulcio.sigstore.dev';
@@ -34,7 +35,7 @@ export class KeylessSigner implements Signer {
   constructor(
     private readonly identity: IdentityProvider,
     private readonly fulcioURL: string,
-    private readonly fetchOptions: { timeout: number; retry: number },
+    private readonly transport: { timeoutMs: number; retries: number },
   ) {
     const pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
     this.privateKey = pair.privateKey;
@@ -80,13 +81,11 @@ export class KeylessSigner implements Signer {
         key: { $case: 'publicKey' as const, publicKey: this.publicPem },
       }),
     };
-    const fulcio = new FulcioSigner({
-      fulcioBaseURL: this.fulcioURL,
-      identityProvider: this.identity,
-      keyHolder,
-      timeout: this.fetchOptions.timeout,
-      retry: this.fetchOptions.retry,
-    });
+    const fulcio = overFulcio(
+      new FulcioSigner({ fulcioBaseURL: this.fulcioURL, identityProvider: this.identity, keyHolder }),
+      this.fulcioURL,
+      this.transport,
+    );
     try {
       // FulcioSigner signs what it is given after fetching the certificate; only the
       // certificate is wanted here, so it signs nothing of consequence.
@@ -187,8 +186,8 @@ export const keylessProvider: KeyProvider = {
   async open(_ref, options: KeylessOptions = {}) {
     const services = options.services ?? {};
     return new KeylessSigner(identityProvider(options), services.fulcioURL ?? PUBLIC_GOOD_FULCIO_URL, {
-      timeout: services.timeoutMs ?? 15_000,
-      retry: services.retries ?? 3,
+      timeoutMs: services.timeoutMs ?? 15_000,
+      retries: services.retries ?? 3,
     });
   },
 };

@@ -190,6 +190,26 @@ const vectors = vectorsDir();
   });
 });
 
+describe('the Sigstore services', () => {
+  it('a Rekor redirecting to cloud metadata: refused on the hop, exit 3, no bundle written', async () => {
+    const metadata = await metadataService();
+    const rekor = await server(redirectingTo(metadata.disguised('/latest/meta-data/iam/security-credentials/')));
+    const dir = tmp();
+    const { key } = generateKey(dir, 'release');
+    fs.writeFileSync(path.join(dir, 'app.txt'), 'release');
+    const result = await signetAsync(['sign', 'app.txt', '--key', key, '--tlog-upload', '--rekor-url', rekor.url], {
+      cwd: dir,
+      nodeArgs: ['-r', LOOPBACK_ONLY],
+    });
+    expect(result.status).toBe(3);
+    const error = singleErrorLine(result.stderr);
+    expect(error.code).toBe('E_PROVIDER');
+    expect(error.message).toContain(`Rekor (${rekor.url}/api/v1/log/entries) redirected to http://[::ffff:7f00:1]`);
+    expect(metadata.server.requests).toEqual([]);
+    expect(fs.existsSync(path.join(dir, 'app.txt.sigstore.json'))).toBe(false);
+  });
+});
+
 describe('the GitHub Actions OIDC token endpoint', () => {
   it('redirecting to cloud metadata: the runner token goes nowhere, exit 3, and is never printed', async () => {
     const metadata = await metadataService();
