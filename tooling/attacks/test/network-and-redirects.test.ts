@@ -60,6 +60,21 @@ describe('OCI registries', () => {
     expect(result.stderr).not.toContain('s3cret');
   });
 
+  it('--allow-http-registry allows plain HTTP to the registry named, not to a host it redirects to', async () => {
+    const registry = await server(redirectingTo('http://blobs.example/shop/manifest'));
+    const dir = tmp();
+    const { pub } = generateKey(dir, 'release');
+    const image = `127.0.0.1:${registry.port}/shop@sha256:${'a'.repeat(64)}`;
+    const result = await signetAsync(['image', 'verify', image, '--key', pub, '--allow-http-registry'], {
+      cwd: dir,
+      nodeArgs: ['-r', LOOPBACK_ONLY],
+    });
+    expect(result.status).toBe(3);
+    const error = singleErrorLine(result.stderr);
+    expect(error.code).toBe('E_PROVIDER');
+    expect(error.message).toContain('redirected to http://blobs.example/shop/manifest over plain HTTP, which is not allowed for it');
+  });
+
   it('a token service answering HTML: E_PROVIDER with exit 3 in one line, the page never echoed', async () => {
     const registry = await server((request, response) => {
       if (request.url?.startsWith('/token')) {
