@@ -184,7 +184,10 @@ function sameMachine(from: URL, to: URL): boolean {
 }
 
 function isInternalHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  const host = hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
   if (INTERNAL_NAMES.test(host)) return true;
   const family = net.isIP(host);
   return family !== 0 && INTERNAL_ADDRESSES.check(host, family === 4 ? 'ipv4' : 'ipv6');
@@ -218,7 +221,10 @@ function bounded(response: Response, url: URL, options: HttpRequestOptions, dead
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const what = options.what ?? `the answer of ${options.service} (${displayUrl(url)})`;
   const tooLarge = (size: string) =>
-    new SignetError({ code: 'E_INPUT', message: `${what} is ${size}, over the ${formatSize(maxBytes)} Signet reads; refusing to download it` });
+    new SignetError({
+      code: 'E_INPUT',
+      message: `${what} is ${size}, over the ${formatSize(maxBytes)} Signet reads; refusing to download it`,
+    });
   const init = { status: response.status, statusText: response.statusText, headers: response.headers };
   if (!response.body || NULL_BODY_STATUSES.has(response.status)) return new Response(null, init);
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);

@@ -34,7 +34,6 @@ export { type DigestSignerOptions, digestSigner, ecdsaRawToDer } from './digest-
 export { isSignetError, SignetError, type SignetErrorCode, VERIFICATION_CODES } from './errors';
 export { writeFileAtomic } from './fs-atomic';
 export { gate } from './gate';
-export { displayUrl, type HttpRequestOptions, httpRequest, isLoopbackUrl, readJson } from './http';
 export {
   ARTIFACT_KINDS,
   type ArtifactKind,
@@ -46,6 +45,7 @@ export {
   loadGatePolicy,
 } from './gate-policy';
 export { imageRuleFor, signerName, signersKeys, signersPolicy } from './gate-rules';
+export { type HttpRequestOptions, httpRequest, isLoopbackUrl, readJson } from './http';
 export { IDENTITY_TOKEN_SOURCES, type KeylessOptions, KeylessSigner } from './keyless';
 export { displayKeyRef, type KeyRef, parseKeyRef } from './keyref';
 export { createKey, openSigner, trustedKeyFromRef } from './keys';

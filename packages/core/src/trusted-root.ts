@@ -73,8 +73,8 @@ export function parseTrustedRoot(json: unknown, name = 'the trusted root'): Trus
       message: `${name} gives a validity without a start for ${missing.join(', ')}; a key's validFor needs its start`,
     });
   }
-  root.certificateAuthorities.forEach((ca, i) => startFromChain(ca, `${name}: certificateAuthorities[${i}] (${ca.uri})`));
-  root.timestampAuthorities.forEach((tsa, i) => startFromChain(tsa, `${name}: timestampAuthorities[${i}] (${tsa.uri})`));
+  for (const [i, ca] of root.certificateAuthorities.entries()) startFromChain(ca, `${name}: certificateAuthorities[${i}] (${ca.uri})`);
+  for (const [i, tsa] of root.timestampAuthorities.entries()) startFromChain(tsa, `${name}: timestampAuthorities[${i}] (${tsa.uri})`);
   return root;
 }
 
@@ -166,7 +166,9 @@ export async function loadTrustedRoot(options: LoadTrustedRootOptions = {}): Pro
  */
 function tufFailure(cause: unknown, mirror: string, publicGood: boolean): SignetError {
   const failure =
-    cause instanceof SignetError ? cause : new SignetError({ code: 'E_PROVIDER', message: (cause as Error)?.message ?? String(cause), cause });
+    cause instanceof SignetError
+      ? cause
+      : new SignetError({ code: 'E_PROVIDER', message: (cause as Error)?.message ?? String(cause), cause });
   const code = failure.code === 'E_TRUST_ROOT' && publicGood ? 'E_PROVIDER' : failure.code;
   const advice = publicGood
     ? 'check the network, or verify with --offline (SIGNET_OFFLINE=1) to use the copy shipped with Signet, or pass --trusted-root'

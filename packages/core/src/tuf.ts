@@ -34,7 +34,12 @@ export async function fetchTufTarget(name: string, options: TufTargetOptions): P
 
   class SignetFetcher extends BaseFetcher {
     async fetch(url: string): Promise<NodeJS.ReadableStream> {
-      const response = await httpRequest(url, { service, allowHttp: isLoopbackUrl, timeoutMs: options.timeoutMs, maxBytes: MAX_FILE_BYTES });
+      const response = await httpRequest(url, {
+        service,
+        allowHttp: isLoopbackUrl,
+        timeoutMs: options.timeoutMs,
+        maxBytes: MAX_FILE_BYTES,
+      });
       if (!response.ok || !response.body) {
         await response.body?.cancel().catch(() => undefined);
         // The updater reads a 404 for N.root.json as "no newer root", so the status travels as tuf-js expects it.

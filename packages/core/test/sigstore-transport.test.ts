@@ -1,8 +1,8 @@
 // @sigstore/sign's witnesses and Fulcio signer, speaking HTTP through Signet's transport: the
 // network rules hold for Rekor, the TSA and Fulcio as for every other client.
 import crypto from 'node:crypto';
-import { RekorWitness } from '@sigstore/sign';
 import { endlessBody, type LocalServer, serveHttp } from '@signet/test-support';
+import { RekorWitness } from '@sigstore/sign';
 import { LocalSigner, openSigner, signArtifact } from '../src';
 import { overRekor } from '../src/sigstore-transport';
 
@@ -37,7 +37,10 @@ describe('the Sigstore services through Signet’s transport', () => {
   it('a timestamp authority answering without end: cut off, not read into memory', async () => {
     const tsa = await server((_request, response) => endlessBody(response));
     await expect(
-      signArtifact({ bytes: Buffer.from('x') }, signer, { timestamp: true, services: { tsaURL: `${tsa.url}/api/v1/timestamp`, retries: 0 } }),
+      signArtifact({ bytes: Buffer.from('x') }, signer, {
+        timestamp: true,
+        services: { tsaURL: `${tsa.url}/api/v1/timestamp`, retries: 0 },
+      }),
     ).rejects.toMatchObject({ code: 'E_INPUT', message: expect.stringContaining('over the 1 MiB Signet reads') });
   });
 

@@ -57,7 +57,9 @@ describe('trusted roots', () => {
     // Fulcio's intermediate, the later of the chain's two notBefore dates.
     expect(parsed?.validFor?.start?.toISOString()).toBe('2022-04-13T20:06:15.000Z');
     json.certificateAuthorities[0].certChain = { certificates: [] };
-    expect(() => parseTrustedRoot(json)).toThrow(expect.objectContaining({ code: 'E_TRUST_ROOT', message: expect.stringContaining('no certificates') }));
+    expect(() => parseTrustedRoot(json)).toThrow(
+      expect.objectContaining({ code: 'E_TRUST_ROOT', message: expect.stringContaining('no certificates') }),
+    );
   });
 
   it('refuses something that is not a trusted root', async () => {
@@ -93,7 +95,9 @@ describe('loadTrustedRoot through TUF', () => {
     tuf.publish([{ name: 'trusted_root.json', content: trustedRoot }], { timestampExpires: new Date(Date.now() - 60_000) });
     await expect(loadTrustedRoot(options(tmp()))).rejects.toMatchObject({
       code: 'E_PROVIDER',
-      message: expect.stringMatching(/could not refresh trusted_root\.json through TUF from http:\/\/127\.0\.0\.1:\d+: .*serves expired metadata/),
+      message: expect.stringMatching(
+        /could not refresh trusted_root\.json through TUF from http:\/\/127\.0\.0\.1:\d+: .*serves expired metadata/,
+      ),
     });
   });
 
@@ -102,9 +106,26 @@ describe('loadTrustedRoot through TUF', () => {
     const dir = tmp();
     await loadTrustedRoot(options(dir));
     // Thirteen months on, every piece of metadata (cached and served) has expired.
-    jest.useFakeTimers({ now: Date.now() + 400 * 24 * 3600_000, doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'clearImmediate', 'queueMicrotask', 'hrtime', 'performance'] });
+    jest.useFakeTimers({
+      now: Date.now() + 400 * 24 * 3600_000,
+      doNotFake: [
+        'nextTick',
+        'setImmediate',
+        'setTimeout',
+        'setInterval',
+        'clearTimeout',
+        'clearInterval',
+        'clearImmediate',
+        'queueMicrotask',
+        'hrtime',
+        'performance',
+      ],
+    });
     try {
-      await expect(loadTrustedRoot(options(dir))).rejects.toMatchObject({ code: 'E_PROVIDER', message: expect.stringContaining('expired') });
+      await expect(loadTrustedRoot(options(dir))).rejects.toMatchObject({
+        code: 'E_PROVIDER',
+        message: expect.stringContaining('expired'),
+      });
     } finally {
       jest.useRealTimers();
     }

@@ -517,7 +517,13 @@ export function sha256(bytes: Uint8Array): string {
  */
 function registryErrorDetail(error: { code?: unknown; message?: unknown }): string {
   const code = typeof error.code === 'string' && /^[A-Z_]{1,40}$/.test(error.code) ? error.code : undefined;
-  const message = typeof error.message === 'string' ? error.message.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').trim().slice(0, 160) : '';
+  const message =
+    typeof error.message === 'string'
+      ? error.message
+          .replace(/\p{Cc}/gu, ' ')
+          .trim()
+          .slice(0, 160)
+      : '';
   const detail = [code, message].filter(Boolean).join(' ');
   return detail ? `: ${detail}` : '';
 }

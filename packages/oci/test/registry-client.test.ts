@@ -238,7 +238,9 @@ describe('RegistryClient against a hostile registry', () => {
       response.end();
     });
     try {
-      const refused = await failure(new RegistryClient({ credentials: async () => undefined }).manifest({ registry: registry.host, repository: 'shop' }, 'v1'));
+      const refused = await failure(
+        new RegistryClient({ credentials: async () => undefined }).manifest({ registry: registry.host, repository: 'shop' }, 'v1'),
+      );
       expect(refused).toEqual({ code: 'E_PROVIDER', message: `${registry.host}'s token response is not JSON` });
     } finally {
       await registry.close();

@@ -88,7 +88,10 @@ describe('OCI registries', () => {
     const { pub } = generateKey(dir, 'release');
     const result = await signetAsync(['image', 'verify', `127.0.0.1:${registry.port}/shop:1.0`, '--key', pub], { cwd: dir });
     expect(result.status).toBe(3);
-    expect(singleErrorLine(result.stderr)).toEqual({ code: 'E_PROVIDER', message: `127.0.0.1:${registry.port}'s token response is not JSON` });
+    expect(singleErrorLine(result.stderr)).toEqual({
+      code: 'E_PROVIDER',
+      message: `127.0.0.1:${registry.port}'s token response is not JSON`,
+    });
     expect(result.stderr).not.toContain('s3cret');
   });
 });

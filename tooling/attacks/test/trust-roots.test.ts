@@ -4,9 +4,9 @@
 // validity window without a start must never count as "valid since the beginning of time".
 import fs from 'node:fs';
 import path from 'node:path';
-import { X509Certificate } from '@sigstore/core';
 import { TufRepositoryEmulator } from '@signet/emulators/sigstore';
 import { errorLines, type RunResult, signetAsync, singleErrorLine, useTempDir, vectorsDir } from '@signet/test-support';
+import { X509Certificate } from '@sigstore/core';
 
 const LOOPBACK_ONLY = path.join(__dirname, 'support/loopback-only.js');
 const CONFORMANCE_IDENTITY = [
@@ -52,7 +52,9 @@ describeWithVectors('the public-good trusted root', () => {
       nodeArgs: ['-r', LOOPBACK_ONLY],
     });
     expect(result.status).toBe(0);
-    expect(result.stderr).toMatch(/^warning: the embedded public-good trusted root comes from TUF root v\d+, which expired \d{4}-\d\d-\d\d/m);
+    expect(result.stderr).toMatch(
+      /^warning: the embedded public-good trusted root comes from TUF root v\d+, which expired \d{4}-\d\d-\d\d/m,
+    );
   });
 });
 

@@ -19,5 +19,5 @@ export {
   vectorsDir,
   writeFile,
 } from './cli';
-export { opensslCertificate, opensslVerify, signedBytes, sigstoreVerify } from './interop';
 export { endlessBody, type LocalServer, type RecordedRequest, serveHttp } from './http-server';
+export { opensslCertificate, opensslVerify, signedBytes, sigstoreVerify } from './interop';

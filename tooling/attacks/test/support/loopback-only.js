@@ -9,7 +9,7 @@ net.Socket.prototype.connect = function loopbackOnly(...callArgs) {
   const args = Array.isArray(callArgs[0]) ? callArgs[0] : callArgs;
   const options = typeof args[0] === 'object' && args[0] !== null ? args[0] : undefined;
   const host = options ? (options.host ?? 'localhost') : typeof args[1] === 'string' ? args[1] : 'localhost';
-  if (!(options && options.path) && !LOOPBACK.test(host)) {
+  if (!options?.path && !LOOPBACK.test(host)) {
     const error = Object.assign(new Error(`connect ENETUNREACH ${host}`), { code: 'ENETUNREACH' });
     process.nextTick(() => this.destroy(error));
     return this;
