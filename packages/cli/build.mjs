@@ -19,6 +19,8 @@ const options = {
     // Fetching the public-good trusted root through TUF: only for keyless verification.
     '@sigstore/tuf',
     '@sigstore/tuf/*',
+    'tuf-js',
+    'tuf-js/*',
     // Large-file ECDSA and RSA-PSS, the passphrase prompt and progress bars: on demand.
     '@noble/curves',
     '@noble/curves/*',

@@ -56,6 +56,7 @@ export {
   loadGatePolicy,
 } from './gate-policy';
 export { imageRuleFor, signerName, signersKeys, signersPolicy } from './gate-rules';
+export { type HttpRequestOptions, httpRequest, isLoopbackUrl, readJson } from './http';
 export { canonicalImagePattern, DOCKER_HUB, type ImageName, parseImageName } from './image-name';
 export { IDENTITY_TOKEN_SOURCES, type KeylessOptions, KeylessSigner } from './keyless';
 export { displayKeyRef, type KeyRef, parseKeyRef } from './keyref';

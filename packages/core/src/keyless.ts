@@ -1,11 +1,13 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import type { IdentityProvider } from '@sigstore/sign';
 import { SignetError } from './errors';
+import { httpRequest, isLoopbackUrl, readJson } from './http';
 import { signDigest } from './prehash';
 import type { KeyProvider, ProviderOptions } from './provider';
 import { publicKeyPem } from './public-key';
 import type { Signer } from './signer';
 import { type SigstoreServices, sigstoreFailure } from './sigstore-services';
+import { overFulcio } from './sigstore-transport';
 
 /** The public-good Fulcio, used when neither a URL nor a signing config names another. */
 export const PUBLIC_GOOD_FULCIO_URL = 'https://fulcio.sigstore.dev';
@@ -33,7 +35,7 @@ export class KeylessSigner implements Signer {
   constructor(
     private readonly identity: IdentityProvider,
     private readonly fulcioURL: string,
-    private readonly fetchOptions: { timeout: number; retry: number },
+    private readonly transport: { timeoutMs: number; retries: number },
   ) {
     const pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
     this.privateKey = pair.privateKey;
@@ -79,13 +81,11 @@ export class KeylessSigner implements Signer {
         key: { $case: 'publicKey' as const, publicKey: this.publicPem },
       }),
     };
-    const fulcio = new FulcioSigner({
-      fulcioBaseURL: this.fulcioURL,
-      identityProvider: this.identity,
-      keyHolder,
-      timeout: this.fetchOptions.timeout,
-      retry: this.fetchOptions.retry,
-    });
+    const fulcio = overFulcio(
+      new FulcioSigner({ fulcioBaseURL: this.fulcioURL, identityProvider: this.identity, keyHolder }),
+      this.fulcioURL,
+      this.transport,
+    );
     try {
       // FulcioSigner signs what it is given after fetching the certificate; only the
       // certificate is wanted here, so it signs nothing of consequence.
@@ -126,34 +126,54 @@ export function identityProvider(options: KeylessOptions): IdentityProvider {
   });
 }
 
-/** GitHub Actions' OIDC token endpoint, asked for the `sigstore` audience. */
+/**
+ * GitHub Actions' OIDC token endpoint, asked for the `sigstore` audience, through httpRequest:
+ * the runner's request token goes to the endpoint's own origin only (never along a redirect
+ * elsewhere), over HTTPS, within 30 s and 64 KiB.
+ */
 function githubActionsProvider(requestURL: string, requestToken: string): IdentityProvider {
+  const service = "GitHub Actions' OIDC token endpoint";
   return {
     async getToken() {
-      const url = new URL(requestURL);
+      let url: URL;
+      try {
+        url = new URL(requestURL);
+      } catch {
+        throw new SignetError({ code: 'E_INPUT', message: 'ACTIONS_ID_TOKEN_REQUEST_URL is not a URL' });
+      }
       url.searchParams.set('audience', 'sigstore');
       let response: Response;
       try {
-        response = await fetch(url, { headers: { accept: 'application/json', authorization: `Bearer ${requestToken}` } });
+        response = await httpRequest(url, {
+          service,
+          headers: { accept: 'application/json', authorization: `Bearer ${requestToken}` },
+          allowHttp: isLoopbackUrl,
+          timeoutMs: 30_000,
+          maxBytes: 64 * 1024,
+        });
       } catch (cause) {
         throw new SignetError({
-          code: 'E_PROVIDER',
-          message: `GitHub Actions' OIDC token endpoint (${url.origin}) could not be reached; check the job has "permissions: id-token: write"`,
-          cause: new Error((cause as Error).message),
+          code: (cause as SignetError).code ?? 'E_PROVIDER',
+          message: `${(cause as Error).message}; check the job has "permissions: id-token: write"`,
         });
       }
-      const body = (await response.json().catch(() => ({}))) as { value?: unknown };
       if (response.status >= 500) {
+        await response.body?.cancel().catch(() => undefined);
         throw new SignetError({
           code: 'E_PROVIDER',
-          message: `GitHub Actions' OIDC token endpoint failed (HTTP ${response.status}); re-run the job`,
+          message: `${service} failed (HTTP ${response.status}); re-run the job`,
         });
       }
-      if (!response.ok || typeof body.value !== 'string') {
+      if (!response.ok) {
+        await response.body?.cancel().catch(() => undefined);
         throw new SignetError({
           code: 'E_PERMISSION',
           message: `GitHub Actions refused an OIDC token (HTTP ${response.status}); give the job "permissions: id-token: write"`,
         });
+      }
+      const body = (await readJson(response, `the answer of ${service}`)) as { value?: unknown } | null;
+      if (typeof body?.value !== 'string') {
+        throw new SignetError({ code: 'E_PROVIDER', message: `${service} answered without a token` });
       }
       return body.value;
     },
@@ -166,8 +186,8 @@ export const keylessProvider: KeyProvider = {
   async open(_ref, options: KeylessOptions = {}) {
     const services = options.services ?? {};
     return new KeylessSigner(identityProvider(options), services.fulcioURL ?? PUBLIC_GOOD_FULCIO_URL, {
-      timeout: services.timeoutMs ?? 15_000,
-      retry: services.retries ?? 3,
+      timeoutMs: services.timeoutMs ?? 15_000,
+      retries: services.retries ?? 3,
     });
   },
 };

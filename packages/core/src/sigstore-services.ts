@@ -1,6 +1,7 @@
 import type { Witness } from '@sigstore/sign';
 import { readRegularFile } from './digest';
 import { SignetError } from './errors';
+import { overRekor, overTimestampAuthority } from './sigstore-transport';
 
 /** The Sigstore services a signature uses: public-good by default, or a private deployment. */
 export interface SigstoreServices {
@@ -77,28 +78,28 @@ function pick(entries: ServiceEntry[] | undefined, versions: number[]): ServiceE
 
 /**
  * The witnesses that countersign a bundle: a Rekor entry and/or an RFC 3161 timestamp.
- * Built with @sigstore/sign's clients, loaded only when a signature is witnessed.
+ * @sigstore/sign's witnesses, speaking HTTP through Signet's transport (sigstore-transport.ts),
+ * loaded only when a signature is witnessed.
  */
 export function witnessesFor(services: SigstoreServices, options: { tlog: boolean; tsa: boolean }): Witness[] {
   if (!options.tlog && !options.tsa) return [];
   const { RekorWitness, TSAWitness } = require('@sigstore/sign') as typeof import('@sigstore/sign');
-  const fetchOptions = { timeout: services.timeoutMs ?? 15_000, retry: services.retries ?? 3 };
+  const transport = { timeoutMs: services.timeoutMs ?? 15_000, retries: services.retries ?? 3 };
   const witnesses: Witness[] = [];
   if (options.tlog) {
-    witnesses.push(
-      new RekorWitness({
-        rekorBaseURL: services.rekorURL ?? PUBLIC_GOOD_REKOR_URL,
-        majorApiVersion: services.rekorVersion ?? 1,
-        // A retried upload whose first attempt landed answers 409: take the stored entry.
-        fetchOnConflict: true,
-        ...fetchOptions,
-      }),
-    );
+    const rekorBaseURL = services.rekorURL ?? PUBLIC_GOOD_REKOR_URL;
+    const rekor = new RekorWitness({
+      rekorBaseURL,
+      majorApiVersion: services.rekorVersion ?? 1,
+      // A retried upload whose first attempt landed answers 409: take the stored entry.
+      fetchOnConflict: true,
+    });
+    witnesses.push(overRekor(rekor, rekorBaseURL, transport));
   }
   if (options.tsa) {
     if (!services.tsaURL)
       throw new SignetError({ code: 'E_USAGE', message: 'a timestamp needs a TSA: give --tsa-url (or a signing config with tsaUrls)' });
-    witnesses.push(new TSAWitness({ tsaBaseURL: services.tsaURL, ...fetchOptions }));
+    witnesses.push(overTimestampAuthority(new TSAWitness({ tsaBaseURL: services.tsaURL }), services.tsaURL, transport));
   }
   return witnesses;
 }
@@ -119,6 +120,8 @@ export function sigstoreFailure(cause: unknown, urls: { fulcio?: string; rekor?:
   if (cause instanceof SignetError) return cause;
   const code = (cause as { code?: string })?.code;
   const inner = (cause as { cause?: { statusCode?: number; message?: string } })?.cause;
+  // Signet's own failure inside @sigstore/sign (the identity token fetch, say) keeps its code.
+  if (inner instanceof SignetError) return inner;
   const status = inner?.statusCode;
   const detail = scrubTokens(inner?.message ?? (cause as Error)?.message ?? String(cause));
   const safeCause = new Error(detail);

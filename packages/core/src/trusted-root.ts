@@ -1,9 +1,11 @@
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { inputError } from './digest';
 import { SignetError } from './errors';
+import { fetchTufTarget } from './tuf';
 
 export type { TrustedRoot };
 
@@ -37,10 +39,12 @@ export async function readTrustedRoot(path: string): Promise<TrustedRoot> {
 }
 
 /**
- * Parses a trusted_root.json and refuses what @sigstore/verify would quietly accept:
- * a log, CA or TSA without the start of its validity window would otherwise count
- * as valid since the beginning of time (sigstore-conformance:
- * trust-root-tlog-missing-validity-start_fail).
+ * Parses a trusted_root.json as protobuf-specs defines it. A log's key (tlogs, ctlogs) may come
+ * without `validFor` (optional there: valid without bounds), but a `validFor` without its
+ * `start` is refused: @sigstore/verify would quietly count it as valid since the beginning of
+ * time (sigstore-conformance: trust-root-tlog-missing-validity-start_fail). A CA's or TSA's
+ * `validFor` is, by the spec, at most the time its whole chain is valid; where it is absent or
+ * has no start, the chain says when it starts: the latest notBefore of its certificates.
  */
 export function parseTrustedRoot(json: unknown, name = 'the trusted root'): TrustedRoot {
   const mediaType = (json as { mediaType?: unknown } | null)?.mediaType;
@@ -58,24 +62,41 @@ export function parseTrustedRoot(json: unknown, name = 'the trusted root'): Trus
   }
   const missing: string[] = [];
   root.tlogs.forEach((log, i) => {
-    if (!log.publicKey?.validFor?.start) missing.push(`tlogs[${i}] (${log.baseUrl})`);
+    if (log.publicKey?.validFor && !log.publicKey.validFor.start) missing.push(`tlogs[${i}] (${log.baseUrl})`);
   });
   root.ctlogs.forEach((log, i) => {
-    if (!log.publicKey?.validFor?.start) missing.push(`ctlogs[${i}] (${log.baseUrl})`);
-  });
-  root.certificateAuthorities.forEach((ca, i) => {
-    if (!ca.validFor?.start) missing.push(`certificateAuthorities[${i}] (${ca.uri})`);
-  });
-  root.timestampAuthorities.forEach((tsa, i) => {
-    if (!tsa.validFor?.start) missing.push(`timestampAuthorities[${i}] (${tsa.uri})`);
+    if (log.publicKey?.validFor && !log.publicKey.validFor.start) missing.push(`ctlogs[${i}] (${log.baseUrl})`);
   });
   if (missing.length > 0) {
     throw new SignetError({
       code: 'E_TRUST_ROOT',
-      message: `${name} gives no start of validity for ${missing.join(', ')}; every key in a trusted root needs one`,
+      message: `${name} gives a validity without a start for ${missing.join(', ')}; a key's validFor needs its start`,
     });
   }
+  for (const [i, ca] of root.certificateAuthorities.entries()) startFromChain(ca, `${name}: certificateAuthorities[${i}] (${ca.uri})`);
+  for (const [i, tsa] of root.timestampAuthorities.entries()) startFromChain(tsa, `${name}: timestampAuthorities[${i}] (${tsa.uri})`);
   return root;
+}
+
+type Authority = TrustedRoot['certificateAuthorities'][number];
+
+/** Gives an authority without a validity start the one its certificate chain has. */
+function startFromChain(authority: Authority, where: string): void {
+  if (authority.validFor?.start) return;
+  const certificates = authority.certChain?.certificates ?? [];
+  if (certificates.length === 0) throw new SignetError({ code: 'E_TRUST_ROOT', message: `${where} has no certificates` });
+  let start = 0;
+  for (const { rawBytes } of certificates) {
+    let notBefore: number;
+    try {
+      notBefore = Date.parse(new X509Certificate(rawBytes).validFrom);
+      if (Number.isNaN(notBefore)) throw new Error('no notBefore');
+    } catch (cause) {
+      throw new SignetError({ code: 'E_TRUST_ROOT', message: `${where} holds a certificate that does not parse`, cause });
+    }
+    start = Math.max(start, notBefore);
+  }
+  authority.validFor = { start: new Date(start), end: authority.validFor?.end };
 }
 
 /** The public-good TUF repository, where Sigstore publishes its trusted root. */
@@ -98,9 +119,10 @@ export interface LoadTrustedRootOptions {
 
 /**
  * The trusted root to verify certificates, logs and timestamps with: the file given, else
- * fetched through TUF (public-good by default, refreshed and cached like sigstore-js does),
- * else, offline or when public-good cannot be reached, the copy embedded in the pinned
- * @sigstore/tuf, with a warning when that copy's TUF root has expired.
+ * fetched through TUF (public-good by default), refreshed and cached as TUF says: a repository
+ * that cannot be reached, or whose metadata has expired, fails (E_PROVIDER, exit 3). Only
+ * offline (`--offline`, SIGNET_OFFLINE=1) is the copy embedded in the pinned @sigstore/tuf used,
+ * with a warning when that copy's TUF root has expired.
  */
 export async function loadTrustedRoot(options: LoadTrustedRootOptions = {}): Promise<TrustedRoot> {
   if (options.trustedRootPath) return readTrustedRoot(options.trustedRootPath);
@@ -108,35 +130,63 @@ export async function loadTrustedRoot(options: LoadTrustedRootOptions = {}): Pro
   const mirror = options.tufMirror ?? PUBLIC_GOOD_TUF_MIRROR;
   const publicGood = mirror === PUBLIC_GOOD_TUF_MIRROR && !options.tufRootPath;
   if (publicGood && (options.offline || env.SIGNET_OFFLINE === '1')) return embeddedTrustedRoot(options.onWarning);
-  const { getTrustedRoot } = require('@sigstore/tuf') as typeof import('@sigstore/tuf');
-  const cacheBase = options.cacheDir ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'signet', 'tuf');
+  let mirrorUrl: URL;
   try {
-    const root = await getTrustedRoot({
-      mirrorURL: mirror,
-      rootPath: options.tufRootPath,
-      cachePath: path.join(cacheBase, new URL(mirror).host.replace(/[^\w.-]/g, '_')),
-      retry: 1,
-      timeout: 10_000,
-    });
-    return parseTrustedRoot(TrustedRoot.toJSON(root), `the trusted root from ${mirror}`);
+    mirrorUrl = new URL(mirror);
   } catch (cause) {
-    if (cause instanceof SignetError) throw cause;
-    if (!publicGood) {
-      // An unreachable mirror is a service failure (exit 3), like Fulcio or Rekor down;
-      // metadata that arrives but does not verify is a bad trust root.
-      const unreachable = causedByNetwork(cause);
-      throw new SignetError({
-        code: unreachable ? 'E_PROVIDER' : 'E_TRUST_ROOT',
-        message: `could not get trusted_root.json through TUF from ${mirror} (${(cause as Error).message}): ${
-          unreachable ? 'check the mirror URL and the network' : 'check --tuf-root is that repository’s root.json'
-        }`,
-        cause,
-      });
-    }
-    options.onWarning?.(
-      `could not refresh the public-good trusted root through TUF (${(cause as Error).message}); using the copy embedded in Signet`,
-    );
-    return embeddedTrustedRoot(options.onWarning);
+    throw new SignetError({ code: 'E_USAGE', message: `--tuf-mirror ${mirror} is not a URL`, cause });
+  }
+  const initialRoot = options.tufRootPath ? await readFile(options.tufRootPath) : embeddedTufRoot();
+  const cacheBase = options.cacheDir ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'signet', 'tuf');
+  let text: string;
+  try {
+    text = await fetchTufTarget('trusted_root.json', {
+      mirror,
+      initialRoot,
+      cacheDir: path.join(cacheBase, encodeURIComponent(mirrorUrl.host + mirrorUrl.pathname.replace(/\/+$/, ''))),
+      timeoutMs: 10_000,
+    });
+  } catch (cause) {
+    throw tufFailure(cause, mirror, publicGood);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new SignetError({ code: 'E_TRUST_ROOT', message: `the trusted_root.json served by ${mirror} is not JSON`, cause });
+  }
+  return parseTrustedRoot(json, `the trusted root from ${mirror}`);
+}
+
+/**
+ * Why a TUF refresh failed, as one line. A repository that cannot be reached, answers with an
+ * error, or serves expired metadata is a failed service (E_PROVIDER, exit 3), like Fulcio or
+ * Rekor down. Metadata that does not verify is a bad trust root where the user named the
+ * repository (most likely --tuf-root is another repository's), and a failed service for public-good.
+ */
+function tufFailure(cause: unknown, mirror: string, publicGood: boolean): SignetError {
+  const failure =
+    cause instanceof SignetError
+      ? cause
+      : new SignetError({ code: 'E_PROVIDER', message: (cause as Error)?.message ?? String(cause), cause });
+  const code = failure.code === 'E_TRUST_ROOT' && publicGood ? 'E_PROVIDER' : failure.code;
+  const advice = publicGood
+    ? 'check the network, or verify with --offline (SIGNET_OFFLINE=1) to use the copy shipped with Signet, or pass --trusted-root'
+    : code === 'E_TRUST_ROOT'
+      ? 'check --tuf-root is that repository’s root.json'
+      : 'check the mirror URL and the network';
+  return new SignetError({
+    code,
+    message: `could not refresh trusted_root.json through TUF from ${mirror}: ${failure.message}; ${advice}`,
+    cause: failure,
+  });
+}
+
+async function readFile(file: string): Promise<Buffer> {
+  try {
+    return await fs.readFile(file);
+  } catch (cause) {
+    throw inputError(file, cause);
   }
 }
 
@@ -145,10 +195,21 @@ interface TufSeed {
   targets: Record<string, string>;
 }
 
+function publicGoodSeed(): TufSeed | undefined {
+  const seeds = require('@sigstore/tuf/seeds.json') as Record<string, TufSeed>;
+  return seeds[PUBLIC_GOOD_TUF_MIRROR];
+}
+
+/** The public-good TUF root.json shipped with @sigstore/tuf: where trust in the public-good repository starts. */
+function embeddedTufRoot(): Buffer {
+  const seed = publicGoodSeed();
+  if (!seed) throw new SignetError({ code: 'E_TRUST_ROOT', message: 'the embedded public-good TUF root is missing from @sigstore/tuf' });
+  return Buffer.from(seed['root.json'], 'base64');
+}
+
 /** The public-good trusted root shipped inside @sigstore/tuf's seed, for offline verification. */
 export function embeddedTrustedRoot(onWarning?: (message: string) => void): TrustedRoot {
-  const seeds = require('@sigstore/tuf/seeds.json') as Record<string, TufSeed>;
-  const seed = seeds[PUBLIC_GOOD_TUF_MIRROR];
+  const seed = publicGoodSeed();
   const target = seed?.targets['trusted_root.json'];
   if (!seed || !target) {
     throw new SignetError({ code: 'E_TRUST_ROOT', message: 'the embedded public-good trusted root is missing from @sigstore/tuf' });
@@ -160,17 +221,4 @@ export function embeddedTrustedRoot(onWarning?: (message: string) => void): Trus
     );
   }
   return parseTrustedRoot(JSON.parse(Buffer.from(target, 'base64').toString('utf8')), 'the embedded public-good trusted root');
-}
-
-/** Whether a TUF failure comes from not reaching the repository (vs metadata that did not verify). */
-function causedByNetwork(error: unknown): boolean {
-  for (
-    let e = error as { code?: unknown; name?: unknown; cause?: unknown } | undefined, depth = 0;
-    e && depth < 8;
-    e = e.cause as typeof e, depth++
-  ) {
-    if (typeof e.code === 'string' && /^(E[A-Z]+|UND_ERR_)/.test(e.code) && !e.code.startsWith('ERR_')) return true;
-    if (e.name === 'DownloadHTTPError' || e.name === 'FetchError') return true;
-  }
-  return false;
 }

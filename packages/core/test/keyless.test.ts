@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serveHttp } from '@signet/test-support';
 import {
   embeddedTrustedRoot,
   GITHUB_ACTIONS_ISSUER,
@@ -54,6 +55,38 @@ describe('identity tokens', () => {
       const env = { ACTIONS_ID_TOKEN_REQUEST_URL: url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runner-request-token' };
       expect(await identityProvider({ env }).getToken()).toBe(FAKE_JWT);
       expect(seen.at(-1)).toEqual({ audience: 'sigstore', authorization: 'Bearer runner-request-token' });
+    });
+
+    it('never sends the request token along a redirect to another origin, nor to cloud metadata', async () => {
+      const elsewhere = await serveHttp((_request, response) => response.end(JSON.stringify({ value: FAKE_JWT })));
+      const redirecting = await serveHttp((request, response) => {
+        const to = request.url?.includes('metadata') ? 'http://169.254.169.254/token' : `${elsewhere.url}/token`;
+        response.writeHead(307, { location: to }).end();
+      });
+      try {
+        const env = { ACTIONS_ID_TOKEN_REQUEST_URL: `${redirecting.url}/t`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runner-request-token' };
+        await identityProvider({ env }).getToken();
+        expect(elsewhere.requests.map((r) => r.headers.authorization)).toEqual([undefined]);
+        const toMetadata = { ...env, ACTIONS_ID_TOKEN_REQUEST_URL: `${redirecting.url}/metadata` };
+        await expect(identityProvider({ env: toMetadata }).getToken()).rejects.toMatchObject({
+          code: 'E_PROVIDER',
+          message: expect.stringContaining('link-local or metadata address'),
+        });
+      } finally {
+        await Promise.all([elsewhere.close(), redirecting.close()]);
+      }
+    });
+
+    it('reports an answer that is not JSON as a provider failure, without echoing it', async () => {
+      const html = await serveHttp((_request, response) => response.end('<html>runner s3cret</html>'));
+      try {
+        const env = { ACTIONS_ID_TOKEN_REQUEST_URL: `${html.url}/t`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runner-request-token' };
+        await expect(identityProvider({ env }).getToken()).rejects.toEqual(
+          expect.objectContaining({ code: 'E_PROVIDER', message: "the answer of GitHub Actions' OIDC token endpoint is not JSON" }),
+        );
+      } finally {
+        await html.close();
+      }
     });
 
     it('says what permission is missing when the runner refuses', async () => {

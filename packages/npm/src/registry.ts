@@ -1,4 +1,4 @@
-import { SignetError } from '@signet/core';
+import { httpRequest, isLoopbackUrl, readJson, SignetError, type SignetErrorCode } from '@signet/core';
 
 export const PUBLIC_NPM_REGISTRY = 'https://registry.npmjs.org/';
 
@@ -7,6 +7,13 @@ export interface RegistryOptions {
   registry?: string;
   /** A bearer token for the registry; sent to the registry's own origin only, never to other hosts. */
   token?: string;
+  /**
+   * Hosts besides the registry's own where a package's `signet.bundle` URL (and any document the
+   * package document points to) may be: `github.com`, or `host:port` for one port only.
+   */
+  bundleHosts?: string[];
+  /** Deadline per request, reading the body included (default 60 s; a tarball gets five times it). */
+  timeoutMs?: number;
 }
 
 export interface PackageVersion {
@@ -39,36 +46,91 @@ export interface RegistryKey {
   expires: string | null;
 }
 
-/** Reads packuments, tarballs, keys and attestations from one registry over HTTP. */
+const MiB = 1024 * 1024;
+/** Bounds on what is read: the largest packuments on the public registry are tens of MiB. */
+const LIMITS = { packument: 128 * MiB, tarball: 256 * MiB, document: 16 * MiB, bundle: 4 * MiB };
+
+/**
+ * Reads packuments, tarballs, keys and attestations from one registry, through core's
+ * httpRequest: plain HTTP only to a registry configured as http:// (or loopback), the token
+ * only to the registry's origin, every read bounded. A document the package document points
+ * to (a Signet bundle, attestations) is read only from the registry's own host or `bundleHosts`.
+ */
 export class RegistryClient {
   readonly registry: string;
+  private readonly registryUrl: URL;
   private readonly token?: string;
+  private readonly bundleHosts: ReadonlySet<string>;
+  private readonly timeoutMs: number;
   private keys?: Promise<RegistryKey[]>;
 
   constructor(options: RegistryOptions = {}) {
     const base = options.registry ?? PUBLIC_NPM_REGISTRY;
     this.registry = base.endsWith('/') ? base : `${base}/`;
+    try {
+      this.registryUrl = new URL(this.registry);
+    } catch (cause) {
+      throw new SignetError({ code: 'E_USAGE', message: `the registry ${base} is not a URL`, cause });
+    }
     this.token = options.token;
+    this.bundleHosts = new Set((options.bundleHosts ?? []).map((host) => host.toLowerCase()));
+    this.timeoutMs = options.timeoutMs ?? 60_000;
   }
 
   /** The package document; 404 is E_INPUT naming the package and the registry. */
   async packument(name: string): Promise<Packument> {
     const escaped = name.startsWith('@') ? `@${encodeURIComponent(name.slice(1))}` : encodeURIComponent(name);
-    const response = await this.get(new URL(escaped, this.registry).href, 'application/json');
+    const what = `${name}'s package document`;
+    const response = await this.get(new URL(escaped, this.registry), 'application/json', { maxBytes: LIMITS.packument, what });
     if (response.status === 404) throw new SignetError({ code: 'E_INPUT', message: `${name} is not on ${this.registry}` });
-    return (await this.body(response, `${name}'s package document`).then((b) => JSON.parse(b.toString('utf8')))) as Packument;
+    await this.expectOk(response, what);
+    return (await readJson(response, `${what} from ${this.registry}`)) as Packument;
   }
 
+  /** A tarball, wherever the package document says it is (npm's rule), but never a loopback or metadata address elsewhere. */
   async tarball(url: string): Promise<Buffer> {
-    const response = await this.get(url, 'application/octet-stream');
-    return this.body(response, url);
+    const response = await this.get(url, 'application/octet-stream', {
+      maxBytes: LIMITS.tarball,
+      timeoutMs: this.timeoutMs * 5,
+      what: `the tarball ${url}`,
+    });
+    await this.expectOk(response, url);
+    return Buffer.from(await response.arrayBuffer());
   }
 
-  /** A JSON document, or undefined when the server has none (404). */
+  /** A JSON document the package document points to, or undefined when the server has none (404). */
   async json<T>(url: string): Promise<T | undefined> {
-    const response = await this.get(url, 'application/json');
+    const response = await this.get(url, 'application/json', {
+      maxBytes: LIMITS.document,
+      allowHost: this.documentHost,
+      refusalCode: 'E_INPUT',
+    });
     if (response.status === 404) return undefined;
-    return JSON.parse((await this.body(response, url)).toString('utf8')) as T;
+    await this.expectOk(response, url);
+    return (await readJson(response, `the document at ${url}`)) as T;
+  }
+
+  /**
+   * The Signet bundle a package's `signet.bundle` URL names, as JSON text; undefined when there
+   * is none (404). Only from the registry's own host or `bundleHosts`, at most 4 MiB; a URL
+   * elsewhere, and a document that is not JSON, are E_BUNDLE (the body is never shown).
+   */
+  async signetBundle(url: string): Promise<string | undefined> {
+    const response = await this.get(url, 'application/json', {
+      maxBytes: LIMITS.bundle,
+      allowHost: this.documentHost,
+      refusalCode: 'E_BUNDLE',
+      what: `the Signet bundle at ${url}`,
+    });
+    if (response.status === 404) return undefined;
+    await this.expectOk(response, url);
+    const text = await response.text();
+    try {
+      JSON.parse(text);
+    } catch {
+      throw new SignetError({ code: 'E_BUNDLE', message: `the Signet bundle at ${url} is not JSON` });
+    }
+    return text;
   }
 
   /** The registry's signing keys (none when it publishes none, as private registries don't). */
@@ -77,30 +139,39 @@ export class RegistryClient {
     return this.keys;
   }
 
-  private async get(url: string, accept: string): Promise<Response> {
+  /** The registry's own host (any port), or one `bundleHosts` names (by host, or host and port). */
+  private readonly documentHost = (url: URL): boolean =>
+    url.hostname === this.registryUrl.hostname || this.bundleHosts.has(url.hostname) || this.bundleHosts.has(url.host);
+
+  private get(
+    url: string | URL,
+    accept: string,
+    limits: { maxBytes: number; timeoutMs?: number; what?: string; allowHost?: (url: URL) => boolean; refusalCode?: SignetErrorCode },
+  ): Promise<Response> {
     const headers: Record<string, string> = { accept, 'user-agent': 'signet' };
-    // npm's own rule: credentials go to the registry they were configured for, not to a tarball host elsewhere.
-    if (this.token && new URL(url).origin === new URL(this.registry).origin) headers.authorization = `Bearer ${this.token}`;
-    try {
-      return await fetch(url, { headers, redirect: 'follow' });
-    } catch (cause) {
-      throw new SignetError({ code: 'E_PROVIDER', message: `could not reach ${new URL(url).origin}: ${describe(cause)}`, cause });
-    }
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    return httpRequest(url, {
+      service: `the registry ${this.registryUrl.host}`,
+      headers,
+      // npm's own rule: credentials go to the registry they were configured for, not to a tarball host elsewhere.
+      credentialsOrigin: this.registryUrl.origin,
+      // Plain HTTP where the registry itself was configured as http://, and on loopback.
+      allowHttp: (hop) => isLoopbackUrl(hop) || (this.registryUrl.protocol === 'http:' && hop.host === this.registryUrl.host),
+      namedBy: this.registryUrl,
+      timeoutMs: limits.timeoutMs ?? this.timeoutMs,
+      ...limits,
+    });
   }
 
-  private async body(response: Response, what: string): Promise<Buffer> {
+  private async expectOk(response: Response, what: string): Promise<void> {
+    if (response.ok) return;
+    await response.body?.cancel().catch(() => undefined);
     if (response.status === 401 || response.status === 403) {
       throw new SignetError({
         code: 'E_PERMISSION',
         message: `${this.registry} refused to serve ${what} (${response.status}): check the registry token`,
       });
     }
-    if (!response.ok) throw new SignetError({ code: 'E_PROVIDER', message: `${this.registry} answered ${response.status} for ${what}` });
-    return Buffer.from(await response.arrayBuffer());
+    throw new SignetError({ code: 'E_PROVIDER', message: `${this.registry} answered ${response.status} for ${what}` });
   }
-}
-
-function describe(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
 }

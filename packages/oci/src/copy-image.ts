@@ -123,7 +123,7 @@ class Copier {
     const to: Repository = this.to;
     if (await this.client.hasBlob(to, blob.digest)) return;
     if (this.sameRegistry && (await this.client.mountBlob(to, blob.digest, this.from.repository))) return;
-    const response = await this.client.openBlob(this.from, blob.digest);
+    const response = await this.client.openBlob(this.from, blob.digest, blob.size);
     if (!response.body) throw new SignetError({ code: 'E_PROVIDER', message: `${this.from.registry} sent ${blob.digest} without a body` });
     await this.client.pushBlobStream(to, blob.digest, blob.size, response.body);
   }

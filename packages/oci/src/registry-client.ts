@@ -1,16 +1,18 @@
 import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isConnectionError, SignetError, type SignetErrorCode } from '@signet/core';
+import { httpRequest, isConnectionError, readJson, SignetError, type SignetErrorCode } from '@signet/core';
 import { type Credential, type CredentialSource, environmentCredentials } from './credentials';
 import { type Descriptor, type ImageIndex, type ImageManifest, MANIFEST_TYPES, OCI_INDEX } from './media-types';
 
 /*
  * A small client of the OCI distribution spec v1.1: what signing and verifying images needs,
  * and no more. No well-kept npm library reads OCI 1.1 referrers today (see ../shared/OCI.md),
- * so this is our own, on Node's fetch. It authenticates as Docker does (Basic, or a Bearer
- * token from the realm the registry names), retries what is transient, checks the digest of
- * every manifest and blob it reads, and refuses to download more than a signature could need.
- * (A blob it only streams, copying a layer, is checked by the registry it is uploaded to.)
+ * so this is our own, on core's httpRequest (redirects re-checked hop by hop, credentials only to
+ * the registry, every read bounded). It authenticates as Docker does (Basic, or a Bearer token
+ * from the realm the registry names), retries what is transient, checks the digest of every
+ * manifest and blob it reads, and refuses to download more than a signature could need. (A
+ * blob it only streams, copying a layer, is capped at its declared size and checked by the
+ * registry it is uploaded to.)
  */
 
 export interface RegistryClientOptions {
@@ -66,6 +68,10 @@ interface Request {
   scopes: string[];
   /** What the request does, for messages: "read the manifest of ghcr.io/acme/app:1.0". */
   action: string;
+  /** The largest body read from the answer (default: enough for an error or an empty answer). */
+  maxBytes?: number;
+  /** What the body is, for messages: "the manifest ghcr.io/acme/app:1.0". */
+  what?: string;
 }
 
 interface AuthState {
@@ -110,13 +116,15 @@ export class RegistryClient {
       headers: { accept: MANIFEST_TYPES.join(', ') },
       scopes: [pull(repo)],
       action: `read the manifest ${where}`,
+      maxBytes: this.maxManifestBytes,
+      what: `the manifest ${where}`,
     });
     if (response.status === 404) {
       await response.body?.cancel();
       return undefined;
     }
     await this.expect(response, [200], repo, `read the manifest ${where}`);
-    const bytes = await readCapped(response, this.maxManifestBytes, `the manifest ${where}`);
+    const bytes = Buffer.from(await response.arrayBuffer());
     const digest = sha256(bytes);
     if (reference.startsWith('sha256:') && digest !== reference) {
       throw new SignetError({ code: 'E_SIGNATURE', message: `${repo.registry} answered ${where} with content whose digest is ${digest}` });
@@ -149,18 +157,25 @@ export class RegistryClient {
 
   /** A blob read whole (capped at maxBlobBytes) and checked against its digest. */
   async blob(repo: Repository, digest: string, what = `the blob ${digest}`): Promise<Buffer> {
-    const response = await this.openBlob(repo, digest, what);
-    const bytes = await readCapped(response, this.maxBlobBytes, what);
+    const response = await this.openBlob(repo, digest, this.maxBlobBytes, what);
+    const bytes = Buffer.from(await response.arrayBuffer());
     if (sha256(bytes) !== digest) {
       throw new SignetError({ code: 'E_SIGNATURE', message: `${what} from ${repo.registry} does not match its digest ${digest}` });
     }
     return bytes;
   }
 
-  /** A blob as a stream, for copying layers of any size. */
-  async openBlob(repo: Repository, digest: string, what = `the blob ${digest}`): Promise<Response> {
+  /** A blob as a stream of at most `maxBytes` (its descriptor's size, copying a layer of any size). */
+  async openBlob(repo: Repository, digest: string, maxBytes: number, what = `the blob ${digest}`): Promise<Response> {
     const action = `read ${what} from ${repo.registry}/${repo.repository}`;
-    const response = await this.send(repo, { method: 'GET', url: `/v2/${repo.repository}/blobs/${digest}`, scopes: [pull(repo)], action });
+    const response = await this.send(repo, {
+      method: 'GET',
+      url: `/v2/${repo.repository}/blobs/${digest}`,
+      scopes: [pull(repo)],
+      action,
+      maxBytes,
+      what,
+    });
     await this.expect(response, [200], repo, action);
     return response;
   }
@@ -247,9 +262,17 @@ export class RegistryClient {
           message: `${repo.registry} listed more than ${MAX_REFERRER_PAGES} pages of referrers for ${digest}; refusing to read on`,
         });
       }
-      const response = await this.send(repo, { method: 'GET', url, headers: { accept: OCI_INDEX }, scopes: [pull(repo)], action });
+      const response = await this.send(repo, {
+        method: 'GET',
+        url,
+        headers: { accept: OCI_INDEX },
+        scopes: [pull(repo)],
+        action,
+        maxBytes: this.maxManifestBytes,
+        what: `the referrers of ${digest}`,
+      });
       if (page === 0 && NO_REFERRERS_API.has(response.status)) {
-        const body = await readCapped(response, 64 * 1024, 'the error').catch(() => Buffer.alloc(0));
+        const body = Buffer.from(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
         // A 404 naming the repository (NAME_UNKNOWN) is about the repository, not the API.
         if (!body.toString('utf8').includes('NAME_UNKNOWN')) {
           this.referrersSupport.set(repo.registry, { supported: false, until: Date.now() + REFERRERS_SUPPORT_TTL_MS });
@@ -257,9 +280,7 @@ export class RegistryClient {
         return undefined;
       }
       await this.expect(response, [200], repo, action);
-      const index = JSON.parse(
-        (await readCapped(response, this.maxManifestBytes, `the referrers of ${digest}`)).toString('utf8'),
-      ) as ImageIndex;
+      const index = (await readJson(response, `${repo.registry}'s list of the referrers of ${digest}`, 'E_INPUT')) as ImageIndex;
       found.push(...(index.manifests ?? []));
       url = nextLink(response.headers.get('link'));
     }
@@ -297,25 +318,32 @@ export class RegistryClient {
     const base = new URL(`${this.allowHttp(repo.registry) ? 'http' : 'https'}://${apiHost(repo.registry)}`);
     const target = new URL(request.url, base);
     this.assertSecure(target, repo.registry);
-    // Upload locations and page links come from the registry; credentials go only to its own host.
-    const ownHost = target.host === base.host;
     const url = target.toString();
     const retriable = !(request.body instanceof ReadableStream);
     let authenticated = false;
     for (let attempt = 1; ; attempt++) {
       const headers: Record<string, string> = { 'user-agent': 'signet', ...request.headers };
-      const authorization = ownHost ? this.authorization(repo.registry, request.scopes) : undefined;
+      const authorization = this.authorization(repo.registry, request.scopes);
       if (authorization) headers.authorization = authorization;
       let response: Response;
       try {
-        response = await fetch(url, {
+        response = await httpRequest(url, {
+          service: `the registry ${repo.registry}`,
+          what: request.what,
           method: request.method,
           headers,
+          // Upload locations and page links come from the registry; credentials go only to its own host.
+          credentialsOrigin: base.origin,
           body: request.body,
-          signal: AbortSignal.timeout(this.timeoutMs),
-          ...(request.body instanceof ReadableStream ? { duplex: 'half' } : {}),
-        } as RequestInit);
-      } catch (error) {
+          allowHttp: (hop) => this.allowHttp(hop.host),
+          timeoutMs: this.timeoutMs,
+          maxBytes: request.maxBytes ?? 64 * 1024,
+        });
+      } catch (failure) {
+        // A refusal (a redirect somewhere forbidden, an answer too large) has no cause and is final;
+        // a network failure carries the error it was, which may pass.
+        const error = (failure as SignetError).cause;
+        if (error === undefined) throw failure;
         const transient = isConnectionError(error) || (error as Error)?.name === 'TimeoutError';
         if (transient && retriable && attempt < this.attempts) {
           await sleep(backoff(attempt));
@@ -387,8 +415,20 @@ export class RegistryClient {
     scopes: string[],
     credential?: Credential,
   ): Promise<string> {
-    const url = new URL(realm);
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch (cause) {
+      throw new SignetError({ code: 'E_PROVIDER', message: `${registry} named a token realm that is not a URL`, cause });
+    }
     this.assertSecure(url, registry);
+    const request = {
+      service: `${registry}'s token service`,
+      allowHttp: (hop: URL) => this.allowHttp(hop.host),
+      timeoutMs: this.timeoutMs,
+      maxBytes: MiB,
+      what: `${registry}'s token response`,
+    };
     let response: Response;
     try {
       if (credential && 'identityToken' in credential) {
@@ -396,15 +436,16 @@ export class RegistryClient {
         const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credential.identityToken, client_id: 'signet' });
         if (service) form.set('service', service);
         form.set('scope', scopes.join(' '));
-        response = await fetch(url, { method: 'POST', body: form, signal: AbortSignal.timeout(this.timeoutMs) });
+        response = await httpRequest(url, { ...request, method: 'POST', body: form });
       } else {
         if (service) url.searchParams.set('service', service);
         for (const scope of scopes) url.searchParams.append('scope', scope);
         const headers: Record<string, string> = {};
         if (credential) headers.authorization = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
-        response = await fetch(url, { headers, signal: AbortSignal.timeout(this.timeoutMs) });
+        response = await httpRequest(url, { ...request, headers });
       }
     } catch (cause) {
+      if (cause instanceof SignetError && cause.cause === undefined) throw cause;
       throw new SignetError({ code: 'E_PROVIDER', message: `could not get a token for ${registry} from ${url.origin}`, cause });
     }
     if (response.status === 401 || response.status === 403) {
@@ -417,9 +458,11 @@ export class RegistryClient {
       await response.body?.cancel();
       throw new SignetError({ code: 'E_PROVIDER', message: `${registry}'s token service answered ${response.status}` });
     }
-    const body = JSON.parse((await readCapped(response, MiB, 'the token')).toString('utf8')) as { token?: string; access_token?: string };
-    const token = body.token ?? body.access_token;
-    if (!token) throw new SignetError({ code: 'E_PROVIDER', message: `${registry}'s token service answered without a token` });
+    const body = (await readJson(response, `${registry}'s token response`)) as { token?: unknown; access_token?: unknown } | null;
+    const token = body?.token ?? body?.access_token;
+    if (typeof token !== 'string' || !token) {
+      throw new SignetError({ code: 'E_PROVIDER', message: `${registry}'s token service answered without a token` });
+    }
     return token;
   }
 
@@ -428,9 +471,9 @@ export class RegistryClient {
     if (statuses.includes(response.status)) return;
     let detail = '';
     try {
-      const text = (await readCapped(response, 64 * 1024, 'the error')).toString('utf8');
-      const error = (JSON.parse(text) as { errors?: { code?: string; message?: string }[] }).errors?.[0];
-      if (error) detail = `: ${[error.code, error.message].filter(Boolean).join(' ')}`;
+      const text = Buffer.from(await response.arrayBuffer()).toString('utf8');
+      const error = (JSON.parse(text) as { errors?: { code?: unknown; message?: unknown }[] }).errors?.[0];
+      if (error) detail = registryErrorDetail(error);
     } catch {
       // Not the spec's JSON error body; the status says enough.
     }
@@ -468,38 +511,21 @@ export function sha256(bytes: Uint8Array): string {
   return `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-/** Reads a response body, refusing (before and while reading) more than `max` bytes. */
-async function readCapped(response: Response, max: number, what: string): Promise<Buffer> {
-  const tooLarge = (size: string) =>
-    new SignetError({ code: 'E_INPUT', message: `${what} is ${size}, over the ${formatSize(max)} Signet reads; refusing to download it` });
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > max) {
-    await response.body?.cancel();
-    throw tooLarge(formatSize(declared));
-  }
-  // A body of declared length, not content-encoded, is read at once (the connection carries
-  // exactly that many bytes); a compressed or unsized one is counted as fetch decodes it, since
-  // a small gzip can inflate to gigabytes.
-  const encoding = response.headers.get('content-encoding');
-  if (response.headers.has('content-length') && Number.isFinite(declared) && (!encoding || encoding === 'identity')) {
-    return Buffer.from(await response.arrayBuffer());
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  if (!response.body) return Buffer.alloc(0);
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    total += chunk.length;
-    if (total > max) {
-      await response.body.cancel().catch(() => undefined);
-      throw tooLarge(`more than ${formatSize(max)}`);
-    }
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks);
-}
-
-function formatSize(bytes: number): string {
-  return bytes >= MiB ? `${(bytes / MiB).toFixed(bytes % MiB === 0 ? 0 : 1)} MiB` : `${bytes} bytes`;
+/**
+ * The spec's error code and message, as the registry gave them but tamed: the code only when it
+ * is one (UPPER_CASE), the message without control characters and cut short, never the raw body.
+ */
+function registryErrorDetail(error: { code?: unknown; message?: unknown }): string {
+  const code = typeof error.code === 'string' && /^[A-Z_]{1,40}$/.test(error.code) ? error.code : undefined;
+  const message =
+    typeof error.message === 'string'
+      ? error.message
+          .replace(/\p{Cc}/gu, ' ')
+          .trim()
+          .slice(0, 160)
+      : '';
+  const detail = [code, message].filter(Boolean).join(' ');
+  return detail ? `: ${detail}` : '';
 }
 
 function missingCredentials(registry: string): SignetError {

@@ -193,6 +193,60 @@ describe('RegistryClient against a hostile registry', () => {
     }
   });
 
+  it('refuses a redirect to an IPv4-mapped address (cloud metadata in disguise), and never reaches it', async () => {
+    const metadata = await hostileRegistry((_request, response) => response.end('{"AccessKeyId":"AKIA"}'));
+    const registry = await hostileRegistry((_request, response) => {
+      response.writeHead(302, { location: `http://[::ffff:127.0.0.1]:${metadata.port}/latest/meta-data/iam/` });
+      response.end();
+    });
+    try {
+      const refused = await failure(new RegistryClient().manifest({ registry: registry.host, repository: 'shop' }, digest));
+      expect(refused).toMatchObject({ code: 'E_PROVIDER', message: expect.stringContaining('redirected to http://[::ffff:7f00:1]') });
+      expect(metadata.seen).toEqual([]);
+    } finally {
+      await Promise.all([registry.close(), metadata.close()]);
+    }
+  });
+
+  it('drops the registry credentials on a redirect to another origin', async () => {
+    const storage = await hostileRegistry((_request, response) => response.end('{}'));
+    const registry = await hostileRegistry((request, response) => {
+      if (!request.headers.authorization) {
+        response.writeHead(401, { 'www-authenticate': 'Basic realm="hostile"' });
+        return response.end();
+      }
+      response.writeHead(307, { location: `http://127.0.0.1:${storage.port}/blob` });
+      response.end();
+    });
+    try {
+      const client = new RegistryClient({ credentials: async () => ({ username: 'ci', password: 'secret' }) });
+      await failure(client.blob({ registry: registry.host, repository: 'shop' }, digest));
+      expect(registry.seen.at(-1)?.authorization).toMatch(/^Basic /);
+      expect(storage.seen).toEqual([{ url: '/blob', authorization: undefined }]);
+    } finally {
+      await Promise.all([registry.close(), storage.close()]);
+    }
+  });
+
+  it('reports a token service that answers something other than JSON as a provider failure, without echoing it', async () => {
+    const registry = await hostileRegistry((request, response, port) => {
+      if (request.url?.startsWith('/token')) {
+        response.writeHead(200, { 'content-type': 'text/html' });
+        return response.end('<html>upstream s3cret error page</html>');
+      }
+      response.writeHead(401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${port}/token",service="hostile"` });
+      response.end();
+    });
+    try {
+      const refused = await failure(
+        new RegistryClient({ credentials: async () => undefined }).manifest({ registry: registry.host, repository: 'shop' }, 'v1'),
+      );
+      expect(refused).toEqual({ code: 'E_PROVIDER', message: `${registry.host}'s token response is not JSON` });
+    } finally {
+      await registry.close();
+    }
+  });
+
   it('takes environment credentials only for the registry SIGNET_REGISTRY_HOST names', async () => {
     const env = { SIGNET_REGISTRY_USERNAME: 'ci', SIGNET_REGISTRY_PASSWORD: 'secret', DOCKER_CONFIG: '/nonexistent' };
     await expect(environmentCredentials(env)('ghcr.io')).rejects.toMatchObject({ code: 'E_USAGE' });

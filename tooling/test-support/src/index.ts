@@ -20,4 +20,5 @@ export {
   vectorsDir,
   writeFile,
 } from './cli';
+export { endlessBody, type LocalServer, type RecordedRequest, serveHttp } from './http-server';
 export { opensslCertificate, opensslVerify, signedBytes, sigstoreVerify, verifyBundle } from './interop';

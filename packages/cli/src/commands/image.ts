@@ -43,10 +43,18 @@ interface RegistryFlags {
   json?: boolean;
 }
 
-function clientFor(flags: RegistryFlags): SignetOci.RegistryClient {
-  const { RegistryClient } = signetOci();
-  return new RegistryClient(flags.allowHttpRegistry ? { allowHttp: () => true } : {});
+/**
+ * The registry client for the images a command names. --allow-http-registry allows plain HTTP
+ * to those registries only (and loopback, as always), never to a host one of them sends Signet to.
+ */
+function clientFor(flags: RegistryFlags, references: (string | undefined)[]): SignetOci.RegistryClient {
+  const { RegistryClient, parseImageReference } = signetOci();
+  if (!flags.allowHttpRegistry) return new RegistryClient();
+  const named = new Set(references.map((reference) => parseImageReference(reference as string).registry));
+  return new RegistryClient({ allowHttp: (registry) => named.has(registry) || LOOPBACK_REGISTRY.test(registry) });
 }
+
+const LOOPBACK_REGISTRY = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?$/;
 
 interface ImageSignFlags extends SigningFlags, RegistryFlags {
   resolve?: boolean;
@@ -61,7 +69,7 @@ export async function imageSign([reference]: string[], flags: ImageSignFlags): P
   signetOci().assertSignable(reference as string, flags.resolve ?? false);
   const { signer, options } = await signingContext(flags, out);
   const signed = await signetOci().signImage(reference as string, signer, {
-    client: clientFor(flags),
+    client: clientFor(flags, [reference]),
     resolve: flags.resolve,
     format: flags.format,
     recursive: flags.recursive,
@@ -94,7 +102,7 @@ export async function imageAttest([reference]: string[], flags: ImageAttestFlags
   signetOci().assertSignable(reference as string, flags.resolve ?? false);
   const { signer, options } = await signingContext(flags, out);
   const attested = await signetOci().attestImage(reference as string, signer, {
-    client: clientFor(flags),
+    client: clientFor(flags, [reference]),
     resolve: flags.resolve,
     recursive: flags.recursive,
     signing: options,
@@ -125,7 +133,7 @@ interface ImageVerifyFlags extends TrustFlags, RegistryFlags {
  */
 export async function imageVerify([reference]: string[], flags: ImageVerifyFlags): Promise<number> {
   const out = createOutput(Boolean(flags.json));
-  const client = clientFor(flags);
+  const client = clientFor(flags, [reference]);
   const trustedRoot = trustedRootLoader(flags, out);
   if (flags.policy) {
     const verdict = await signetOci().verifyImageForPolicy(
@@ -158,7 +166,7 @@ interface ImageVerifyAttestationFlags extends ImageVerifyFlags {
 export async function imageVerifyAttestation([reference]: string[], flags: ImageVerifyAttestationFlags): Promise<number> {
   const out = createOutput(Boolean(flags.json));
   const verified = await signetOci().verifyImageAttestation(reference as string, await policyFromFlags(flags), flags.type, {
-    client: clientFor(flags),
+    client: clientFor(flags, [reference]),
     trustedRoot: trustedRootLoader(flags, out),
   });
   for (const s of verified.signatures)
@@ -171,7 +179,7 @@ export async function imageVerifyAttestation([reference]: string[], flags: Image
 /** `signet image copy SRC DST`: the image with its signatures and attestations. */
 export async function imageCopy([source, destination]: string[], flags: RegistryFlags): Promise<void> {
   const out = createOutput(Boolean(flags.json));
-  const copied = await signetOci().copyImage(source as string, destination as string, { client: clientFor(flags) });
+  const copied = await signetOci().copyImage(source as string, destination as string, { client: clientFor(flags, [source, destination]) });
   out.info(
     `copied ${source} to ${copied.reference}: ${copied.manifests} manifests, ${copied.referrers} referrers, ${copied.legacyTags} legacy signature tags`,
   );

@@ -1,7 +1,9 @@
 // Deep imports: the package's index also loads nock, which would patch Node's http for the whole process.
 import { tufHandlers } from '@tufjs/repo-mock/dist/handler';
-import { initializeTUFRepo } from '@tufjs/repo-mock/dist/repo';
+import { KeyPair } from '@tufjs/repo-mock/dist/key';
+import { createRootMeta, createSnapshotMeta, createTargetsMeta, createTimestampMeta } from '@tufjs/repo-mock/dist/metadata';
 import type { HandlerFn, Target } from '@tufjs/repo-mock/dist/shared.types';
+import { collectTargets } from '@tufjs/repo-mock/dist/target';
 import type { Fault } from '../faults';
 import type { EmulatorRequest, EmulatorResponse } from '../http-emulator';
 import { SigstoreService } from './service';
@@ -21,9 +23,21 @@ export class TufRepositoryEmulator extends SigstoreService {
   private routes = new Map<string, HandlerFn>();
   private root?: string;
 
-  /** Serves a new repository (new keys, version 1 of everything) holding these targets. */
-  publish(targets: Target[]): void {
-    const repository = initializeTUFRepo(targets);
+  /**
+   * Serves a new repository (new keys, version 1 of everything) holding these targets, as
+   * @tufjs/repo-mock's initializeTUFRepo builds it; `timestampExpires` serves a timestamp.json
+   * that expires then (in the past: a stale or frozen repository), the rest valid a year.
+   */
+  publish(targets: Target[], options: { timestampExpires?: Date } = {}): void {
+    const keyPair = new KeyPair();
+    const targetsMeta = createTargetsMeta(collectTargets(targets), keyPair);
+    const snapshotMeta = createSnapshotMeta(targetsMeta, keyPair);
+    const timestampMeta = createTimestampMeta(snapshotMeta, keyPair);
+    if (options.timestampExpires) {
+      (timestampMeta.signed as { expires: string }).expires = options.timestampExpires.toISOString();
+      timestampMeta.sign((data) => keyPair.sign(data), false);
+    }
+    const repository = { rootMeta: createRootMeta(keyPair), snapshotMeta, timestampMeta, targetsMeta, targets };
     this.root = JSON.stringify(repository.rootMeta.toJSON());
     this.routes = new Map(tufHandlers(repository, { metadataPathPrefix: '', targetPathPrefix: '/targets' }).map((h) => [h.path, h.fn]));
   }
