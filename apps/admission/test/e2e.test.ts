@@ -171,7 +171,7 @@ describeWithRegistryTools('the webhook, with images on docker-registry', () => {
     const message = answer.response.status?.message as string;
     const [first, second] = message.split(`; ${unsigned}: `);
     expect(first).toMatch(
-      new RegExp(`^${escapeRegExp(wrongKey)}: E_POLICY: no signature of .* verifies: .*a key the policy does not trust`),
+      new RegExp(`^${escapeRegExp(wrongKey)}: E_SIGNATURE: no signature of .* verifies: .*the bundle names another key`),
     );
     expect(second).toMatch(/^E_[A-Z]+: no signature for /);
     expect(message).not.toContain(`${app}:`);

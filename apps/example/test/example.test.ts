@@ -49,9 +49,9 @@ test('the gate passes the release: each artifact by its signer, the SBOM by the 
 
 test('the gate refuses each tampered artifact and the unsigned script, saying why', () => {
   expect(result.output).toMatch(
-    /web +FAIL +key acme-release +E_SIGNATURE: the folder does not match its signed manifest: modified assets\/.*\.js/,
+    /web +FAIL +key acme-release +E_SIGNATURE: web does not match its signed manifest: modified assets\/.*\.js/,
   );
-  expect(result.output).toMatch(/checkout\.zip +FAIL .*E_SIGNATURE: the artifact does not match the bundle/);
+  expect(result.output).toMatch(/checkout\.zip +FAIL .*E_SIGNATURE: checkout\.zip\.sigstore\.json: the artifact does not match the bundle/);
   expect(result.output).toMatch(/acme-greet-1\.0\.0\.tgz +FAIL .*E_SIGNATURE/);
   expect(result.output).toMatch(/migrate\.sh +FAIL .*E_POLICY: no rule covers it/);
   expect(result.output).toContain('0 of 4 artifacts passed, 4 failed');

@@ -432,6 +432,12 @@ Examples:
       'require-provenance': { type: 'boolean', description: 'a package without valid npm provenance fails' },
       'allow-unsigned': { type: 'boolean', description: "check integrity and npm's signatures only; a Signet signature is not required" },
       concurrency: { type: 'string', valueName: 'n', default: '8', description: 'packages verified at once with --lockfile' },
+      'bundle-host': {
+        type: 'string',
+        valueName: 'host',
+        multiple: true,
+        description: "a host a package's signet.bundle URL may point to, besides the registry's own",
+      },
       'allow-unverified': {
         type: 'string',
         valueName: 'name',

@@ -29,7 +29,8 @@ import { emptyTrustedRoot, type TrustedRoot } from './trusted-root';
  * success is a Verified that nothing outside this module can make:
  *
  *   1. the bundle's shape: its statement (DSSE) parsed, the signer kind covered by the policy
- *   2. the artifact: its digests, the message digest or a subject of the statement (and its name)
+ *   2. the artifact: its digests, the message digest, a subject of the statement (and its name),
+ *      or a DSSE envelope's plain payload itself
  *   3. the log entries the policy requires; the trust root, loaded only when the bundle has a
  *      certificate, a log entry or a timestamp
  *   4. sigstore-js: timestamps, the key or certificate chain, log entries, the signature
@@ -130,13 +131,29 @@ class SignetVerifier implements Verifier {
   }
 
   async verify(bundle: Bundle, artifact: Artifact): Promise<Verified> {
-    const statement = bundle.content.$case === 'dsseEnvelope' ? dsseStatement(bundle) : undefined;
+    const statement = isStatementBundle(bundle) ? dsseStatement(bundle) : undefined;
     const content = signatureContent(bundle);
     this.assertCovers(bundle);
     const prepared = await prepareArtifact(artifact, algorithmsNeeded(bundle, statement), this.options.onProgress);
 
     let subject: Subject | undefined;
-    if (bundle.content.$case === 'messageSignature') {
+    if (bundle.content.$case === 'dsseEnvelope' && !statement) {
+      // A DSSE envelope of anything but an in-toto statement signs its payload itself, as a
+      // message signature signs the artifact: the artifact is the payload, and names nothing.
+      const payload = digestBytes(bundle.content.dsseEnvelope.payload, ['sha256']).sha256 as Buffer;
+      if (!payload.equals(prepared.digests.sha256 as Buffer)) {
+        throw new SignetError({
+          code: 'E_SIGNATURE',
+          message: `the artifact is not the envelope's ${bundle.content.dsseEnvelope.payloadType} payload (sha256 ${payload.toString('hex')})`,
+        });
+      }
+      if (artifact.name !== undefined) {
+        throw new SignetError({
+          code: 'E_POLICY',
+          message: `the bundle signs a plain payload, which names nothing; ${artifact.name} must be named by a signed statement`,
+        });
+      }
+    } else if (bundle.content.$case === 'messageSignature') {
       const { messageDigest } = bundle.content.messageSignature;
       const hash = protoHash(messageDigest.algorithm);
       const actual = prepared.digests[hash];
@@ -166,6 +183,12 @@ class SignetVerifier implements Verifier {
   async verifyStatement(bundle: Bundle): Promise<VerifiedStatement> {
     if (bundle.content.$case !== 'dsseEnvelope') {
       throw new SignetError({ code: 'E_BUNDLE', message: 'the bundle holds a signature over one artifact, not a signed statement (DSSE)' });
+    }
+    if (!isStatementBundle(bundle)) {
+      throw new SignetError({
+        code: 'E_BUNDLE',
+        message: `the DSSE payload type is ${bundle.content.dsseEnvelope.payloadType}; a statement about several artifacts is an in-toto statement (${INTOTO_PAYLOAD_TYPE})`,
+      });
     }
     const statement = dsseStatement(bundle);
     const content = signatureContent(bundle);
@@ -484,17 +507,15 @@ function certificateOf(bundle: Bundle): Uint8Array | undefined {
   return undefined;
 }
 
+/** Whether a bundle signs an in-toto statement (a DSSE envelope of that payload type). */
+function isStatementBundle(bundle: Bundle): boolean {
+  return bundle.content.$case === 'dsseEnvelope' && bundle.content.dsseEnvelope.payloadType === INTOTO_PAYLOAD_TYPE;
+}
+
 /** The statement a DSSE bundle signs (unverified until the signature is checked). */
 function dsseStatement(bundle: Bundle): Statement {
   if (bundle.content.$case !== 'dsseEnvelope') throw new SignetError({ code: 'E_INTERNAL', message: 'not a DSSE bundle' });
-  const envelope = bundle.content.dsseEnvelope;
-  if (envelope.payloadType !== INTOTO_PAYLOAD_TYPE) {
-    throw new SignetError({
-      code: 'E_BUNDLE',
-      message: `the DSSE payload type is ${envelope.payloadType}; Signet verifies in-toto statements (${INTOTO_PAYLOAD_TYPE})`,
-    });
-  }
-  return parseStatement(envelope.payload);
+  return parseStatement(bundle.content.dsseEnvelope.payload);
 }
 
 /**
@@ -503,6 +524,7 @@ function dsseStatement(bundle: Bundle): Statement {
  */
 function checkAcceptedContent(statement: Statement | undefined, accepted: AcceptedContent | undefined): void {
   if (accepted === 'any') return;
+  // A message signature, or a DSSE envelope of a plain payload: the artifact itself is signed.
   if (!statement) {
     if (accepted === undefined) return;
     throw new SignetError({
@@ -532,6 +554,7 @@ function algorithmsNeeded(bundle: Bundle, statement: Statement | undefined): Has
   if (bundle.content.$case === 'messageSignature') {
     return [protoHash(bundle.content.messageSignature.messageDigest.algorithm)];
   }
+  if (!statement) return ['sha256'];
   const found = new Set<HashAlgorithm>();
   for (const subject of statement?.subject ?? []) {
     for (const algorithm of Object.keys(subject.digest)) {

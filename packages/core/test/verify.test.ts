@@ -79,16 +79,15 @@ describe('the committed fixtures', () => {
 });
 
 describe('1. the bundle’s shape', () => {
-  it('refuses a DSSE payload that is not an in-toto statement, or with two signatures', async () => {
-    await refused(
-      verify(
-        bundle('dsse.key.sbom', (json) => {
-          json.dsseEnvelope.payloadType = 'text/plain';
-        }),
-        byKey({ predicateTypes: [SBOM] }),
-      ),
-      'E_BUNDLE',
-    );
+  it('refuses a payload type changed to a plain payload, and two signatures', async () => {
+    // A text/plain envelope signs its payload itself: it is not the artifact, and the signature no longer covers it.
+    const plain = bundle('dsse.key.sbom', (json) => {
+      json.dsseEnvelope.payloadType = 'text/plain';
+    });
+    await refused(verify(plain, byKey()), 'E_SIGNATURE', /not the envelope's text\/plain payload/);
+    const payload = plain.content.$case === 'dsseEnvelope' ? plain.content.dsseEnvelope.payload : Buffer.alloc(0);
+    await refused(verify(plain, byKey(), { bytes: payload }), 'E_SIGNATURE');
+    await refused(createVerifier({ policy: byKey() }).verifyStatement(plain), 'E_BUNDLE', /payload type is text\/plain/);
     // A bundle's envelope carries one signature: two are refused as the bundle is read.
     expect(() =>
       bundle('dsse.key.sbom', (json) => {

@@ -87,7 +87,11 @@ describe('every key type AWS KMS signs with', () => {
 
     const policy = { keys: [{ publicKey: pem }] };
     await expect(verifyBundle(message, { bytes: data }, policy)).resolves.toMatchObject({ signer: { kind: 'key' } });
-    await expect(verifyBundle(dsse, { bytes: data }, policy)).resolves.toMatchObject({ statement });
+    await expect(
+      verifyBundle(dsse, { bytes: data }, { ...policy, predicateTypes: ['https://example.com/predicate/v1'] }),
+    ).resolves.toMatchObject({
+      statement,
+    });
     expect(opensslVerify(serializeBundle(message), data, pem)).toBe(true);
     expect(opensslVerify(serializeBundle(dsse), data, pem)).toBe(true);
   });

@@ -313,8 +313,8 @@ async function findSignetBundle(
   const template = manifest.signet?.bundle;
   if (!template) return undefined;
   const url = bundleUrl(template, name, version);
-  const doc = await client.json<unknown>(url);
-  return doc === undefined ? undefined : { json: JSON.stringify(doc), source: url };
+  const json = await client.signetBundle(url);
+  return json === undefined ? undefined : { json, source: url };
 }
 
 /** `signet.bundle` with `{name}`, `{version}` and `{filename}` (the tarball's file name) filled in. */

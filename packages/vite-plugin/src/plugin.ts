@@ -175,6 +175,7 @@ export function signet(options: SignetPluginOptions): Plugin {
               root: config.root,
               outputDir: folderPath,
               provenance: resolved.provenance,
+              sha256sums: resolved.sha256sums ? resolved.sha256sumsPath : undefined,
               onWarning: (message) => this.warn(message),
             },
             signer,

@@ -71,6 +71,7 @@ export class SignetWebpackPlugin {
           root: compiler.context,
           outputDir: compilation.outputOptions.path ?? compiler.outputPath,
           provenance: this.options.provenance,
+          sha256sums: this.options.sha256sums ? this.options.sha256sumsPath : undefined,
           onWarning,
         },
         signer,

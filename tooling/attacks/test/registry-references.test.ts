@@ -93,7 +93,7 @@ describeWithRegistryTools('image references respelled to dodge a rule', () => {
     const policy = writePolicy('baseline.yaml', `${registry.host}/acme/**`);
     expect(refusal(await cli(['image', 'verify', `${registry.host}/acme/shop:v1`, '--policy', policy]))).toMatchObject({
       status: 1,
-      code: 'E_POLICY',
+      code: 'E_SIGNATURE',
     });
   });
 
@@ -102,18 +102,18 @@ describeWithRegistryTools('image references respelled to dodge a rule', () => {
     ['a port with a leading zero', (p: string) => `127.0.0.1:0${p}`],
     ['an IPv4-mapped IPv6 address', (p: string) => `[::ffff:7f00:1]:${p}`],
     ['a trailing dot', (p: string) => `127.0.0.1.:${p}`],
-  ])('signet image verify --policy: %s is the same registry and meets the same rule (exit 1, E_POLICY)', async (_, spelling) => {
+  ])('signet image verify --policy: %s is the same registry and meets the same rule (exit 1, E_SIGNATURE)', async (_, spelling) => {
     const policy = writePolicy('respelled.yaml', `${registry.host}/acme/**`);
     const image = `${spelling(port)}/acme/shop:v1`;
     const result = refusal(await cli(['image', 'verify', image, '--policy', policy, '--allow-http-registry']));
-    expect(result).toMatchObject({ status: 1, code: 'E_POLICY' });
+    expect(result).toMatchObject({ status: 1, code: 'E_SIGNATURE' });
     expect(result.message).toContain(image);
   });
 
-  it('signet image verify --policy: an upper-case host is the same registry and meets the same rule (exit 1, E_POLICY)', async () => {
+  it('signet image verify --policy: an upper-case host is the same registry and meets the same rule (exit 1, E_SIGNATURE)', async () => {
     const policy = writePolicy('localhost.yaml', `localhost:${port}/acme/**`);
     const result = refusal(await cli(['image', 'verify', `LOCALHOST:${port}/acme/shop:v1`, '--policy', policy, '--allow-http-registry']));
-    expect(result).toMatchObject({ status: 1, code: 'E_POLICY' });
+    expect(result).toMatchObject({ status: 1, code: 'E_SIGNATURE' });
   });
 
   it('signet image verify --policy: a numeric host other than dotted decimal (127.1) is refused as ambiguous (exit 2)', async () => {
@@ -133,7 +133,7 @@ describeWithRegistryTools('image references respelled to dodge a rule', () => {
   it('a rule respelled in the policy (a leading-zero port) is normalised when loaded, so it still covers its images', async () => {
     const policy = writePolicy('rule-respelled.yaml', `127.0.0.1:0${port}/acme/**`);
     const result = refusal(await cli(['image', 'verify', `${registry.host}/acme/shop:v1`, '--policy', policy]));
-    expect(result).toMatchObject({ status: 1, code: 'E_POLICY' });
+    expect(result).toMatchObject({ status: 1, code: 'E_SIGNATURE' });
   });
 
   it('a rule no normalised name can match (an upper-case host) is refused when the policy is loaded (exit 2)', async () => {
@@ -147,7 +147,7 @@ describeWithRegistryTools('image references respelled to dodge a rule', () => {
     const policy = await loadGatePolicy(writePolicy('api.yaml', `${registry.host}/acme/**`));
     const client = new RegistryClient({ allowHttp: () => true });
     const respelled = await verifyImageForPolicy(`127.0.0.1:0${port}/acme/shop:v1`, policy, { client, trustedRoot });
-    expect(respelled).toMatchObject({ ok: false, rule: 0, code: 'E_POLICY' });
+    expect(respelled).toMatchObject({ ok: false, rule: 0, code: 'E_SIGNATURE' });
     // Where the rule is met, what runs is the one canonical spelling.
     const teamPolicy = await loadGatePolicy(writePolicy('api-team.yaml', `${registry.host}/other/**`));
     const admitted = await verifyImageForPolicy(`127.0.0.1:0${port}/acme/shop:v1`, teamPolicy, { client, trustedRoot });
@@ -178,7 +178,7 @@ describeWithRegistryTools('image references respelled to dodge a rule', () => {
         '/mutate',
         podReview({ containers: [{ name: 'web', image: `127.0.0.1:0${port}/acme/shop:v1` }] }),
       );
-      expect(answer).toMatchObject({ allowed: false, status: { code: 403, message: expect.stringContaining('E_POLICY') } });
+      expect(answer).toMatchObject({ allowed: false, status: { code: 403, message: expect.stringContaining('E_SIGNATURE') } });
     });
   });
 });

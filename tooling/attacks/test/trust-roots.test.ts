@@ -156,21 +156,15 @@ describeWithVectors('the sigstore-js fixtures, whose trusted roots give log keys
     expect(bundles.filter((name) => name.includes('invalid'))).toHaveLength(2);
   });
 
-  it.each(bundles.filter((name) => !name.includes('invalid') && payloadType(name) === undefined))('%s verifies', async (name) => {
+  // Message signatures, and DSSE envelopes whose text/plain payload is the artifact itself.
+  it.each(bundles.filter((name) => !name.includes('invalid')))('%s verifies', async (name) => {
     const result: RunResult = await signetAsync(args(name), { cwd: tmp() });
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: expect.stringContaining('Verified OK') });
   });
 
-  // Signet verifies DSSE envelopes of in-toto statements only; these carry "hello, world!" as
-  // text/plain. The trusted root is read (no E_TRUST_ROOT): what is refused is the payload.
-  it.each(bundles.filter((name) => !name.includes('invalid') && payloadType(name) !== undefined))(
-    '%s: its root is read; its text/plain payload is refused as not a statement',
-    async (name) => {
-      const result = await signetAsync(args(name), { cwd: tmp() });
-      expect(result.status).toBe(2);
-      expect(singleErrorLine(result.stderr)).toEqual({ code: 'E_BUNDLE', message: expect.stringContaining('payload type is text/plain') });
-    },
-  );
+  it('has DSSE fixtures among them, over a plain payload', () => {
+    expect(bundles.filter((name) => !name.includes('invalid') && payloadType(name) === 'text/plain').length).toBeGreaterThanOrEqual(6);
+  });
 
   it.each(bundles.filter((name) => name.includes('invalid')))('%s fails verification', async (name) => {
     const result = await signetAsync(args(name), { cwd: tmp() });

@@ -27,6 +27,8 @@ export interface RunOptions {
   nodeArgs?: string[];
   /** The script to run (default: the signet CLI). */
   script?: string;
+  /** Kill the command after this long (status null): for attacks that used to hang it. */
+  timeoutMs?: number;
 }
 
 /** The child's environment: ours, minus anything that would change Signet's behaviour, plus the passphrase. */
@@ -64,8 +66,12 @@ export function signetAsync(args: readonly string[], options: RunOptions): Promi
     const child = execFile(
       process.execPath,
       [...(options.nodeArgs ?? []), options.script ?? SIGNET, ...args],
-      { cwd: options.cwd, env: childEnv(options.env), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      { cwd: options.cwd, env: childEnv(options.env), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 0 },
       (error, stdout, stderr) => {
+        if (error?.killed) {
+          resolve({ status: null, stdout, stderr: `${stderr}(killed after ${options.timeoutMs} ms)` });
+          return;
+        }
         if (error && typeof error.code !== 'number') {
           reject(error);
           return;

@@ -42,12 +42,8 @@ async function readPredicate(path: string): Promise<unknown> {
   try {
     text = (await readRegularFile(path)).toString('utf8');
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    throw new SignetError({
-      code: 'E_INPUT',
-      message: `predicate ${path} ${code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : 'cannot be read'}`,
-      cause,
-    });
+    // "X does not exist", "X is a directory", "X is a FIFO…", said of the predicate.
+    throw new SignetError({ code: 'E_INPUT', message: `predicate ${(cause as Error).message}`, cause });
   }
   try {
     return JSON.parse(text);

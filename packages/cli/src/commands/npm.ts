@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { type IdentityRule, type Policy, readRegularFile, SignetError, trustedKeyFromRef } from '@signet/core';
+import { checkIdentityRule, type IdentityRule, type Policy, readRegularFile, SignetError, trustedKeyFromRef } from '@signet/core';
 import type * as SignetNpm from '@signet/npm';
 import { createOutput, EXIT, type Output, reportError } from '../output';
 import { type SigningFlags, signingContext } from './signing';
@@ -100,6 +100,7 @@ interface VerifyFlags extends TrustFlags {
   allowUnsigned?: boolean;
   concurrency?: string;
   allowUnverified: string[];
+  bundleHost: string[];
 }
 
 /** A policy file: who may sign, and what each package needs. */
@@ -129,6 +130,8 @@ export async function npmVerify(specs: string[], flags: VerifyFlags): Promise<nu
       ...(await Promise.all(file.keys.map((ref) => trustedKeyFromRef(resolvePath(flags.policy as string, ref))))),
     ];
   if (file.identities) policy.identities = [...(policy.identities ?? []), ...file.identities];
+  // A policy file's identity that would trust anyone is refused before anything is fetched.
+  for (const rule of [...(policy.identities ?? []), ...(file.provenanceIdentities ?? [])]) checkIdentityRule(rule);
   const requireSignature = flags.allowUnsigned ? false : (file.requireSignature ?? true);
   if (requireSignature && !policy.keys?.length && !policy.identities?.length) {
     throw new SignetError({
@@ -138,7 +141,7 @@ export async function npmVerify(specs: string[], flags: VerifyFlags): Promise<nu
   }
   const registry = flags.registry ?? (await npmConfig('registry'));
   const token = await registryToken(registry);
-  const client = new npm.RegistryClient({ registry, token });
+  const client = new npm.RegistryClient({ registry, token, bundleHosts: flags.bundleHost });
   const options: SignetNpm.NpmVerifyOptions = {
     policy,
     client,

@@ -1,0 +1,177 @@
+// What a signature is about: which bytes (every digest a subject gives), which name and version,
+// and what it claims. A release signature is a message signature or a release statement; an SBOM,
+// provenance or VEX proves only what its type says, and counts only where its type is asked for.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  createStatement,
+  LocalSigner,
+  NPM_RELEASE_PREDICATE_TYPE,
+  publicKeyPem,
+  type Subject,
+  serializeBundle,
+  signStatement,
+} from '@signet/core';
+import { generateKey, type RunResult, signetAsync, singleErrorLine, useTempDir, writeFile } from '@signet/test-support';
+import { type FakeRegistry, startFakeRegistry } from '../../../packages/npm/test/support/fake-registry';
+
+const tmp = useTempDir();
+
+function run(dir: string, args: string[]): Promise<RunResult> {
+  return signetAsync(args, { cwd: dir });
+}
+
+const SBOM = JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', components: [] });
+
+/** `name` attested with an SBOM (NAME.cyclonedx.sigstore.json), by a key in `dir`. */
+async function sbomAbout(dir: string, name: string, content: string | Buffer): Promise<{ pub: string; sbomBundle: string }> {
+  const { key, pub } = generateKey(dir, 'release');
+  writeFile(dir, name, content);
+  writeFile(dir, 'sbom.json', SBOM);
+  const attested = await run(dir, ['attest', name, '--predicate', 'sbom.json', '--type', 'cyclonedx', '--key', key]);
+  expect(attested.status).toBe(0);
+  return { pub, sbomBundle: `${name}.cyclonedx.sigstore.json` };
+}
+
+describe('an attestation presented as a release signature', () => {
+  it('signet verify: an SBOM about the file, renamed to FILE.sigstore.json, is refused (it used to pass)', async () => {
+    const dir = tmp();
+    const { pub, sbomBundle } = await sbomAbout(dir, 'app.tgz', 'the release');
+    fs.copyFileSync(path.join(dir, sbomBundle), path.join(dir, 'app.tgz.sigstore.json'));
+    const result = await run(dir, ['verify', 'app.tgz', '--key', pub]);
+    expect(result.status).toBe(1);
+    expect(singleErrorLine(result.stderr)).toEqual({ code: 'E_POLICY', message: expect.stringContaining('not a release signature') });
+    // Verified as what it is, it passes.
+    const asSbom = await run(dir, ['verify-attestation', 'app.tgz', '--bundle', sbomBundle, '--type', 'cyclonedx', '--key', pub]);
+    expect(asSbom.status).toBe(0);
+    const asOther = await run(dir, ['verify-attestation', 'app.tgz', '--bundle', sbomBundle, '--type', 'spdx', '--key', pub]);
+    expect([asOther.status, singleErrorLine(asOther.stderr).code]).toEqual([1, 'E_POLICY']);
+  });
+
+  it.each([
+    ['file', 'app.bin', Buffer.from('a binary')],
+    ['lambda-zip', 'fn.zip', Buffer.concat([Buffer.from([0x50, 0x4b, 3, 4]), Buffer.alloc(60)])],
+    ['npm-tarball', 'pkg-1.0.0.tgz', Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(60)])],
+  ])('gate, kind %s: an SBOM in place of the signature is refused', async (kind, name, content) => {
+    const dir = tmp();
+    const { pub, sbomBundle } = await sbomAbout(dir, name, content);
+    fs.copyFileSync(path.join(dir, sbomBundle), path.join(dir, `${name}.sigstore.json`));
+    writeFile(
+      dir,
+      'policy.yaml',
+      `version: 1\nkeys:\n  release: { publicKey: ${pub} }\nrules:\n  - { kind: ${kind}, signers: [release] }\n`,
+    );
+    const result = await run(dir, ['gate', '--policy', 'policy.yaml', name, '--json']);
+    expect(result.status).toBe(1);
+    expect(JSON.parse(result.stdout).verdicts[0]).toMatchObject({ ok: false, code: 'E_POLICY' });
+  });
+
+  it('gate, kind attestation: a rule must say which predicate types it accepts', async () => {
+    const dir = tmp();
+    const { pub, sbomBundle } = await sbomAbout(dir, 'app.bin', 'x');
+    writeFile(
+      dir,
+      'any.yaml',
+      `version: 1\nkeys:\n  release: { publicKey: ${pub} }\nrules:\n  - { kind: attestation, signers: [release] }\n`,
+    );
+    const anyType = await run(dir, ['gate', '--policy', 'any.yaml', sbomBundle]);
+    expect([anyType.status, singleErrorLine(anyType.stderr).code]).toEqual([2, 'E_INPUT']);
+    writeFile(
+      dir,
+      'sbom.yaml',
+      `version: 1\nkeys:\n  release: { publicKey: ${pub} }\nrules:\n  - { kind: attestation, signers: [release], predicateTypes: [cyclonedx] }\n`,
+    );
+    expect((await run(dir, ['gate', '--policy', 'sbom.yaml', sbomBundle])).status).toBe(0);
+  });
+
+  it('signet lambda verify: an SBOM is not a signed deployment package', async () => {
+    const dir = tmp();
+    const { pub, sbomBundle } = await sbomAbout(dir, 'fn.zip', Buffer.concat([Buffer.from([0x50, 0x4b, 3, 4]), Buffer.alloc(60)]));
+    const result = await run(dir, ['lambda', 'verify', 'fn.zip', '--bundle', sbomBundle, '--key', pub]);
+    expect([result.status, singleErrorLine(result.stderr).code]).toEqual([1, 'E_POLICY']);
+  });
+});
+
+describe('which bytes', () => {
+  const pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const signer = new LocalSigner('release', pair.privateKey);
+
+  async function statementAbout(dir: string, subjects: Subject[], type = NPM_RELEASE_PREDICATE_TYPE): Promise<void> {
+    writeFile(dir, 'release.pub', publicKeyPem(pair.publicKey));
+    writeFile(dir, 'bundle.json', JSON.stringify(serializeBundle(await signStatement(createStatement(subjects, type, {}), signer))));
+  }
+
+  it('a subject whose sha256 matches the artifact and whose sha512 does not is not the artifact', async () => {
+    const dir = tmp();
+    writeFile(dir, 'app.tgz', 'the release');
+    const sha256 = crypto.createHash('sha256').update('the release').digest('hex');
+    await statementAbout(dir, [{ name: 'pkg:npm/app@1.0.0', digest: { sha256, sha512: '00'.repeat(64) } }]);
+    const result = await run(dir, ['verify', 'app.tgz', '--bundle', 'bundle.json', '--key', 'release.pub']);
+    expect(result.status).toBe(1);
+    expect(singleErrorLine(result.stderr)).toEqual({ code: 'E_SIGNATURE', message: expect.stringContaining('not a subject') });
+  });
+
+  it('a subject digest that is a number, not a hex string: refused as a malformed bundle, not a crash', async () => {
+    const dir = tmp();
+    writeFile(dir, 'app.tgz', 'the release');
+    await statementAbout(dir, [{ name: 'pkg:npm/app@1.0.0', digest: { sha256: 42 as unknown as string } }]);
+    const result = await run(dir, ['verify', 'app.tgz', '--bundle', 'bundle.json', '--key', 'release.pub']);
+    expect(result.status).toBe(2);
+    expect(singleErrorLine(result.stderr)).toEqual({ code: 'E_BUNDLE', message: expect.stringContaining('not a hex string') });
+  });
+});
+
+describe('which package and version', () => {
+  let registry: FakeRegistry;
+  beforeAll(async () => {
+    registry = await startFakeRegistry();
+  });
+  afterAll(() => registry.close());
+
+  const pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const tarball = Buffer.from('the tarball of pkg-a 1.0.0');
+  const sha512 = crypto.createHash('sha512').update(tarball).digest('hex');
+
+  async function maintainer(dir: string): Promise<void> {
+    writeFile(dir, 'maintainer.pub', publicKeyPem(pair.publicKey));
+    const statement = createStatement([{ name: 'pkg:npm/pkg-a@1.0.0', digest: { sha512 } }], NPM_RELEASE_PREDICATE_TYPE, {});
+    const bundle = await signStatement(statement, new LocalSigner('maintainer', pair.privateKey));
+    writeFile(dir, 'pkg-a-1.0.0.tgz.sigstore.json', JSON.stringify(serializeBundle(bundle)));
+  }
+
+  const verify = (dir: string, spec: string, url: string) =>
+    run(dir, ['npm', 'verify', spec, '--key', 'maintainer.pub', '--bundle', 'pkg-a-1.0.0.tgz.sigstore.json', '--registry', url]);
+
+  it('the signed 1.0.0 filed as 2.0.0: npm verify pkg-a@2.0.0 is refused (it used to pass)', async () => {
+    const dir = tmp();
+    await maintainer(dir);
+    const url = registry.add('attack-refiled', { releases: [{ name: 'pkg-a', version: '1.0.0', tarball, filedAs: '2.0.0' }], keys: [] });
+    const result = await verify(dir, 'pkg-a@2.0.0', url);
+    expect(result.status).toBe(1);
+    expect(singleErrorLine(result.stderr)).toEqual({
+      code: 'E_SIGNATURE',
+      message: expect.stringContaining('as pkg-a@2.0.0: it is not the package asked for'),
+    });
+    const control = registry.add('attack-refiled-control', { releases: [{ name: 'pkg-a', version: '1.0.0', tarball }], keys: [] });
+    expect((await verify(dir, 'pkg-a@1.0.0', control)).status).toBe(0);
+  });
+
+  it('pkg-a’s signed release served as pkg-b is refused', async () => {
+    const dir = tmp();
+    await maintainer(dir);
+    const url = registry.add('attack-renamed', { releases: [{ name: 'pkg-a', version: '1.0.0', tarball, servedAs: 'pkg-b' }], keys: [] });
+    const result = await verify(dir, 'pkg-b@1.0.0', url);
+    expect([result.status, singleErrorLine(result.stderr).code]).toEqual([1, 'E_SIGNATURE']);
+  });
+
+  it('a release statement naming the tarball under another name is refused for that name', async () => {
+    const dir = tmp();
+    await maintainer(dir);
+    // pkg-b serves pkg-a's exact tarball, with its true integrity: only the statement's name tells them apart.
+    const url = registry.add('attack-same-bytes', { releases: [{ name: 'pkg-b', version: '1.0.0', tarball }], keys: [] });
+    const result = await verify(dir, 'pkg-b@1.0.0', url);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('not pkg:npm/pkg-b@1.0.0');
+  });
+});
