@@ -236,11 +236,10 @@ class SignetVerifier implements Verifier {
 
   private async checkSignature(bundle: Bundle, content: MessageSignatureCheck | DsseSignatureCheck): Promise<Signed> {
     const entity = signedEntity(bundle, content);
-    const times = trustedTimes(entity);
     const keyed = bundle.verificationMaterial.content.$case === 'publicKey';
     // A certificate's validity can only be judged at a trusted time (and sigstore-js
     // dereferences an empty certificate path when it has none).
-    if (!keyed && times.length === 0) {
+    if (!keyed && !hasTrustedTimes(entity)) {
       throw new SignetError({
         code: 'E_TIMESTAMP',
         message:
@@ -248,11 +247,11 @@ class SignetVerifier implements Verifier {
       });
     }
     this.assertLogged(bundle);
-    if (keyed) return this.checkKeySignature(bundle, entity, content, times);
-    return this.checkCertificateSignature(bundle, entity, content, times);
+    if (keyed) return this.checkKeySignature(bundle, entity, content);
+    return this.checkCertificateSignature(bundle, entity, content);
   }
 
-  private async checkKeySignature(bundle: Bundle, entity: SignedEntity, content: SignatureCheck, times: TimestampInfo[]): Promise<Signed> {
+  private async checkKeySignature(bundle: Bundle, entity: SignedEntity, content: SignatureCheck): Promise<Signed> {
     this.keys ??= resolveKeys(this.policy.keys ?? []);
     const keys = this.keys;
     const material = bundle.verificationMaterial.content;
@@ -275,6 +274,7 @@ class SignetVerifier implements Verifier {
       }
       // sigstore-js checked the key's window at every trusted time; with none, the only
       // time that can be vouched for is now.
+      const times = trustedTimes(entity);
       if (times.length === 0 && !keyValidAt(candidate, new Date())) {
         firstError ??= outsideWindow(candidate);
         continue;
@@ -302,7 +302,6 @@ class SignetVerifier implements Verifier {
     bundle: Bundle,
     entity: SignedEntity,
     content: SignatureCheck,
-    times: TimestampInfo[],
   ): Promise<Signed> {
     const rules = this.policy.identities ?? [];
     const trust = await this.trustFor(bundle);
@@ -344,7 +343,7 @@ class SignetVerifier implements Verifier {
         issuer: identity.issuer as string,
         extensions: identity.extensions,
       },
-      timestamps: times,
+      timestamps: trustedTimes(entity),
       tlogEntries: bundle.verificationMaterial.tlogEntries.length,
     };
   }
@@ -401,8 +400,13 @@ function signedEntity(bundle: Bundle, content: SignatureCheck): SignedEntity {
   }
 }
 
+/** Whether the bundle carries anything that can give a trusted time: a log entry's SET, an RFC 3161 timestamp. */
+function hasTrustedTimes(entity: SignedEntity): boolean {
+  return entity.timestamps.some((timestamp) => timestamp.$case === 'timestamp-authority' || timestamp.tlogEntry.inclusionPromise);
+}
+
 /**
- * The times the bundle proves the signature existed at, once sigstore-js has checked them:
+ * The times the bundle proves the signature existed at, read only once sigstore-js has checked them:
  * a log entry's integratedTime only under its signed entry timestamp (an entry with only an
  * inclusion proof, or a Rekor v2 entry, carries an unsigned time anyone could have written),
  * and each RFC 3161 timestamp (verified against the trusted TSAs).

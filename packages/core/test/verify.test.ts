@@ -228,6 +228,18 @@ describe('5. signatures, log entries and timestamps (sigstore-js)', () => {
     );
   });
 
+  it('refuses, without crashing, a timestamp token whose time cannot be read (found by the mutation fuzz)', async () => {
+    const broken = bundle('message.key.timestamped', (json) => {
+      const token = Buffer.from(json.verificationMaterial.timestampVerificationData.rfc3161Timestamps[0].signedTimestamp, 'base64');
+      // The GeneralizedTime genTime: tag 0x18, 15 bytes, YYYYMMDDhhmmssZ. Month 13 is no time.
+      const at = token.indexOf(Buffer.from([0x18, 0x0f]));
+      token.write('20261306999999Z', at + 2, 'latin1');
+      json.verificationMaterial.timestampVerificationData.rfc3161Timestamps[0].signedTimestamp = token.toString('base64');
+    });
+    const error = await verify(broken, byKey()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: expect.stringMatching(/^E_(BUNDLE|TIMESTAMP)$/) });
+  });
+
   it('refuses a timestamp from a TSA the root does not trust', async () => {
     const untrusted = { ...trustedRoot, timestampAuthorities: [] };
     await refused(verify(bundle('message.key.timestamped'), byKey(), { bytes: artifact }, untrusted), 'E_TIMESTAMP');

@@ -217,7 +217,13 @@ async function runMutationFuzz({ cases = 1000, seed = 1, onCase } = {}) {
         applied.push(what);
         continue;
       }
-      const done = random.pick(MUTATIONS)(json, context, random);
+      // A mutation that no longer fits what earlier ones left (a deleted parent) does not apply.
+      let done;
+      try {
+        done = random.pick(MUTATIONS)(json, context, random);
+      } catch {
+        done = undefined;
+      }
       if (done) applied.push(done);
     }
     const label = `${s.name}: ${applied.join('; ') || 'nothing'}`;
