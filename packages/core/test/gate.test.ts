@@ -6,116 +6,40 @@ import { SigstoreStack } from '@signet/emulators/sigstore';
 import {
   type Bundle,
   createAttestation,
-  createStatement,
   type GatePolicy,
   type GateVerdict,
   gate,
-  imageRuleFor,
-  LocalSigner,
   loadGatePolicy,
   loadTrustedRoot,
   openSigner,
-  PREDICATE_TYPES,
-  publicKeyPem,
   type SigstoreServices,
   signArtifact,
   signDirectory,
-  signersPolicy,
   signStatement,
   type TrustedRoot,
   writeBundle,
 } from '../src';
+import {
+  attest,
+  CYCLONEDX,
+  edwards,
+  gateIn,
+  npmTarball,
+  other,
+  policyFrom,
+  put,
+  release,
+  SBOM,
+  SPDX,
+  SPDX_DOC,
+  sign,
+  webBuild,
+  writePolicy,
+  zipBytes,
+} from './helpers/gate';
 import { useTmpDir } from './helpers/tmp';
 
 const tmp = useTmpDir();
-
-function keyPair(type: 'ec' | 'ed25519' = 'ec') {
-  const { privateKey, publicKey } =
-    type === 'ec' ? crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }) : crypto.generateKeyPairSync('ed25519');
-  return { signer: new LocalSigner(`${type}-key`, privateKey), pem: publicKeyPem(publicKey) };
-}
-
-const release = keyPair();
-const other = keyPair();
-const edwards = keyPair('ed25519');
-const CYCLONEDX = PREDICATE_TYPES.cyclonedx as string;
-const SPDX = PREDICATE_TYPES.spdx as string;
-const SBOM = { bomFormat: 'CycloneDX', specVersion: '1.6', components: [] };
-const SPDX_DOC = { spdxVersion: 'SPDX-2.3', name: 'app' };
-
-/** A file under `dir`, its parents made. */
-function put(dir: string, name: string, content: string | Uint8Array): string {
-  const file = path.join(dir, name);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, content);
-  return file;
-}
-
-async function sign(file: string, signer = release.signer): Promise<void> {
-  await writeBundle(`${file}.sigstore.json`, await signArtifact({ path: file }, signer));
-}
-
-/** `signet attest`'s layout: FILE.<suffix>.sigstore.json, a statement about FILE. */
-async function attest(file: string, predicateType: string, predicate: unknown, signer = release.signer, suffix = 'sbom'): Promise<string> {
-  const statement = await createAttestation([{ path: file, name: path.basename(file) }], predicateType, predicate);
-  const bundlePath = `${file}.${suffix}.sigstore.json`;
-  await writeBundle(bundlePath, await signStatement(statement, signer));
-  return bundlePath;
-}
-
-/** An npm tarball signed as @signet/npm signs one: a statement naming pkg:npm/NAME@VERSION with its sha512. */
-async function npmTarball(dir: string, name = 'app-1.0.0.tgz', purl = 'pkg:npm/%40acme/app@1.0.0'): Promise<string> {
-  const file = put(dir, name, zlib.gzipSync(crypto.randomBytes(4096)));
-  const sha512 = crypto.createHash('sha512').update(fs.readFileSync(file)).digest('hex');
-  const statement = createStatement([{ name: purl, digest: { sha512 } }], 'https://signet.dev/npm-release/v1', { integrity: 'sha512-…' });
-  await writeBundle(`${file}.sigstore.json`, await signStatement(statement, release.signer));
-  return file;
-}
-
-/** A zip's first bytes, then enough data that it is hashed on a worker thread. */
-function zipBytes(size = 3 * 1024 * 1024): Buffer {
-  return Buffer.concat([Buffer.from('PK\x03\x04'), crypto.randomBytes(size)]);
-}
-
-async function webBuild(dir: string, name = 'dist'): Promise<string> {
-  const out = path.join(dir, name);
-  put(out, 'index.html', '<script src="assets/app.js"></script>');
-  put(out, 'assets/app.js', 'console.log("app")');
-  put(out, 'assets/big.bin', crypto.randomBytes(2 * 1024 * 1024));
-  await signDirectory(out, release.signer);
-  return out;
-}
-
-function writePolicy(dir: string, policy: string | object, name = 'policy.yaml'): string {
-  fs.mkdirSync(path.join(dir, 'keys'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'keys/release.pub'), release.pem);
-  fs.writeFileSync(path.join(dir, 'keys/other.pub'), other.pem);
-  fs.writeFileSync(path.join(dir, 'keys/edwards.pub'), edwards.pem);
-  return put(dir, name, typeof policy === 'string' ? policy : JSON.stringify(policy, null, 2));
-}
-
-const KEYS = `
-version: 1
-keys:
-  release: { publicKey: keys/release.pub }
-  other: { publicKey: keys/other.pub }
-  edwards: { publicKey: keys/edwards.pub }
-`;
-
-async function policyFrom(dir: string, rules: string): Promise<GatePolicy> {
-  return loadGatePolicy(writePolicy(dir, `${KEYS}rules:\n${rules}`));
-}
-
-/** gate() run with cwd = dir, so artifact paths are relative as in a deploy script. */
-async function gateIn(dir: string, artifacts: string[], policy: GatePolicy, concurrency?: number): Promise<GateVerdict[]> {
-  const cwd = process.cwd();
-  process.chdir(dir);
-  try {
-    return await gate(artifacts, policy, { concurrency, trustedRoot: () => Promise.reject(new Error('no trusted root is needed here')) });
-  } finally {
-    process.chdir(cwd);
-  }
-}
 
 describe('gate: each kind passes when signed as its rule says', () => {
   it('checks a web folder, a Lambda zip, an npm tarball, a file and an attestation in one run', async () => {
@@ -400,189 +324,6 @@ describe('gate: what fails', () => {
     await sign(put(dir, 'fake.zip', 'not a zip at all'));
     const [verdict] = await gateIn(dir, ['fake.zip'], await policyFrom(dir, '  - { kind: lambda-zip, signers: [release] }'));
     expect(verdict).toMatchObject({ ok: false, code: 'E_INPUT', reason: 'fake.zip is not a zip file' });
-  });
-});
-
-describe('gate policy files', () => {
-  const RULES = [{ kind: 'lambda-zip', match: ['fn/*.zip'], signers: ['release'], attestations: [{ predicateType: 'cyclonedx' }] }];
-
-  it('reads the same policy from YAML and from JSON', async () => {
-    const dir = tmp();
-    const yaml = await loadGatePolicy(
-      writePolicy(
-        dir,
-        `version: 1
-keys:
-  release:
-    publicKey: keys/release.pub   # relative to this file
-    validFrom: 2025-01-01
-identities:
-  ci:
-    issuer: https://token.actions.githubusercontent.com
-    subjectRegExp: 'https://github\\.com/acme/.+'
-rules:
-  - kind: lambda-zip
-    match: fn/*.zip
-    signers: [release]
-    attestations:
-      - predicateType: cyclonedx
-`,
-      ),
-    );
-    const json = await loadGatePolicy(
-      writePolicy(
-        dir,
-        {
-          version: 1,
-          keys: { release: { publicKey: 'keys/release.pub', validFrom: '2025-01-01' } },
-          identities: { ci: { issuer: 'https://token.actions.githubusercontent.com', subjectRegExp: 'https://github\\.com/acme/.+' } },
-          rules: RULES,
-        },
-        'nested/../policy.json',
-      ),
-    );
-    for (const policy of [yaml, json]) {
-      expect(policy.rules).toEqual([{ ...RULES[0], tlog: false, attestations: [{ predicateType: CYCLONEDX, signers: ['release'] }] }]);
-      expect(policy.keys.get('release')).toMatchObject({ name: 'release', validFrom: new Date('2025-01-01') });
-      expect(policy.identities.get('ci')?.subjectRegExp).toBe('https://github\\.com/acme/.+');
-    }
-  });
-
-  it('takes an inline PEM key, as a Kubernetes ConfigMap would hold it', async () => {
-    const dir = tmp();
-    const indented = release.pem.trim().split('\n').join('\n      ');
-    const policy = await loadGatePolicy(
-      writePolicy(
-        dir,
-        `version: 1\nkeys:\n  release:\n    publicKey: |\n      ${indented}\nrules:\n  - { match: '**', signers: [release] }\n`,
-      ),
-    );
-    const file = put(dir, 'a.txt', 'a');
-    await sign(file);
-    expect(await gateIn(dir, ['a.txt'], policy)).toMatchObject([{ ok: true }]);
-  });
-
-  // Each error: E_INPUT, one line: FILE:LINE:COLUMN: PATH: what is wrong.
-  it.each([
-    [
-      'an unknown field',
-      `${KEYS}rules:\n  - { kind: file, signer: [release] }\n`,
-      /^policy\.yaml:8:19: rules\[0\]: unknown field "signer" \(expected kind, match, signers, tlog, attestations, predicateTypes\)$/,
-    ],
-    [
-      'a wrong type',
-      `${KEYS}rules:\n  - { kind: file, signers: [release], tlog: 'yes' }\n`,
-      /^policy\.yaml:8:45: rules\[0\]\.tlog: must be true or false, not "yes"$/,
-    ],
-    [
-      'an unknown kind',
-      `${KEYS}rules:\n  - { kind: zip, signers: [release] }\n`,
-      /^policy\.yaml:8:13: rules\[0\]\.kind: must be one of web, lambda-zip, npm-tarball, file, attestation, image, not "zip"$/,
-    ],
-    [
-      'an unknown signer name',
-      `${KEYS}rules:\n  - kind: file\n    signers: [release, relase]\n`,
-      /^policy\.yaml:9:24: rules\[0\]\.signers\[1\]: "relase" is not a key or identity of the policy \(it has release, other, edwards\)$/,
-    ],
-    ['no version', 'rules: []\n', /^policy\.yaml:1:1: missing required field "version"$/],
-    ['another version', 'version: 2\nrules: []\n', /^policy\.yaml:1:10: version: must be 1, not 2$/],
-    ['no rules', `${KEYS}rules: []\n`, /^policy\.yaml:7:8: rules: must not be empty$/],
-    ['a rule for nothing in particular', `${KEYS}rules:\n  - signers: [release]\n`, /rules\[0\]: give kind, match or both/],
-    [
-      'a bad key name',
-      'version: 1\nkeys:\n  "a key": { publicKey: k.pub }\nrules: [{ kind: file, signers: [x] }]\n',
-      /^policy\.yaml:3:3: keys: "a key" is not a usable name/,
-    ],
-    [
-      'a missing key file',
-      'version: 1\nkeys:\n  k: { publicKey: nope.pub }\nrules: [{ kind: file, signers: [k] }]\n',
-      /^policy\.yaml:3:19: keys\.k\.publicKey: nope\.pub does not exist$/,
-    ],
-    [
-      'a private key',
-      'version: 1\nkeys:\n  k: { publicKey: private.pem }\nrules: [{ kind: file, signers: [k] }]\n',
-      /keys\.k\.publicKey: private\.pem is not a PEM public key/,
-    ],
-    [
-      'an identity with two issuers',
-      'version: 1\nidentities:\n  ci: { issuer: a, issuerRegExp: b, subject: c }\nrules: [{ kind: file, signers: [ci] }]\n',
-      /^policy\.yaml:3:7: identities\.ci: give issuer or issuerRegExp, not both$/,
-    ],
-    [
-      'an identity with no subject',
-      'version: 1\nidentities:\n  ci: { issuer: a }\nrules: [{ kind: file, signers: [ci] }]\n',
-      /identities\.ci: give subject or subjectRegExp: a keyless identity without one would trust any subject$/,
-    ],
-    [
-      'a bad regular expression',
-      'version: 1\nidentities:\n  ci: { issuer: a, subjectRegExp: "(" }\nrules: [{ kind: file, signers: [ci] }]\n',
-      /^policy\.yaml:3:35: identities\.ci\.subjectRegExp: not a valid regular expression: Unterminated group$/,
-    ],
-    [
-      'an unknown predicate type',
-      `${KEYS}rules:\n  - { kind: file, signers: [release], attestations: [{ predicateType: sbom }] }\n`,
-      /rules\[0\]\.attestations\[0\]\.predicateType: unknown predicate type "sbom"/,
-    ],
-    [
-      'predicateTypes on an artifact rule',
-      `${KEYS}rules:\n  - { kind: file, signers: [release], predicateTypes: [cyclonedx] }\n`,
-      /rules\[0\]\.predicateTypes: predicateTypes is for kind: attestation/,
-    ],
-    [
-      'an image rule matching a tag',
-      `${KEYS}rules:\n  - { kind: image, match: ["127.0.0.1:5000/shop/*", "ghcr.io/acme/app:1.0"], signers: [release] }\n`,
-      /rules\[0\]\.match\[1\]: "ghcr\.io\/acme\/app:1\.0" names a tag or digest; an image rule matches REGISTRY\/REPOSITORY/,
-    ],
-    [
-      'a bad date',
-      'version: 1\nkeys:\n  k: { publicKey: keys/release.pub, validUntil: soon }\nrules: [{ kind: file, signers: [k] }]\n',
-      /keys\.k\.validUntil: "soon" is not a date/,
-    ],
-    ['a YAML syntax error', 'version: 1\nrules:\n  - { kind: file\n', /^policy\.yaml:\d+:\d+: /],
-    ['a duplicate key', 'version: 1\nversion: 1\nrules: []\n', /^policy\.yaml:2:1: Map keys must be unique/],
-    ['not a mapping', '- a\n- b\n', /^policy\.yaml:1:1: must be a mapping, not a list$/],
-  ])('refuses %s with a clear one-line error', async (_what, content, message) => {
-    const dir = tmp();
-    put(dir, 'private.pem', crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
-    writePolicy(dir, content);
-    const cwd = process.cwd();
-    process.chdir(dir);
-    try {
-      const error = await loadGatePolicy('policy.yaml').then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(error).toMatchObject({ code: 'E_INPUT', message: expect.stringMatching(message) });
-      expect((error as Error).message).not.toContain('\n');
-    } finally {
-      process.chdir(cwd);
-    }
-  });
-
-  it('refuses a missing policy file', async () => {
-    await expect(loadGatePolicy(path.join(tmp(), 'nope.yaml'))).rejects.toMatchObject({
-      code: 'E_INPUT',
-      message: expect.stringMatching(/nope\.yaml does not exist$/),
-    });
-  });
-});
-
-describe('image rules', () => {
-  it('imageRuleFor finds the first image rule matching REGISTRY/REPOSITORY, and only image rules', async () => {
-    const policy = await policyFrom(
-      tmp(),
-      [
-        "  - { match: '**', signers: [other] }",
-        "  - { kind: image, match: ['127.0.0.1:*/shop/**', 'docker.io/library/nginx'], signers: [release], tlog: true }",
-        '  - { kind: image, signers: [other] }',
-      ].join('\n'),
-    );
-    expect(imageRuleFor(policy, '127.0.0.1:5000/shop/web/api')).toMatchObject({ index: 1, rule: { signers: ['release'], tlog: true } });
-    expect(imageRuleFor(policy, 'docker.io/library/nginx')?.index).toBe(1);
-    expect(imageRuleFor(policy, 'ghcr.io/acme/app')?.index).toBe(2);
-    expect(signersPolicy(policy, ['release'], true)).toMatchObject({ keys: [{ name: 'release' }], tlogThreshold: 1 });
-    const only = await policyFrom(tmp(), "  - { kind: image, match: 'ghcr.io/acme/*', signers: [release] }");
-    expect(imageRuleFor(only, 'ghcr.io/other/app')).toBeUndefined();
   });
 });
 
