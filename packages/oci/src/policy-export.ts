@@ -419,7 +419,14 @@ class Signers {
   kyvernoEntry(name: string, tlog: boolean): object {
     const identity = this.policy.identities.get(name);
     if (identity) {
-      return { keyless: { ...this.identity(name, identity), rekor: { url: PUBLIC_GOOD_REKOR_URL } } };
+      const extensions = this.githubExtensions(name, identity);
+      return {
+        keyless: {
+          ...this.identity(name, identity),
+          ...(extensions ? { additionalExtensions: extensions } : {}),
+          rekor: { url: PUBLIC_GOOD_REKOR_URL },
+        },
+      };
     }
     const { pem, hash } = this.key(name);
     return {
@@ -439,6 +446,13 @@ class Signers {
   policyControllerAuthority(name: string, tlog: boolean): object {
     const identity = this.policy.identities.get(name);
     if (identity) {
+      for (const field of ['sourceRepository', 'sourceRepositoryRef'] as const) {
+        if (identity[field] !== undefined) {
+          this.warnings.add(
+            `identities.${name}.${field} has no policy-controller equivalent: the exported authority trusts the workflow whichever repository runs it, at any ref`,
+          );
+        }
+      }
       // No ctlog: a keyless authority then checks the Rekor entry offline against the
       // public-good Rekor keys (from TUF), as cosign does.
       return { name, keyless: { url: PUBLIC_GOOD_FULCIO_URL, identities: [this.identity(name, identity)] } };
@@ -473,6 +487,27 @@ class Signers {
     // The exported key is the public key itself, also for a key the policy names by a KMS URI:
     // the cluster then needs no access to the KMS.
     return { pem: publicKeyPem(key), hash: algorithmInfo(algorithm).hash };
+  }
+
+  /**
+   * The repository that ran a GitHub Actions workflow and its ref, as Kyverno checks them: the
+   * certificate's GitHub extensions (1.3.6.1.4.1.57264.1.5 and 1.6, which Fulcio still writes),
+   * as OWNER/REPO and the ref. Other source repositories have no Kyverno equivalent: a warning.
+   */
+  private githubExtensions(name: string, identity: IdentityRule): Record<string, string> | undefined {
+    const extensions: Record<string, string> = {};
+    const repository = identity.sourceRepository;
+    if (repository !== undefined) {
+      const github = /^https:\/\/github\.com\/([^/]+\/[^/]+)$/.exec(repository);
+      if (github) extensions.githubWorkflowRepository = github[1] as string;
+      else {
+        this.warnings.add(
+          `identities.${name}.sourceRepository ${repository} is not a GitHub repository; ${this.warnings.tool} checks the repository only for GitHub Actions, so the exported policy trusts the workflow whichever repository runs it`,
+        );
+      }
+    }
+    if (identity.sourceRepositoryRef !== undefined) extensions.githubWorkflowRef = identity.sourceRepositoryRef;
+    return Object.keys(extensions).length > 0 ? extensions : undefined;
   }
 
   /**

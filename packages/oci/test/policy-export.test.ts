@@ -411,6 +411,28 @@ rules:
     ]);
   });
 
+  it('the repository that ran a GitHub workflow, and its ref: Kyverno checks them, policy-controller cannot and says so', async () => {
+    const policy = await load(
+      `version: 1\nidentities:\n  ci:\n    issuer: ${GITHUB}\n    subjectRegExp: 'https://github\\.com/acme/shared/.+'\n    sourceRepository: https://github.com/acme/shop\n    sourceRepositoryRef: refs/tags/v1.0.0\nrules:\n  - { kind: image, signers: [ci] }\n`,
+      {},
+    );
+    const entries = kyvernoImageRules(policy)[0]?.verifyImages[0]?.attestors[0]?.entries;
+    expect(entries).toEqual([
+      {
+        keyless: {
+          issuer: GITHUB,
+          subjectRegExp: String.raw`^(?:https://github\.com/acme/shared/.+)$`,
+          additionalExtensions: { githubWorkflowRepository: 'acme/shop', githubWorkflowRef: 'refs/tags/v1.0.0' },
+          rekor: { url: REKOR },
+        },
+      },
+    ]);
+    expect(kyvernoPolicy(policy).warnings).toEqual([]);
+    expect(policyControllerPolicy(policy).warnings).toEqual(
+      expect.arrayContaining([expect.stringContaining('identities.ci.sourceRepository has no policy-controller equivalent')]),
+    );
+  });
+
   it('a lookaround, which Go regular expressions lack, is a warning', async () => {
     const policy = await load(
       `version: 1\nidentities:\n  ci: { issuer: ${GITHUB}, subjectRegExp: '(?!.*pull).+' }\nrules:\n  - { kind: image, signers: [ci] }\n`,
