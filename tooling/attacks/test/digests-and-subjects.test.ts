@@ -174,4 +174,51 @@ describe('which package and version', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('not pkg:npm/pkg-b@1.0.0');
   });
+
+  it('a lockfile entry npm ci would install but Signet used to skip (git, file:, no resolved) is verified or reported', async () => {
+    const dir = tmp();
+    await maintainer(dir);
+    fs.mkdirSync(path.join(dir, 'bundles'));
+    fs.renameSync(path.join(dir, 'pkg-a-1.0.0.tgz.sigstore.json'), path.join(dir, 'bundles/pkg-a-1.0.0.tgz.sigstore.json'));
+    const url = registry.add('attack-lockfile', { releases: [{ name: 'pkg-a', version: '1.0.0', tarball }], keys: [] });
+    const integrity = `sha512-${Buffer.from(sha512, 'hex').toString('base64')}`;
+    const lockfile = (packages: Record<string, unknown>) =>
+      writeFile(
+        dir,
+        'package-lock.json',
+        JSON.stringify({ name: 'app', lockfileVersion: 3, packages: { '': { name: 'app' }, ...packages } }),
+      );
+    const args = (...extra: string[]) => [
+      'npm',
+      'verify',
+      '--lockfile',
+      'package-lock.json',
+      '--key',
+      'maintainer.pub',
+      '--bundle-dir',
+      'bundles',
+      '--registry',
+      url,
+      ...extra,
+    ];
+    // Without `resolved` npm fetches pkg-a@1.0.0 from the registry: so does Signet, and verifies it.
+    lockfile({ 'node_modules/pkg-a': { version: '1.0.0', integrity } });
+    const fetched = await run(dir, args());
+    expect(fetched.status).toBe(0);
+    expect(fetched.stderr).toContain('Verified OK: 1 package');
+    // A git and a file: dependency have no registry release: not verified, exit 1, each named.
+    lockfile({
+      'node_modules/pkg-a': { version: '1.0.0', integrity },
+      'node_modules/evil': { version: '6.6.6', resolved: 'git+ssh://git@github.com/evil/evil.git#deadbeef', integrity },
+      'node_modules/local': { version: '1.0.0', resolved: 'file:../vendor/local.tgz', integrity },
+    });
+    const skipped = await run(dir, args());
+    expect(skipped.status).toBe(1);
+    expect(skipped.stderr).toContain('not verified: node_modules/evil is installed from git');
+    expect(skipped.stderr).toContain('not verified: node_modules/local is installed from a local file or folder');
+    // Named, they are accepted and still listed.
+    const allowed = await run(dir, args('--allow-unverified', 'evil', '--allow-unverified', 'local'));
+    expect(allowed.status).toBe(0);
+    expect(allowed.stderr).toContain('Verified OK: 1 package; 2 not verified, allowed by --allow-unverified: evil, local');
+  });
 });
