@@ -67,6 +67,7 @@ export {
   registerProvider,
 } from './provider';
 export { parsePublicKey, publicKeyFingerprint, publicKeyPem } from './public-key';
+export { redactSecrets } from './redact';
 export {
   callRemote,
   type Failure,

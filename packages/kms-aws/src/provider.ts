@@ -52,9 +52,9 @@ export function createAwsKmsProvider(options: AwsKmsProviderOptions = {}): KeyPr
       const settings = settingsFrom(options, callOptions);
       const uri = parseAwsKeyUri(ref);
       const client = kmsClientFor(uri, settings);
-      await requireRegion(client, ref.raw);
+      await requireRegion(client, ref.display);
       const key = await publicKeyOf(client, uri, ref, settings);
-      const { algorithm, signingAlgorithm } = signingFor(ref.raw, {
+      const { algorithm, signingAlgorithm } = signingFor(ref.display, {
         keySpec: key.KeySpec,
         keyUsage: key.KeyUsage,
         signingAlgorithms: key.SigningAlgorithms,
@@ -63,7 +63,7 @@ export function createAwsKmsProvider(options: AwsKmsProviderOptions = {}): KeyPr
       // make a signature that the public key in the bundle does not verify.
       const keyArn = key.KeyId ?? uri.keyId;
       return digestSigner({
-        keyId: ref.raw,
+        keyId: ref.display,
         algorithm,
         publicKey: pemOf(key, ref),
         signDigest: async (digest) => {
@@ -92,11 +92,11 @@ export function createAwsKmsProvider(options: AwsKmsProviderOptions = {}): KeyPr
       if (!aliasName) {
         throw new SignetError({
           code: 'E_INPUT',
-          message: `AWS KMS chooses key IDs itself; name the new key by an alias instead of ${ref.raw}: awskms:///alias/NAME`,
+          message: `AWS KMS chooses key IDs itself; name the new key by an alias instead of ${ref.display}: awskms:///alias/NAME`,
         });
       }
       const client = kmsClientFor(uri, settings);
-      await requireRegion(client, ref.raw);
+      await requireRegion(client, ref.display);
       await refuseExistingAlias(client, uri, ref, settings, callOptions);
 
       const created = await remote(
@@ -155,7 +155,7 @@ function remote<T>(
 ): Promise<T> {
   return callRemote(call, {
     service: SERVICE,
-    keyRef: ref.raw,
+    keyRef: ref.display,
     action,
     classify: classifyAwsError,
     advice: adviceFor(purpose),
@@ -247,7 +247,7 @@ async function nameKey(
 function aliasTaken(ref: KeyRef, aliasName: string, target: string, force: boolean): SignetError {
   return new SignetError({
     code: 'E_EXISTS',
-    message: `${aliasName} already names ${target}; Signet never repoints or replaces an AWS KMS key${force ? ' (--force applies to key files only)' : ''}: choose another alias than ${ref.raw}`,
+    message: `${aliasName} already names ${target}; Signet never repoints or replaces an AWS KMS key${force ? ' (--force applies to key files only)' : ''}: choose another alias than ${ref.display}`,
   });
 }
 
@@ -258,7 +258,7 @@ function pemOf(key: GetPublicKeyCommandOutput, ref: KeyRef): string {
   try {
     publicKey = crypto.createPublicKey({ key: Buffer.from(key.PublicKey), format: 'der', type: 'spki' });
   } catch (cause) {
-    throw new SignetError({ code: 'E_PROVIDER', message: `${SERVICE} returned a public key for ${ref.raw} that cannot be read`, cause });
+    throw new SignetError({ code: 'E_PROVIDER', message: `${SERVICE} returned a public key for ${ref.display} that cannot be read`, cause });
   }
   const expected = EXPECTED_KEYS[key.KeySpec ?? ''];
   const details = publicKey.asymmetricKeyDetails;
@@ -270,7 +270,7 @@ function pemOf(key: GetPublicKeyCommandOutput, ref: KeyRef): string {
   if (!matches) {
     throw new SignetError({
       code: 'E_PROVIDER',
-      message: `${SERVICE} returned a public key for ${ref.raw} that is not a ${key.KeySpec} key`,
+      message: `${SERVICE} returned a public key for ${ref.display} that is not a ${key.KeySpec} key`,
     });
   }
   return publicKeyPem(publicKey);
@@ -286,5 +286,5 @@ const EXPECTED_KEYS: Readonly<Record<string, { type: string; curve?: string; bit
 };
 
 function emptyAnswer(ref: KeyRef, what: string): SignetError {
-  return new SignetError({ code: 'E_PROVIDER', message: `${SERVICE} answered without ${what} for ${ref.raw}; try again` });
+  return new SignetError({ code: 'E_PROVIDER', message: `${SERVICE} answered without ${what} for ${ref.display}; try again` });
 }
