@@ -25,7 +25,7 @@ import {
 } from '@signet/core';
 import { keySpecFor, signingFor } from './algorithms';
 import { type AwsKmsSettings, kmsClientFor, requireRegion } from './client';
-import { adviceFor, classifyAwsError } from './failures';
+import { adviceFor, classifyAwsError, classifyCredentialError } from './failures';
 import { type AwsKeyUri, parseAwsKeyUri } from './key-uri';
 
 export type AwsKmsProviderOptions = AwsKmsSettings;
@@ -53,6 +53,7 @@ export function createAwsKmsProvider(options: AwsKmsProviderOptions = {}): KeyPr
       const uri = parseAwsKeyUri(ref);
       const client = kmsClientFor(uri, settings);
       await requireRegion(client, ref.display);
+      await requireCredentials(client, ref, settings, 'read the public key');
       const key = await publicKeyOf(client, uri, ref, settings);
       const { algorithm, signingAlgorithm } = signingFor(ref.display, {
         keySpec: key.KeySpec,
@@ -97,6 +98,7 @@ export function createAwsKmsProvider(options: AwsKmsProviderOptions = {}): KeyPr
       }
       const client = kmsClientFor(uri, settings);
       await requireRegion(client, ref.display);
+      await requireCredentials(client, ref, settings, 'create the key', 'create');
       await refuseExistingAlias(client, uri, ref, settings, callOptions);
 
       const created = await remote(
@@ -146,18 +148,34 @@ function settingsFrom(defaults: AwsKmsSettings, callOptions: ProviderOptions): A
   };
 }
 
+/**
+ * Resolves the SDK's credentials before the first request, so that a failure to find them
+ * is reported as one (E_PERMISSION) rather than as whatever the chain's last step threw
+ * (a file error, a probe's network error) on the way to a KMS call.
+ */
+async function requireCredentials(
+  client: KMSClient,
+  ref: KeyRef,
+  settings: AwsKmsSettings,
+  action: string,
+  purpose: 'use' | 'create' = 'use',
+): Promise<void> {
+  await remote(ref, action, settings, () => client.config.credentials(), purpose, classifyCredentialError);
+}
+
 function remote<T>(
   ref: KeyRef,
   action: string,
   settings: AwsKmsSettings,
   call: (signal: AbortSignal) => Promise<T>,
   purpose: 'use' | 'create' = 'use',
+  classify = classifyAwsError,
 ): Promise<T> {
   return callRemote(call, {
     service: SERVICE,
     keyRef: ref.display,
     action,
-    classify: classifyAwsError,
+    classify,
     advice: adviceFor(purpose),
     attempts: settings.attempts,
     deadlineMs: settings.deadlineMs,
@@ -258,7 +276,11 @@ function pemOf(key: GetPublicKeyCommandOutput, ref: KeyRef): string {
   try {
     publicKey = crypto.createPublicKey({ key: Buffer.from(key.PublicKey), format: 'der', type: 'spki' });
   } catch (cause) {
-    throw new SignetError({ code: 'E_PROVIDER', message: `${SERVICE} returned a public key for ${ref.display} that cannot be read`, cause });
+    throw new SignetError({
+      code: 'E_PROVIDER',
+      message: `${SERVICE} returned a public key for ${ref.display} that cannot be read`,
+      cause,
+    });
   }
   const expected = EXPECTED_KEYS[key.KeySpec ?? ''];
   const details = publicKey.asymmetricKeyDetails;
