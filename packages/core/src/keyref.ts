@@ -100,6 +100,8 @@ const SHOWN_PATH_ATTRIBUTES = new Set([
   'type',
 ]);
 const SHOWN_QUERY_ATTRIBUTES = new Set(['module-name', 'module-path']);
+/** Every name RFC 7512 defines; any other name is shown redacted too, since it may be a PIN typed in its place. */
+const RFC_7512_NAMES = new Set([...SHOWN_PATH_ATTRIBUTES, ...SHOWN_QUERY_ATTRIBUTES, 'pin-source', 'pin-value']);
 
 function displayPkcs11(location: string): string {
   const question = location.indexOf('?');
@@ -125,7 +127,7 @@ function displayAttribute(item: string, shown: ReadonlySet<string>): string {
   const value = item.slice(equals + 1);
   // A value holding a separator smuggles another attribute (`object=o?pin-value=…`): not shown.
   if (shown.has(name) && !/[=?&;]/.test(value)) return item;
-  return `${/^[a-z][a-z0-9-]*$/.test(name) ? name : REDACTED}=${REDACTED}`;
+  return `${RFC_7512_NAMES.has(name) ? name : REDACTED}=${REDACTED}`;
 }
 
 /** `AUTHORITY/PATH?QUERY#FRAGMENT` after `scheme://`: no user information, no query or fragment values. */

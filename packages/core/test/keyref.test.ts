@@ -71,8 +71,9 @@ describe('displayKeyRef: no secret in any part of any reference', () => {
     // pin-source names a file, but users put the PIN itself there
     [`pkcs11:token=t;object=o?pin-source=${PIN}`, 'pkcs11:token=t;object=o?pin-source=[redacted]'],
     // an attribute Signet does not know, a misspelling, an item that is not name=value
-    [`pkcs11:token=t;object=o;pin=${PIN}`, 'pkcs11:token=t;object=o;pin=[redacted]'],
+    [`pkcs11:token=t;object=o;pin=${PIN}`, 'pkcs11:token=t;object=o;[redacted]=[redacted]'],
     [`pkcs11:token=t;object=o;${PIN}`, 'pkcs11:token=t;object=o;[redacted]'],
+    [`pkcs11:token=t;object=o?${PIN}=1`, 'pkcs11:token=t;object=o?[redacted]=[redacted]'],
     // a shown attribute smuggling another in its value
     [`pkcs11:token=t;object=o?module-path=/lib.so?pin-value=${PIN}`, 'pkcs11:token=t;object=o?module-path=[redacted]'],
     [`pkcs11:token=t&pin-value=${PIN};object=o`, 'pkcs11:token=[redacted];object=o'],

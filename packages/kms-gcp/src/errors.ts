@@ -101,10 +101,11 @@ export function credentialFailure(error: unknown): CloudKmsFailure {
     });
   }
   const message = error instanceof Error ? error.message : '';
+  const fileError = (error as { code?: unknown; syscall?: unknown }).syscall !== undefined ? (error as { code?: unknown }).code : undefined;
   let detail = 'the credentials could not produce an access token';
   if (message.startsWith('Could not load the default credentials')) detail = 'no application default credentials were found';
-  else if (message.includes('GOOGLE_APPLICATION_CREDENTIALS'))
-    detail = 'the file GOOGLE_APPLICATION_CREDENTIALS names cannot be read as credentials';
+  else if (message.includes('GOOGLE_APPLICATION_CREDENTIALS') || typeof fileError === 'string')
+    detail = `the credentials file (GOOGLE_APPLICATION_CREDENTIALS, or the key file given) cannot be read as credentials${typeof fileError === 'string' ? ` (${fileError})` : ''}`;
   // The library's own words can quote the credentials (a JSON parse error shows the text it choked on): only ours travel.
   return new CloudKmsFailure({ kind: 'unauthenticated', detail });
 }

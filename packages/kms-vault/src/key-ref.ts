@@ -7,6 +7,8 @@ export interface TransitKeyRef {
   version?: number;
   /** The reference as it may be printed (KeyRef.display). */
   display: string;
+  /** The key's name as it may be printed: cosign lets it hold "@", so what precedes one is redacted as user information would be. */
+  shownName: string;
 }
 
 // Vault's own rule for key names (framework.GenericNameRegex), which cosign's is a subset of.
@@ -22,7 +24,8 @@ export function parseTransitKeyRef(ref: KeyRef): TransitKeyRef {
       message: `${ref.display} is not a Vault Transit key reference; write hashivault://KEY or hashivault://KEY/versions/N (KEY: letters, digits, "_", "-", "." or "@")`,
     });
   }
-  return versioned ? { name, version: Number(versioned[2]), display: ref.display } : { name, display: ref.display };
+  const shownName = displayKeyRef(`hashivault://${name}`).slice('hashivault://'.length);
+  return versioned ? { name, version: Number(versioned[2]), display: ref.display, shownName } : { name, display: ref.display, shownName };
 }
 
 /** The reference naming one version exactly, as signatures record it and messages print it. */

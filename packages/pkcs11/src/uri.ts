@@ -75,7 +75,7 @@ export function parsePkcs11Uri(ref: KeyRef): Pkcs11Uri {
       );
     }
     if (!PATH_ATTRIBUTES.has(name)) {
-      throw fail(`Signet does not support the attribute "${printable(name)}" (it reads ${[...PATH_ATTRIBUTES].join(', ')})`);
+      throw fail(`Signet does not support ${printable(name)} in the path (it reads ${[...PATH_ATTRIBUTES].join(', ')})`);
     }
     const text = value.toString('utf8');
     if (name === 'token') uri.token = text;
@@ -94,7 +94,7 @@ export function parsePkcs11Uri(ref: KeyRef): Pkcs11Uri {
   for (const { name, value } of attributes(queryPart ?? '', '&')) {
     if (!QUERY_ATTRIBUTES.has(name)) {
       const hint = name === 'module-name' ? '; give the library itself with module-path=' : '';
-      throw fail(`Signet does not support the query attribute "${printable(name)}"${hint}`);
+      throw fail(`Signet does not support ${printable(name)} in the query${hint}`);
     }
     const text = value.toString('utf8');
     if (name === 'module-path') uri.modulePath = text;
@@ -115,9 +115,21 @@ function percentDecode(value: string, name: string, fail: (why: string) => Signe
   return Buffer.concat(parts);
 }
 
-/** An attribute name as a message may quote it: a name, or nothing that could be a PIN typed in its place. */
+/** Every attribute name RFC 7512 defines, whether Signet reads it or not. */
+const RFC_7512_NAMES = new Set([
+  ...PATH_ATTRIBUTES,
+  ...QUERY_ATTRIBUTES,
+  'library-manufacturer',
+  'library-description',
+  'library-version',
+  'slot-manufacturer',
+  'slot-description',
+  'module-name',
+]);
+
+/** An attribute name as a message may quote it: one RFC 7512 defines, never what may be a PIN typed in its place. */
 function printable(name: string): string {
-  return /^[a-z][a-z0-9-]{0,31}$/.test(name) ? name : 'an attribute Signet does not know';
+  return RFC_7512_NAMES.has(name) ? `"${name}"` : 'an attribute RFC 7512 does not define';
 }
 
 /** An object's label or id for messages: the label as text, an id as percent-escaped bytes. */
