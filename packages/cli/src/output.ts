@@ -50,7 +50,7 @@ export function keepSecretArguments(argv: readonly string[]): void {
  * A line for stderr, as every line Signet prints for people goes: through core's redaction,
  * the last guard for a secret some message let through (a PIN, a token, a provider's words).
  */
-export function printable(line: string): string {
+function printable(line: string): string {
   return redactSecrets(line, secretArguments);
 }
 

@@ -1,4 +1,5 @@
 import { SignetError } from './errors';
+import { PROVIDER_PACKAGES } from './provider';
 import { decodeName, REDACTED, redactSecrets } from './redact';
 
 /**
@@ -75,7 +76,9 @@ export function displayKeyRef(ref: KeyRef | string): string {
   if (scheme === 'env') return `env:${ENV_NAME.test(location) ? location : REDACTED}`;
   if (scheme === 'pkcs11') return redactSecrets(`pkcs11:${displayPkcs11(location)}`);
   if (slashes) return redactSecrets(`${scheme}://${displayUrlPart(location)}`);
-  return redactSecrets(value);
+  if (Object.hasOwn(PROVIDER_PACKAGES, scheme)) return redactSecrets(`${scheme}:${displayUrlPart(location)}`);
+  // A scheme Signet does not know has no grammar to tell a name from a secret (`alice:s3cret`).
+  return `${scheme}:${REDACTED}`;
 }
 
 /**

@@ -86,6 +86,9 @@ describe('displayKeyRef: no secret in any part of any reference', () => {
       'gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k?access_token=[redacted]',
     ],
     [`awskms:///alias/release#${PIN}`, 'awskms:///alias/release#[redacted]'],
+    // a scheme Signet does not know has no grammar to read: nothing after it is shown
+    [`alice:${PIN}`, 'alice:[redacted]'],
+    [`awskms:user:${PIN}@localhost/alias/x`, 'awskms:[redacted]@localhost/alias/x'],
     // env: names a variable; anything else is likely its value
     [`env:${PIN}`, 'env:[redacted]'],
     // key material where a reference belongs
