@@ -1,11 +1,12 @@
 import { SignetError } from '@signet/core';
 import { overviewHelp, parseCommandLine } from './command-line';
 import { COMMANDS, OVERVIEW_FOOTER } from './commands';
-import { EXIT, reportError } from './output';
+import { EXIT, keepSecretArguments, reportError } from './output';
 
 /** Runs the CLI on `argv` (without node and the script) and returns its exit status. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
   const json = argv.includes('--json');
+  keepSecretArguments(argv);
   try {
     const parsed = parseCommandLine(argv, COMMANDS, overviewHelp(COMMANDS, OVERVIEW_FOOTER));
     switch (parsed.kind) {
@@ -34,6 +35,9 @@ export function run(): void {
       throw error;
     });
   }
+  // Node would print a stray error (an SDK's socket failing after the call gave up) as it is,
+  // stack and request included: it goes the way Signet's own errors go, one redacted line.
+  process.on('uncaughtException', (error) => process.exit(reportError(error, process.argv.includes('--json'))));
   main().then(
     (status) => {
       process.exitCode = status;

@@ -1,4 +1,5 @@
-import { SignetError, VERIFICATION_CODES } from '@signet/core';
+import { inspect } from 'node:util';
+import { redactSecrets, SignetError, VERIFICATION_CODES } from '@signet/core';
 
 /** Exit statuses, the same for every command. */
 export const EXIT = {
@@ -30,13 +31,36 @@ export interface Output {
   text(value: string): void;
 }
 
+/** Flags whose values are secrets; what follows them is redacted from every line Signet prints. */
+const SECRET_FLAGS = ['--identity-token'];
+
+const secretArguments: string[] = [];
+
+/** Notes the secrets on this command line (an --identity-token) so that no line printed repeats them. */
+export function keepSecretArguments(argv: readonly string[]): void {
+  for (const [i, argument] of argv.entries()) {
+    for (const flag of SECRET_FLAGS) {
+      if (argument === flag && argv[i + 1] !== undefined) secretArguments.push(argv[i + 1] as string);
+      else if (argument.startsWith(`${flag}=`)) secretArguments.push(argument.slice(flag.length + 1));
+    }
+  }
+}
+
+/**
+ * A line for stderr, as every line Signet prints for people goes: through core's redaction,
+ * the last guard for a secret some message let through (a PIN, a token, a provider's words).
+ */
+function printable(line: string): string {
+  return redactSecrets(line, secretArguments);
+}
+
 export function createOutput(json: boolean, quiet = false): Output {
   return {
     json,
     info: (line) => {
-      if (!quiet) process.stderr.write(`${line}\n`);
+      if (!quiet) process.stderr.write(`${printable(line)}\n`);
     },
-    warn: (line) => process.stderr.write(`warning: ${line}\n`),
+    warn: (line) => process.stderr.write(`warning: ${printable(line)}\n`),
     data: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
     text: (value) => process.stdout.write(value.endsWith('\n') ? value : `${value}\n`),
   };
@@ -48,9 +72,9 @@ export function reportError(error: unknown, json: boolean): number {
     error instanceof SignetError
       ? error
       : new SignetError({ code: 'E_INTERNAL', message: `unexpected error: ${(error as Error)?.message ?? String(error)}`, cause: error });
-  const message = signetError.message.replace(/\s*\n\s*/g, ' ');
+  const message = printable(signetError.message).replace(/\s*\n\s*/g, ' ');
   process.stderr.write(`signet: ${signetError.code}: ${message}\n`);
   if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: signetError.code, message } })}\n`);
-  if (signetError.code === 'E_INTERNAL' && process.env.SIGNET_DEBUG) console.error(signetError.cause);
+  if (signetError.code === 'E_INTERNAL' && process.env.SIGNET_DEBUG) process.stderr.write(`${printable(inspect(signetError.cause))}\n`);
   return exitCodeFor(signetError);
 }

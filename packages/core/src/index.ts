@@ -83,6 +83,7 @@ export {
   registerProvider,
 } from './provider';
 export { assertAcceptableKey, parsePublicKey, publicKeyFingerprint, publicKeyPem } from './public-key';
+export { redactSecrets } from './redact';
 export {
   callRemote,
   type Failure,

@@ -50,7 +50,7 @@ export async function trustedKeyFromRef(value: string, options: ProviderOptions 
       // fall through to the provider, whose error names the problem
     }
     if (text !== undefined && /-----BEGIN (RSA )?PUBLIC KEY-----/.test(text) && !text.includes('PRIVATE KEY-----')) {
-      return { publicKey: text, name: value };
+      return { publicKey: text, name: keyRef.display };
     }
   }
   const signer = await openSigner(keyRef, options);

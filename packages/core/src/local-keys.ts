@@ -70,9 +70,10 @@ export const fileKeyProvider: KeyProvider = {
   scheme: 'file',
 
   async open(ref, options = {}) {
-    const pem = await readKeyFile(ref.location);
-    const key = await decodePrivateKey(pem, `file:${ref.location}`, options);
-    return new LocalSigner(`file:${ref.location}`, key);
+    const name = fileKeyName(ref);
+    const pem = await readKeyFile(ref.location, name);
+    const key = await decodePrivateKey(pem, name, options);
+    return new LocalSigner(name, key);
   },
 
   async create(ref, options = {}) {
@@ -98,22 +99,28 @@ export const envKeyProvider: KeyProvider = {
   },
 };
 
-async function readKeyFile(path: string): Promise<string> {
+/** `file:PATH` as it may be printed, whether the user wrote the scheme or a plain path. */
+function fileKeyName(ref: KeyRef): string {
+  return ref.display.startsWith('file:') ? ref.display : `file:${ref.display}`;
+}
+
+async function readKeyFile(path: string, name: string): Promise<string> {
   try {
     return await fs.readFile(path, 'utf8');
   } catch (cause) {
+    // Node's own message quotes the path as it was given; only the code travels.
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       throw new SignetError({
         code: 'E_KEY_NOT_FOUND',
-        message: `key file ${path} does not exist; create one with: signet key generate --key file:${path}`,
-        cause,
+        message: `key file ${name.slice('file:'.length)} does not exist; create one with: signet key generate --key ${name}`,
+        cause: new Error(`cannot read the key file (${code})`),
       });
     }
     throw new SignetError({
       code: 'E_KEY',
-      message: `key file ${path} cannot be read (${code === 'EISDIR' ? 'it is a directory' : (code ?? 'unknown error')})`,
-      cause,
+      message: `key file ${name.slice('file:'.length)} cannot be read (${code === 'EISDIR' ? 'it is a directory' : (code ?? 'unknown error')})`,
+      cause: new Error(`cannot read the key file (${code ?? 'unknown error'})`),
     });
   }
 }

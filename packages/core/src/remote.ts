@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SignetError, type SignetErrorCode } from './errors';
+import { displayKeyRef } from './keyref';
+import { redactSecrets } from './redact';
 
 /*
  * What every remote key service (KMS, HSM, transparency log) shares: bounded retries with
@@ -20,7 +22,11 @@ export type FailureKind =
   | 'not-found'
   /** The credentials may not use the key. */
   | 'permission'
-  /** No usable credentials at all. */
+  /**
+   * No usable credentials: none found, or refused as invalid or expired. Not finding any
+   * includes the place they would come from giving no answer (an instance metadata or
+   * managed identity endpoint, off the cloud that serves one): that is not an outage to retry.
+   */
   | 'unauthenticated'
   /** The key exists but is disabled, destroyed or pending deletion. */
   | 'disabled'
@@ -29,7 +35,7 @@ export type FailureKind =
 
 export interface Failure {
   kind: FailureKind;
-  /** The service's own words, already free of secrets. */
+  /** The service's own words (redacted again before they are printed, since SDKs quote requests). */
   detail?: string;
   /** Milliseconds the service asked to wait (Retry-After). */
   retryAfterMs?: number;
@@ -38,7 +44,7 @@ export interface Failure {
 export interface RemoteCallOptions {
   /** The service, as users know it: "AWS KMS", "GCP Cloud KMS", … */
   service: string;
-  /** The key reference, as the user wrote it. */
+  /** The key reference's display form (KeyRef.display); it is put through displayKeyRef again all the same. */
   keyRef: string;
   /** What the call does, for the message: "sign", "read the public key", … */
   action: string;
@@ -120,13 +126,34 @@ export function remoteError(
   cause?: unknown,
 ): SignetError {
   const advice = options.advice?.[failure.kind] ?? DEFAULT_ADVICE[failure.kind];
-  const what = RETRIED.has(failure.kind) ? `${options.service} failed` : `${options.service} refused`;
-  const detail = failure.detail ? ` (${failure.detail})` : '';
+  const what = RETRIED.has(failure.kind)
+    ? `${options.service} failed`
+    : failure.kind === 'unauthenticated'
+      ? `no usable credentials for ${options.service}`
+      : `${options.service} refused`;
+  const detail = failure.detail ? ` (${redactSecrets(failure.detail)})` : '';
   return new SignetError({
     code: CODES[failure.kind],
-    message: `${what} to ${options.action} with ${options.keyRef}${detail}: ${advice}`,
-    cause,
+    message: `${what} to ${options.action} with ${displayKeyRef(options.keyRef)}${detail}: ${advice}`,
+    cause: loggableCause(cause),
   });
+}
+
+/**
+ * The SDK's error as it may be logged: its name, code, status and redacted text. The
+ * error itself stays behind, since SDK errors hold the request (headers, tokens, bodies)
+ * and a library user's `console.error(error)` prints causes in full.
+ */
+function loggableCause(cause: unknown, depth = 0): unknown {
+  if (cause === undefined || cause instanceof SignetError) return cause;
+  const original = cause as { name?: unknown; message?: unknown; stack?: unknown; code?: unknown; statusCode?: unknown; cause?: unknown };
+  const inner = depth < 3 && original?.cause !== undefined ? { cause: loggableCause(original.cause, depth + 1) } : undefined;
+  const safe = new Error(redactSecrets(String(original?.message ?? cause)), inner) as Error & { code?: unknown; statusCode?: unknown };
+  if (typeof original?.name === 'string') safe.name = original.name;
+  if (typeof original?.stack === 'string') safe.stack = redactSecrets(original.stack);
+  if (typeof original?.code === 'string' || typeof original?.code === 'number') safe.code = original.code;
+  if (typeof original?.statusCode === 'number') safe.statusCode = original.statusCode;
+  return safe;
 }
 
 /** HTTP status → failure kind, for providers speaking REST. */

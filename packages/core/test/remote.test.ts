@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import { callRemote, ecdsaRawToDer, type Failure, failureFromStatus, isConnectionError, SignetError } from '../src';
+import { inspect } from 'node:util';
+import { callRemote, ecdsaRawToDer, type Failure, failureFromStatus, isConnectionError, remoteError, SignetError } from '../src';
 
 class Http extends Error {
   constructor(readonly status: number) {
@@ -90,6 +91,53 @@ describe('callRemote', () => {
     expect(failureFromStatus(429, undefined, '2')).toEqual({ kind: 'throttled', detail: undefined, retryAfterMs: 2000 });
     expect(isConnectionError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe(true);
     expect(isConnectionError(new Error('x'))).toBe(false);
+  });
+});
+
+describe('remoteError: what every provider error says, and never', () => {
+  const PIN = 'Pin-4711-secret';
+
+  it('names the key by its display form, whatever the provider passed', () => {
+    const error = remoteError(
+      { kind: 'not-found', detail: 'no such object' },
+      { service: 'PKCS#11', keyRef: `pkcs11:token=t;object=o;pin-value=${PIN}`, action: 'open the key' },
+    );
+    expect(error.message).toBe(
+      'PKCS#11 refused to open the key with pkcs11:token=t;object=o;pin-value=[redacted] (no such object): check the key name, its version and the region or project',
+    );
+  });
+
+  it("redacts the service's words, which SDKs fill with the request they sent", () => {
+    const detail = `403 for https://kms.example.com/sign?X-Amz-Signature=${PIN} (Authorization: Bearer ${PIN})`;
+    const error = remoteError({ kind: 'permission', detail }, { service: 'Test KMS', keyRef: 'testkms://key', action: 'sign' });
+    expect(error.code).toBe('E_PERMISSION');
+    expect(error.message).not.toContain(PIN);
+  });
+
+  it('keeps a cause that can be logged: name, code and status, and no secret', async () => {
+    const sdkError = Object.assign(new Error(`refused the request (Authorization: Bearer ${PIN})`), {
+      name: 'ServiceError',
+      code: 'AccessDenied',
+      statusCode: 403,
+      request: { headers: { authorization: `Bearer ${PIN}` } },
+    });
+    const error = await callRemote(
+      async () => {
+        throw sdkError;
+      },
+      { ...base, keyRef: `testkms://user:${PIN}@host/key`, classify: () => ({ kind: 'permission', detail: sdkError.message }) },
+    ).catch((e: SignetError) => e);
+    expect(inspect(error, { depth: 10 })).not.toContain(PIN);
+    expect(error.cause).toMatchObject({ name: 'ServiceError', code: 'AccessDenied', statusCode: 403 });
+  });
+
+  it('says that no usable credentials were found, rather than that the service refused', () => {
+    const error = remoteError(
+      { kind: 'unauthenticated', detail: 'no credentials were found' },
+      { service: 'Test KMS', keyRef: 'testkms://key', action: 'sign' },
+    );
+    expect(error.code).toBe('E_PERMISSION');
+    expect(error.message).toMatch(/^no usable credentials for Test KMS to sign with testkms:\/\/key \(no credentials were found\)/);
   });
 });
 

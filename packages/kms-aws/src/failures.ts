@@ -53,6 +53,22 @@ export function classifyAwsError(error: unknown): Failure {
   return { kind: 'invalid', detail };
 }
 
+/**
+ * What failed while the SDK's credential chain looked for credentials, before any request
+ * to KMS. Not finding any is E_PERMISSION however the chain found out: nothing configured,
+ * a web identity token file that cannot be read, or an instance or container endpoint that
+ * gave no answer (the chain reports those as CredentialsProviderError). Only a service that
+ * hands out credentials (STS, SSO) failing or being unreachable is an outage.
+ */
+export function classifyCredentialError(error: unknown): Failure {
+  const sdk = (error ?? {}) as SdkError;
+  if (sdk.name === 'CredentialsProviderError' || sdk.name === 'ProviderError' || sdk.name === 'TokenProviderError') {
+    return { kind: 'unauthenticated', detail: `no AWS credentials were found: ${describe(sdk)}` };
+  }
+  if (sdk.$metadata || isConnectionError(error) || sdk.name === 'TimeoutError') return classifyAwsError(error);
+  return { kind: 'unauthenticated', detail: `the AWS credentials could not be loaded: ${describe(sdk)}` };
+}
+
 /** What to check for each kind of failure, in AWS terms. */
 export function adviceFor(action: 'use' | 'create'): Partial<Record<FailureKind, string>> {
   const permissions =

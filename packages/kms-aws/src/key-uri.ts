@@ -31,7 +31,15 @@ export function parseAwsKeyUri(ref: KeyRef): AwsKeyUri {
   if (host !== '' && (KEY_ID.test(ref.location) || ALIAS_NAME.test(ref.location) || ARN.test(ref.location))) {
     throw invalid(ref, `the key must follow a third slash: awskms:///${ref.location}`);
   }
-  if (host !== '' && !ENDPOINT.test(host)) throw invalid(ref, `"${host}" is not a HOST[:PORT] endpoint`);
+  // The parts of a reference that failed to parse are described, never quoted: they may hold a `user:secret@`.
+  if (host !== '' && !ENDPOINT.test(host)) {
+    throw invalid(
+      ref,
+      host.includes('@')
+        ? "an endpoint takes no user:password@ (AWS credentials come from the SDK's chain)"
+        : 'the endpoint is not HOST[:PORT]',
+    );
+  }
   const endpoint = host === '' ? undefined : `https://${host}`;
 
   if (KEY_ID.test(key)) return { keyId: key, endpoint };
@@ -40,15 +48,15 @@ export function parseAwsKeyUri(ref: KeyRef): AwsKeyUri {
   if (arn) {
     const [, region, , resource = ''] = arn;
     if (resource.startsWith('alias/')) {
-      if (!ALIAS_NAME.test(resource)) throw invalid(ref, `"${resource}" is not a valid alias name`);
+      if (!ALIAS_NAME.test(resource)) throw invalid(ref, 'the ARN names no valid alias (alias/ then letters, digits, "/", "_" or "-")');
       return { keyId: key, endpoint, region, aliasName: resource };
     }
-    if (!KEY_ID.test(resource.slice('key/'.length))) throw invalid(ref, `"${resource}" is not a valid key ID`);
+    if (!KEY_ID.test(resource.slice('key/'.length))) throw invalid(ref, 'the ARN names no valid key ID');
     return { keyId: key, endpoint, region };
   }
-  throw invalid(ref, key === '' ? 'it names no key' : `"${key}" is not a key ID, key ARN, alias/NAME or alias ARN`);
+  throw invalid(ref, key === '' ? 'it names no key' : 'the key is not a key ID, key ARN, alias/NAME or alias ARN');
 }
 
 function invalid(ref: KeyRef, why: string): SignetError {
-  return new SignetError({ code: 'E_INPUT', message: `${ref.raw} is not an AWS KMS key reference: ${why}. Use ${FORMS}` });
+  return new SignetError({ code: 'E_INPUT', message: `${ref.display} is not an AWS KMS key reference: ${why}. Use ${FORMS}` });
 }

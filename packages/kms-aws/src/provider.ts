@@ -25,7 +25,7 @@ import {
 } from '@signet/core';
 import { keySpecFor, signingFor } from './algorithms';
 import { type AwsKmsSettings, kmsClientFor, requireRegion } from './client';
-import { adviceFor, classifyAwsError } from './failures';
+import { adviceFor, classifyAwsError, classifyCredentialError } from './failures';
 import { type AwsKeyUri, parseAwsKeyUri } from './key-uri';
 
 export type AwsKmsProviderOptions = AwsKmsSettings;
@@ -52,9 +52,10 @@ export function createAwsKmsProvider(options: AwsKmsProviderOptions = {}): KeyPr
       const settings = settingsFrom(options, callOptions);
       const uri = parseAwsKeyUri(ref);
       const client = kmsClientFor(uri, settings);
-      await requireRegion(client, ref.raw);
+      await requireRegion(client, ref.display);
+      await requireCredentials(client, ref, settings, 'read the public key');
       const key = await publicKeyOf(client, uri, ref, settings);
-      const { algorithm, signingAlgorithm } = signingFor(ref.raw, {
+      const { algorithm, signingAlgorithm } = signingFor(ref.display, {
         keySpec: key.KeySpec,
         keyUsage: key.KeyUsage,
         signingAlgorithms: key.SigningAlgorithms,
@@ -63,7 +64,7 @@ export function createAwsKmsProvider(options: AwsKmsProviderOptions = {}): KeyPr
       // make a signature that the public key in the bundle does not verify.
       const keyArn = key.KeyId ?? uri.keyId;
       return digestSigner({
-        keyId: ref.raw,
+        keyId: ref.display,
         algorithm,
         publicKey: pemOf(key, ref),
         signDigest: async (digest) => {
@@ -92,11 +93,12 @@ export function createAwsKmsProvider(options: AwsKmsProviderOptions = {}): KeyPr
       if (!aliasName) {
         throw new SignetError({
           code: 'E_INPUT',
-          message: `AWS KMS chooses key IDs itself; name the new key by an alias instead of ${ref.raw}: awskms:///alias/NAME`,
+          message: `AWS KMS chooses key IDs itself; name the new key by an alias instead of ${ref.display}: awskms:///alias/NAME`,
         });
       }
       const client = kmsClientFor(uri, settings);
-      await requireRegion(client, ref.raw);
+      await requireRegion(client, ref.display);
+      await requireCredentials(client, ref, settings, 'create the key', 'create');
       await refuseExistingAlias(client, uri, ref, settings, callOptions);
 
       const created = await remote(
@@ -146,18 +148,34 @@ function settingsFrom(defaults: AwsKmsSettings, callOptions: ProviderOptions): A
   };
 }
 
+/**
+ * Resolves the SDK's credentials before the first request, so that a failure to find them
+ * is reported as one (E_PERMISSION) rather than as whatever the chain's last step threw
+ * (a file error, a probe's network error) on the way to a KMS call.
+ */
+async function requireCredentials(
+  client: KMSClient,
+  ref: KeyRef,
+  settings: AwsKmsSettings,
+  action: string,
+  purpose: 'use' | 'create' = 'use',
+): Promise<void> {
+  await remote(ref, action, settings, () => client.config.credentials(), purpose, classifyCredentialError);
+}
+
 function remote<T>(
   ref: KeyRef,
   action: string,
   settings: AwsKmsSettings,
   call: (signal: AbortSignal) => Promise<T>,
   purpose: 'use' | 'create' = 'use',
+  classify = classifyAwsError,
 ): Promise<T> {
   return callRemote(call, {
     service: SERVICE,
-    keyRef: ref.raw,
+    keyRef: ref.display,
     action,
-    classify: classifyAwsError,
+    classify,
     advice: adviceFor(purpose),
     attempts: settings.attempts,
     deadlineMs: settings.deadlineMs,
@@ -247,7 +265,7 @@ async function nameKey(
 function aliasTaken(ref: KeyRef, aliasName: string, target: string, force: boolean): SignetError {
   return new SignetError({
     code: 'E_EXISTS',
-    message: `${aliasName} already names ${target}; Signet never repoints or replaces an AWS KMS key${force ? ' (--force applies to key files only)' : ''}: choose another alias than ${ref.raw}`,
+    message: `${aliasName} already names ${target}; Signet never repoints or replaces an AWS KMS key${force ? ' (--force applies to key files only)' : ''}: choose another alias than ${ref.display}`,
   });
 }
 
@@ -258,7 +276,11 @@ function pemOf(key: GetPublicKeyCommandOutput, ref: KeyRef): string {
   try {
     publicKey = crypto.createPublicKey({ key: Buffer.from(key.PublicKey), format: 'der', type: 'spki' });
   } catch (cause) {
-    throw new SignetError({ code: 'E_PROVIDER', message: `${SERVICE} returned a public key for ${ref.raw} that cannot be read`, cause });
+    throw new SignetError({
+      code: 'E_PROVIDER',
+      message: `${SERVICE} returned a public key for ${ref.display} that cannot be read`,
+      cause,
+    });
   }
   const expected = EXPECTED_KEYS[key.KeySpec ?? ''];
   const details = publicKey.asymmetricKeyDetails;
@@ -270,7 +292,7 @@ function pemOf(key: GetPublicKeyCommandOutput, ref: KeyRef): string {
   if (!matches) {
     throw new SignetError({
       code: 'E_PROVIDER',
-      message: `${SERVICE} returned a public key for ${ref.raw} that is not a ${key.KeySpec} key`,
+      message: `${SERVICE} returned a public key for ${ref.display} that is not a ${key.KeySpec} key`,
     });
   }
   return publicKeyPem(publicKey);
@@ -286,5 +308,5 @@ const EXPECTED_KEYS: Readonly<Record<string, { type: string; curve?: string; bit
 };
 
 function emptyAnswer(ref: KeyRef, what: string): SignetError {
-  return new SignetError({ code: 'E_PROVIDER', message: `${SERVICE} answered without ${what} for ${ref.raw}; try again` });
+  return new SignetError({ code: 'E_PROVIDER', message: `${SERVICE} answered without ${what} for ${ref.display}; try again` });
 }

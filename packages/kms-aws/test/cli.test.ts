@@ -390,6 +390,44 @@ describe('failures: each its own code and exit status, nothing written', () => {
     expect(JSON.stringify(kms.requests)).not.toContain(token);
   });
 
+  describe('no credentials, however the chain finds out: exit 3, E_PERMISSION at once, never a retried E_PROVIDER', () => {
+    let closed: string;
+    beforeAll(async () => {
+      const server = http.createServer();
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      closed = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const noKeys = { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_SESSION_TOKEN: undefined };
+    const containerToken = 'SIGNET-TEST-CONTAINER-TOKEN-h4Xp2';
+
+    test.each([
+      // off EC2: the instance metadata service gives no answer
+      ['instance metadata unreachable', () => ({ AWS_EC2_METADATA_DISABLED: undefined, AWS_EC2_METADATA_SERVICE_ENDPOINT: closed })],
+      // off ECS: the container credentials endpoint gives no answer
+      [
+        'container endpoint unreachable',
+        () => ({ AWS_CONTAINER_CREDENTIALS_FULL_URI: `${closed}/creds`, AWS_CONTAINER_AUTHORIZATION_TOKEN: containerToken }),
+      ],
+      // a CI job's web identity token that was never written
+      [
+        'web identity token file missing',
+        () => ({ AWS_WEB_IDENTITY_TOKEN_FILE: path.join(tmp(), 'no-such-token'), AWS_ROLE_ARN: 'arn:aws:iam::111122223333:role/ci' }),
+      ],
+    ])('%s', async (_case, extra) => {
+      const dir = tmp();
+      artifact(dir);
+      const before = kms.requests.length;
+      const result = await fails(dir, signArgs(), { ...noKeys, ...extra() });
+      expect([result.status, result.code]).toEqual([3, 'E_PERMISSION']);
+      expect(result.message).toMatch(/^no usable credentials for AWS KMS to read the public key with awskms:\/\/\//);
+      expect(result.message).toMatch(/no AWS credentials were found|the AWS credentials could not be loaded/);
+      expect(result.output).not.toContain(containerToken);
+      // nothing reached KMS
+      expect(kms.requests.length).toBe(before);
+    });
+  });
+
   test('no region anywhere: exit 2, E_INPUT saying how to set one', async () => {
     const dir = tmp();
     artifact(dir);

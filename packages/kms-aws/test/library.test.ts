@@ -316,9 +316,9 @@ describe('key references', () => {
   test.each([
     ['awskms://alias/release', 'awskms:///alias/release'],
     [`awskms://${'1234abcd-12ab-34cd-56ef-1234567890ab'}`, 'third slash'],
-    ['awskms:///release', 'is not a key ID, key ARN, alias/NAME or alias ARN'],
-    ['awskms:///arn:aws:kms:us-east-1:111122223333:key/not-a-uuid', 'is not a valid key ID'],
-    ['awskms://bad host/alias/x', 'is not a HOST[:PORT] endpoint'],
+    ['awskms:///release', 'the key is not a key ID, key ARN, alias/NAME or alias ARN'],
+    ['awskms:///arn:aws:kms:us-east-1:111122223333:key/not-a-uuid', 'the ARN names no valid key ID'],
+    ['awskms://bad host/alias/x', 'the endpoint is not HOST[:PORT]'],
     ['awskms:///', 'names no key'],
   ])('%s: E_INPUT (%s)', async (reference, why) => {
     const before = kms.requests.length;

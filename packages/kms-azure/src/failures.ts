@@ -1,4 +1,4 @@
-import { type Failure, type FailureKind, failureFromStatus, isConnectionError } from '@signet/core';
+import { type Failure, type FailureKind, failureFromStatus, isConnectionError, redactSecrets } from '@signet/core';
 
 export const SERVICE = 'Azure Key Vault';
 
@@ -48,22 +48,27 @@ export function classifyAzureError(error: unknown): Failure {
     return failureFromStatus(e.statusCode, detail, e.response?.headers?.get('retry-after'));
   }
   if (e?.name === 'AggregateAuthenticationError') {
-    // DefaultAzureCredential tried each credential in turn: report the one that was refused, if any
-    const errors = (error as { errors?: unknown[] }).errors ?? [];
-    const refused = errors.find((inner) => (inner as Error)?.name !== 'CredentialUnavailableError');
+    // DefaultAzureCredential tried each credential in turn: one that was refused (or could not
+    // reach Entra ID) after trying speaks for the chain.
+    const errors = ((error as { errors?: unknown[] }).errors ?? []) as { name?: string; message?: string }[];
+    const refused = errors.find((inner) => inner?.name !== 'CredentialUnavailableError');
     if (refused) return classifyAzureError(refused);
-    const unreachable = errors.find((inner) => AUTHORITY_UNREACHABLE.test((inner as Error)?.message ?? ''));
-    return unreachable ? classifyAzureError(unreachable) : { kind: 'unauthenticated', detail: NO_CREDENTIAL };
+    // Every credential said it does not apply here, which is what "no credential" means.
+    const authority = errors.find((inner) => AUTHORITY_METADATA_UNREACHABLE.test(inner?.message ?? ''));
+    if (authority) return entraUnreachable(authority.message ?? '');
+    const probe = errors.some((inner) => MANAGED_IDENTITY_UNREACHABLE.test(inner?.message ?? ''));
+    return { kind: 'unauthenticated', detail: probe ? `${NO_CREDENTIAL}; no managed identity endpoint answered` : NO_CREDENTIAL };
   }
   if (CREDENTIAL_ERRORS.has(e?.name ?? '')) {
     const message = e.message ?? '';
-    if (AUTHORITY_UNREACHABLE.test(message)) {
-      return {
-        kind: 'unavailable',
-        detail: `Microsoft Entra ID could not be reached (${scrub(message.match(AUTHORITY_UNREACHABLE)?.[0] ?? message)}); check AZURE_AUTHORITY_HOST and the network, and for an authority host MSAL does not know set SIGNET_AZURE_DISABLE_INSTANCE_DISCOVERY=1`,
-      };
+    if (e.name === 'CredentialUnavailableError') {
+      // The SDK's "not available here". A managed identity's endpoint (IMDS) that cannot be
+      // reached is the usual case off Azure, not an outage; only Entra ID's own metadata
+      // failing to resolve is one.
+      if (AUTHORITY_METADATA_UNREACHABLE.test(message)) return entraUnreachable(message);
+      return { kind: 'unauthenticated', detail: `${NO_CREDENTIAL}: ${scrub(message)}` };
     }
-    if (e.name === 'CredentialUnavailableError') return { kind: 'unauthenticated', detail: `${NO_CREDENTIAL}: ${scrub(message)}` };
+    if (AUTHORITY_UNREACHABLE.test(message)) return entraUnreachable(message);
     return { kind: 'unauthenticated', detail: `Microsoft Entra ID refused the credential (${entraRefusal(e)})` };
   }
   if (isConnectionError(error) || e?.code === 'REQUEST_SEND_ERROR') {
@@ -94,8 +99,20 @@ const CREDENTIAL_ERRORS = new Set(['CredentialUnavailableError', 'Authentication
 
 const NO_CREDENTIAL = 'no Azure credential was found (environment, workload identity, managed identity, Azure CLI)';
 
-/** MSAL's words when the authority host itself cannot be reached or resolved. */
+/** MSAL's words when a request it sent got no answer: the authority's, or a managed identity endpoint's. */
 const AUTHORITY_UNREACHABLE = /(endpoints_resolution_error|network_error)[^.\n]*/;
+/** MSAL's words when the authority's metadata (its OpenID configuration) cannot be fetched: always Entra ID's. */
+const AUTHORITY_METADATA_UNREACHABLE = /endpoints_resolution_error[^.\n]*/;
+/** ManagedIdentityCredential's words when its endpoint (IMDS, App Service, Cloud Shell, Arc) gives no answer. */
+const MANAGED_IDENTITY_UNREACHABLE = /^ManagedIdentityCredential: Network unreachable|IMDS endpoint, but it is not available/;
+
+function entraUnreachable(message: string): Failure {
+  const words = message.match(AUTHORITY_UNREACHABLE)?.[0] ?? message;
+  return {
+    kind: 'unavailable',
+    detail: `Microsoft Entra ID could not be reached (${scrub(words)}); check AZURE_AUTHORITY_HOST and the network, and for an authority host MSAL does not know set SIGNET_AZURE_DISABLE_INSTANCE_DISCOVERY=1`,
+  };
+}
 
 /** Entra ID's reason, e.g. `invalid_client, AADSTS7000215: Invalid client secret provided.` (never the secret). */
 function entraRefusal(error: { message?: string; errorResponse?: { error?: string; errorDescription?: string } }): string {
@@ -121,13 +138,8 @@ function isKeyDisabled(body: VaultErrorBody): boolean {
   return /^Operation \w+ is not allowed on a disabled key\b/.test(body.message ?? '');
 }
 
-/** The first line of a message, without anything that could be a credential. */
+/** The first line of a message, without anything that could be a credential (core's redaction, shared by every provider). */
 function scrub(text: string): string {
-  let line = text.split(/\r?\n/)[0] ?? '';
-  line = line.replace(/Bearer\s+\S+/gi, 'Bearer [redacted]');
-  for (const name of ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'AZURE_PASSWORD']) {
-    const secret = process.env[name];
-    if (secret && secret.length >= 4) line = line.split(secret).join('[redacted]');
-  }
+  const line = redactSecrets(text.split(/\r?\n/)[0] ?? '').replace(/Bearer\s+(?!\[redacted\])\S+/gi, 'Bearer [redacted]');
   return line.length > 400 ? `${line.slice(0, 400)}…` : line;
 }

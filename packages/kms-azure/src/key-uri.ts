@@ -23,7 +23,7 @@ export function parseAzureKeyUri(ref: KeyRef): AzureKeyUri {
   if (!HOST.test(host) || !NAME.test(name) || rest.length > 0 || (version !== undefined && !VERSION.test(version))) {
     throw new SignetError({
       code: 'E_INPUT',
-      message: `${ref.raw} is not an Azure Key Vault key reference; write ${FORMAT} (a key name is letters, digits and dashes)`,
+      message: `${ref.display} is not an Azure Key Vault key reference; write ${FORMAT} (a key name is letters, digits and dashes)`,
     });
   }
   return { vaultUrl: `https://${host.toLowerCase()}`, name, version };

@@ -90,7 +90,7 @@ export function createAzureKeyVaultProvider(options: AzureKeyVaultProviderOption
     const remote = <T>(action: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> =>
       callRemote(call, {
         service: SERVICE,
-        keyRef: ref.raw,
+        keyRef: ref.display,
         action,
         classify: classifyAzureError,
         advice: ADVICE,
@@ -128,13 +128,13 @@ export function createAzureKeyVaultProvider(options: AzureKeyVaultProviderOption
 
     async open(ref, callOptions) {
       const { uri, credential, clientOptions, remote, keys } = session(ref, callOptions);
-      const key = await resolveKey(uri, keys, remote, ref.raw);
-      const signing = keySigning(key.key, ref.raw);
+      const key = await resolveKey(uri, keys, remote, ref.display);
+      const signing = keySigning(key.key, ref.display);
       const info = algorithmInfo(signing.algorithm);
       // Built from the key already read, so signing makes no further read: one call per signature.
       const cryptography = new CryptographyClient(key, credential, clientOptions);
       return digestSigner({
-        keyId: ref.raw,
+        keyId: ref.display,
         algorithm: signing.algorithm,
         publicKey: signing.publicKeyPem,
         signDigest: (digest) =>
@@ -160,7 +160,7 @@ export function createAzureKeyVaultProvider(options: AzureKeyVaultProviderOption
       if (uri.version) {
         throw new SignetError({
           code: 'E_INPUT',
-          message: `${ref.raw} names a version; Key Vault assigns versions, so name only the vault and the key (azurekms://VAULT/KEY)`,
+          message: `${ref.display} names a version; Key Vault assigns versions, so name only the vault and the key (azurekms://VAULT/KEY)`,
         });
       }
       const spec = creatable(callOptions.algorithm ?? 'ecdsa-p256');
@@ -174,7 +174,7 @@ export function createAzureKeyVaultProvider(options: AzureKeyVaultProviderOption
       if (existing) {
         throw new SignetError({
           code: 'E_EXISTS',
-          message: `${ref.raw} already exists; Signet never replaces a KMS key: sign with it, add a version in the vault (az keyvault key rotate), or choose another name`,
+          message: `${ref.display} already exists; Signet never replaces a KMS key: sign with it, add a version in the vault (az keyvault key rotate), or choose another name`,
         });
       }
       const keyOps = ['sign' as const, 'verify' as const];
@@ -183,7 +183,7 @@ export function createAzureKeyVaultProvider(options: AzureKeyVaultProviderOption
           ? keys.createEcKey(uri.name, { curve: spec.curve, keyOps, abortSignal })
           : keys.createRsaKey(uri.name, { keySize: spec.size, keyOps, abortSignal }),
       );
-      return keySigning(created.key, ref.raw).publicKeyPem;
+      return keySigning(created.key, ref.display).publicKeyPem;
     },
   };
 }

@@ -2,10 +2,14 @@
 // its own SignetError code, transient ones retried (and seen retried in the emulator's log),
 // and no credential in any message.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { ChainedTokenCredential, ClientSecretCredential, EnvironmentCredential } from '@azure/identity';
-import { isSignetError, openSigner, registerProvider, type SignetError } from '@signet/core';
+import { isSignetError, type KeyProvider, openSigner, registerProvider, type SignetError } from '@signet/core';
 import { AzureKeyVaultEmulator, DEFAULT_CLIENT_ID } from '@signet/emulators/azure-keyvault';
-import { createAzureKeyVaultProvider } from '../src';
+import { type AzureKeyVaultProviderOptions, createAzureKeyVaultProvider } from '../src';
 import { emulatorCredential, emulatorProvider, ref } from './support';
 
 const emulator = new AzureKeyVaultEmulator();
@@ -33,6 +37,15 @@ async function signFailure(provider = azure(), name = 'release'): Promise<Signet
 }
 
 const statuses = (operation: string) => emulator.calls(operation).map((call) => call.status);
+
+/** A 127.0.0.1 port nothing listens on: bound, then closed. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 describe('refusals: one code each, not retried', () => {
   test('a key that does not exist: E_KEY_NOT_FOUND naming the key', async () => {
@@ -132,6 +145,87 @@ describe('credentials', () => {
     expect(error.code).toBe('E_PERMISSION');
     expect(error.message).toContain('no Azure credential was found');
     expect(error.message).toContain('AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET');
+  });
+
+  describe('through the real DefaultAzureCredential chain, on a machine outside Azure', () => {
+    /** What DefaultAzureCredential reads: Azure's variables, the managed identity endpoints, HOME (CLI caches), PATH (az, azd, pwsh). */
+    const CHAIN_INPUTS = /^(AZURE_|IDENTITY_|MSI_|IMDS_|DEFAULT_IDENTITY_CLIENT_ID$|HOME$|PATH$)/;
+
+    /** Runs `body` with the chain's inputs cleared, then `set`, and restores the environment after. */
+    async function inEnvironment<T>(set: Record<string, string>, body: () => Promise<T>): Promise<T> {
+      const saved = { ...process.env };
+      const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-azure-nothing-'));
+      for (const name of Object.keys(process.env)) if (CHAIN_INPUTS.test(name)) delete process.env[name];
+      Object.assign(process.env, { HOME: empty, PATH: empty }, set);
+      try {
+        return await body();
+      } finally {
+        for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+        Object.assign(process.env, saved);
+        fs.rmSync(empty, { recursive: true, force: true });
+      }
+    }
+
+    /**
+     * The provider as `signet` builds it (no credential given, so DefaultAzureCredential), loaded
+     * afresh with its own @azure/identity: MSAL keeps the managed identity source it first found
+     * in a static, as a process would, and each test here is another machine.
+     */
+    function defaultProvider(options: AzureKeyVaultProviderOptions = {}): KeyProvider {
+      let fresh: typeof import('../src') | undefined;
+      jest.isolateModules(() => {
+        fresh = require('../src');
+      });
+      return (fresh as typeof import('../src')).createAzureKeyVaultProvider({
+        clientOptions: { tlsOptions: { ca: emulator.caPem } },
+        disableChallengeResourceVerification: true,
+        attempts: 3,
+        baseDelayMs: 1,
+        ...options,
+      });
+    }
+
+    let closed: string;
+    beforeAll(async () => {
+      closed = `127.0.0.1:${await closedPort()}`;
+    });
+
+    // The managed identity endpoints MSAL reads, each pointed at a port nothing listens on: AKS pod
+    // identity's IMDS (no probe then), Cloud Shell's and App Service's.
+    test.each([
+      ['AZURE_POD_IDENTITY_AUTHORITY_HOST', () => ({ AZURE_POD_IDENTITY_AUTHORITY_HOST: `http://${closed}` })],
+      ['MSI_ENDPOINT', () => ({ MSI_ENDPOINT: `http://${closed}/msi/token` })],
+      ['IDENTITY_ENDPOINT', () => ({ IDENTITY_ENDPOINT: `http://${closed}/msi/token`, IDENTITY_HEADER: 'header' })],
+    ])(
+      'no credential, the managed identity endpoint (%s) unreachable: E_PERMISSION "no Azure credential was found", not retried',
+      async (_name, set) => {
+        const provider = defaultProvider();
+        const error = await inEnvironment(set(), () => failure(provider.open(ref(emulator, 'release'))));
+        expect(error.code).toBe('E_PERMISSION');
+        expect(error.message).toContain('no Azure credential was found');
+        expect(error.message).not.toContain('could not be reached');
+        // one challenge, one failed search for a credential, no retry
+        expect(statuses('Challenge')).toEqual([401]);
+        expect(emulator.calls('Token')).toEqual([]);
+      },
+    );
+
+    test('credentials in the environment, Entra ID unreachable: still E_PROVIDER after retries (an outage, not a missing credential)', async () => {
+      const set = {
+        AZURE_TENANT_ID: emulator.tenantId,
+        AZURE_CLIENT_ID: DEFAULT_CLIENT_ID,
+        AZURE_CLIENT_SECRET: emulator.clientSecret,
+        AZURE_AUTHORITY_HOST: `https://${closed}`,
+        AZURE_POD_IDENTITY_AUTHORITY_HOST: `http://${closed}`,
+      };
+      const error = await inEnvironment(set, () =>
+        failure(defaultProvider({ disableInstanceDiscovery: true }).open(ref(emulator, 'release'))),
+      );
+      expect(error.code).toBe('E_PROVIDER');
+      expect(error.message).toContain('Microsoft Entra ID could not be reached');
+      expect(error.message).not.toContain(emulator.clientSecret);
+      expect(statuses('Challenge')).toEqual([401, 401, 401]);
+    });
   });
 
   test('an authority host that cannot be reached: E_PROVIDER after retries', async () => {
@@ -247,7 +341,7 @@ describe('transient failures are retried, then reported', () => {
     await dead.stop();
     const error = await failure(provider.open(keyRef));
     expect(error.code).toBe('E_PROVIDER');
-    expect(error.message).toContain(`Azure Key Vault failed to read the key with ${keyRef.raw}`);
+    expect(error.message).toContain(`Azure Key Vault failed to read the key with ${keyRef.display}`);
     expect(error.message).toContain('ECONNREFUSED');
   });
 });

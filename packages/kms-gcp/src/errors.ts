@@ -85,16 +85,39 @@ export function cloudKmsFailure(error: unknown): CloudKmsFailure {
   return new CloudKmsFailure({ kind: 'unavailable', detail: `the call failed (${name}${code})` });
 }
 
-/** What a failure to obtain credentials was: the network (a metadata server) or the credentials. */
+/**
+ * What a failure to obtain credentials was. The metadata server giving no answer means there
+ * are no application default credentials here (off Google Cloud, or with
+ * METADATA_SERVER_DETECTION=assume-present where none runs), not an outage to retry; only
+ * Google's token services being unreachable is one.
+ */
 export function credentialFailure(error: unknown): CloudKmsFailure {
-  if (isConnectionError(error)) return cloudKmsFailure(error);
+  if (isConnectionError(error)) {
+    if (!isMetadataServerRequest(error)) return cloudKmsFailure(error);
+    const code = String((error as { code?: unknown }).code ?? 'no answer');
+    return new CloudKmsFailure({
+      kind: 'unauthenticated',
+      detail: `no application default credentials were found: the metadata server did not answer (${code})`,
+    });
+  }
   const message = error instanceof Error ? error.message : '';
+  const fileError = (error as { code?: unknown; syscall?: unknown }).syscall !== undefined ? (error as { code?: unknown }).code : undefined;
   let detail = 'the credentials could not produce an access token';
   if (message.startsWith('Could not load the default credentials')) detail = 'no application default credentials were found';
-  else if (message.includes('GOOGLE_APPLICATION_CREDENTIALS'))
-    detail = 'the file GOOGLE_APPLICATION_CREDENTIALS names cannot be read as credentials';
+  else if (message.includes('GOOGLE_APPLICATION_CREDENTIALS') || typeof fileError === 'string')
+    detail = `the credentials file (GOOGLE_APPLICATION_CREDENTIALS, or the key file given) cannot be read as credentials${typeof fileError === 'string' ? ` (${fileError})` : ''}`;
   // The library's own words can quote the credentials (a JSON parse error shows the text it choked on): only ours travel.
   return new CloudKmsFailure({ kind: 'unauthenticated', detail });
+}
+
+/** Whether a failed request went to the GCE metadata server (wherever GCE_METADATA_HOST puts it). */
+function isMetadataServerRequest(error: unknown): boolean {
+  const url = (error as { config?: { url?: unknown } }).config?.url;
+  try {
+    return new URL(String(url)).pathname.startsWith('/computeMetadata/');
+  } catch {
+    return false;
+  }
 }
 
 export function classify(error: unknown): Failure {

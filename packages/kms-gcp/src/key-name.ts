@@ -26,14 +26,14 @@ export function parseGcpKeyName(ref: KeyRef): GcpKeyName {
   if (!match) {
     throw new SignetError({
       code: 'E_INPUT',
-      message: `${ref.raw} is not a Cloud KMS key name; write gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K[/cryptoKeyVersions/N]`,
+      message: `${ref.display} is not a Cloud KMS key name; write gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K[/cryptoKeyVersions/N]`,
     });
   }
   const [, project = '', location = '', keyRingId = '', cryptoKeyId = '', version] = match;
   if (version !== undefined && !/^[1-9]\d*$/.test(version)) {
     throw new SignetError({
       code: 'E_INPUT',
-      message: `${ref.raw} names key version "${version}"; a version is a number (cryptoKeyVersions/1, /2, …)`,
+      message: `${ref.display} names a key version that is not a number; a version is cryptoKeyVersions/1, /2, …`,
     });
   }
   const locationName = `projects/${project}/locations/${location}`;

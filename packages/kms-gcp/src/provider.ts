@@ -5,6 +5,7 @@ import {
   type CreateKeyOptions,
   callRemote,
   digestSigner,
+  displayKeyRef,
   type FailureKind,
   type KeyProvider,
   type KeyRef,
@@ -132,7 +133,7 @@ class Session {
     if (!algorithm) throw unsupported(this.ref, publicKey.algorithm);
     const hash = algorithmInfo(algorithm).hash;
     return digestSigner({
-      keyId: `gcpkms://${version}`,
+      keyId: displayKeyRef(`gcpkms://${version}`),
       algorithm,
       publicKey: publicKey.pem,
       signDigest: (digest) => this.sign(version, { digest: { [hash]: digest }, digestCrc32c: { value: crc32c(digest) } }, 'digest'),
@@ -140,7 +141,7 @@ class Session {
         if (message.length > MAX_ED25519_DATA) {
           throw new SignetError({
             code: 'E_INPUT',
-            message: `${this.ref.raw} is an Ed25519 key, which signs the whole artifact, and Cloud KMS signs at most 64 KiB that way; sign larger artifacts with an ECDSA or RSA key`,
+            message: `${this.ref.display} is an Ed25519 key, which signs the whole artifact, and Cloud KMS signs at most 64 KiB that way; sign larger artifacts with an ECDSA or RSA key`,
           });
         }
         return this.sign(version, { data: message, dataCrc32c: { value: crc32c(message) } }, 'data');
@@ -152,7 +153,7 @@ class Session {
     if (this.key.version) {
       throw new SignetError({
         code: 'E_INPUT',
-        message: `${this.ref.raw} names a key version; to create a key, name the key (gcpkms://…/cryptoKeys/K): Cloud KMS numbers its versions`,
+        message: `${this.ref.display} names a key version; to create a key, name the key (gcpkms://…/cryptoKeys/K): Cloud KMS numbers its versions`,
       });
     }
     const requested = options.algorithm ?? 'ecdsa-p256';
@@ -269,7 +270,7 @@ class Session {
     if (!created) {
       throw new SignetError({
         code: 'E_EXISTS',
-        message: `${this.ref.raw} already exists; Signet never replaces a KMS key: add a version to rotate it (gcloud kms keys versions create), or choose another name`,
+        message: `${this.ref.display} already exists; Signet never replaces a KMS key: add a version to rotate it (gcloud kms keys versions create), or choose another name`,
       });
     }
   }
@@ -299,7 +300,7 @@ class Session {
   private remoteOptions(action: string): Omit<RemoteCallOptions, 'classify'> {
     return {
       service: SERVICE,
-      keyRef: this.ref.raw,
+      keyRef: this.ref.display,
       action,
       advice: {
         ...ADVICE,
@@ -329,7 +330,7 @@ function corrupted(detail: string): CloudKmsFailure {
 function unsupported(ref: KeyRef, algorithm: string): SignetError {
   return new SignetError({
     code: 'E_KEY',
-    message: `${ref.raw} is a ${algorithm || 'non-signing'} key, which Signet cannot sign with: ${unsupportedReason(algorithm)}. Use EC_SIGN_P256_SHA256 (the default of signet key generate), EC_SIGN_P384_SHA384, EC_SIGN_ED25519, RSA_SIGN_PKCS1_* or RSA_SIGN_PSS_*`,
+    message: `${ref.display} is a ${algorithm || 'non-signing'} key, which Signet cannot sign with: ${unsupportedReason(algorithm)}. Use EC_SIGN_P256_SHA256 (the default of signet key generate), EC_SIGN_P384_SHA384, EC_SIGN_ED25519, RSA_SIGN_PKCS1_* or RSA_SIGN_PSS_*`,
   });
 }
 

@@ -3,6 +3,7 @@
 // then each failure with its own code and exit status, leaving the directory as it was.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { GcpKmsEmulator, grpcStatusFault } from '@signet/emulators/gcp-kms';
@@ -250,6 +251,32 @@ describe('failures: each its own code and exit status, and the directory unchang
       });
       expect(message).toContain('no application default credentials were found');
       expect(message).toContain('gcloud auth application-default login');
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  test('no credentials, and a metadata server taken to be there that does not answer: E_PERMISSION at once, not a retried E_PROVIDER', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-gcpkms-home-'));
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const closed = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    try {
+      const before = emulator.requests.length;
+      const { message } = await fails(setup(), ['sign', 'release.tgz', '--key', uri(SIGNING)], 3, 'E_PERMISSION', {
+        env: {
+          GOOGLE_APPLICATION_CREDENTIALS: undefined,
+          HOME: home,
+          CLOUDSDK_CONFIG: undefined,
+          // as on a machine that says it is on Google Cloud (or a container that assumes so), where no metadata server runs
+          METADATA_SERVER_DETECTION: 'assume-present',
+          GCE_METADATA_HOST: closed,
+        },
+      });
+      expect(message).toContain('no application default credentials were found: the metadata server did not answer');
+      expect(message).not.toContain('GCP Cloud KMS failed');
+      expect(emulator.requests.length).toBe(before);
     } finally {
       fs.rmSync(home, { recursive: true, force: true });
     }

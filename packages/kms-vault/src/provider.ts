@@ -66,7 +66,7 @@ interface Session {
 
 function session(keyRef: KeyRef, defaults: VaultProviderOptions, options: ProviderOptions): Session {
   const ref = parseTransitKeyRef(keyRef);
-  const settings = resolveSettings(mergeOptions(defaults, options), options.env ?? process.env, ref.raw);
+  const settings = resolveSettings(mergeOptions(defaults, options), options.env ?? process.env, ref.display);
   return { ref, settings, transit: new TransitClient(settings.client, settings.mountPath, settings.secrets) };
 }
 
@@ -75,7 +75,7 @@ function remote<T>(s: Session, action: string, call: (timeoutMs: number) => Prom
   const deadline = Date.now() + s.settings.deadlineMs;
   return callRemote(() => call(Math.max(1, deadline - Date.now())), {
     service: SERVICE,
-    keyRef: s.ref.raw,
+    keyRef: s.ref.display,
     action,
     classify,
     advice: advice(s, action),
@@ -87,7 +87,7 @@ function remote<T>(s: Session, action: string, call: (timeoutMs: number) => Prom
 
 function advice(s: Session, action: string): Partial<Record<FailureKind, string>> {
   const { mountPath, address } = s.settings;
-  const { name } = s.ref;
+  const name = s.ref.shownName;
   const creating = action.startsWith('create');
   const policy = creating
     ? `its policy grants "create" or "update" on ${mountPath}/keys/${name} (and "read" on it)`
@@ -107,7 +107,7 @@ function advice(s: Session, action: string): Partial<Record<FailureKind, string>
 }
 
 function fail(s: Session, action: string, failure: Failure): SignetError {
-  return remoteError(failure, { service: SERVICE, keyRef: s.ref.raw, action, advice: advice(s, action) });
+  return remoteError(failure, { service: SERVICE, keyRef: s.ref.display, action, advice: advice(s, action) });
 }
 
 async function openKey(keyRef: KeyRef, defaults: VaultProviderOptions, options: ProviderOptions): Promise<VaultSigner> {
@@ -162,7 +162,7 @@ async function createTransitKey(keyRef: KeyRef, defaults: VaultProviderOptions, 
   if (ref.version !== undefined) {
     throw new SignetError({
       code: 'E_INPUT',
-      message: `${ref.raw} names a version; a new key starts at version 1: use hashivault://${ref.name}`,
+      message: `${ref.display} names a version; a new key starts at version 1: use hashivault://${ref.shownName}`,
     });
   }
   const s = session(keyRef, defaults, options);
@@ -176,7 +176,7 @@ async function createTransitKey(keyRef: KeyRef, defaults: VaultProviderOptions, 
   const refuse = () =>
     new SignetError({
       code: 'E_EXISTS',
-      message: `${ref.raw} already exists in Vault; Signet never replaces a Vault key: rotate it (vault write -f ${s.settings.mountPath}/keys/${ref.name}/rotate) or choose another name`,
+      message: `${ref.display} already exists in Vault; Signet never replaces a Vault key: rotate it (vault write -f ${s.settings.mountPath}/keys/${ref.shownName}/rotate) or choose another name`,
     });
   if (exists) throw refuse();
 

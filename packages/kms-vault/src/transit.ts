@@ -1,4 +1,4 @@
-import { type Failure, failureFromStatus } from '@signet/core';
+import { type Failure, failureFromStatus, redactSecrets } from '@signet/core';
 import type NodeVault from 'node-vault';
 
 /*
@@ -110,7 +110,8 @@ function parseKey(body: unknown): TransitKey {
 
 /** node-vault's error reduced to what is safe to show and keep as a cause. */
 function safeError(error: unknown, secrets: readonly string[]): VaultCallError {
-  const clean = (text: string) => secrets.reduce((out, secret) => (secret ? out.split(secret).join('[redacted]') : out), text);
+  // The token given in options is not in the environment, so it is named to core's redaction.
+  const clean = (text: string) => redactSecrets(text, secrets);
   const response = (error as { response?: { statusCode?: unknown; body?: unknown } } | null)?.response;
   if (response && typeof response.statusCode === 'number') {
     const body = response.body as { errors?: unknown } | undefined;

@@ -35,7 +35,7 @@ export async function pinFor({ explicit, uri, env, onWarning }: PinSources): Pro
   if (uri.pinSource !== undefined) return readPinSource(uri.pinSource, uri.display);
   if (uri.pinValue !== undefined) {
     onWarning?.(
-      `${uri.display}: the PIN is in the URI (pin-value=), where the process list and shell history show it; ` +
+      `${uri.display}: the PIN is written in the URI as pin-value, where the process list and shell history show it; ` +
         'use pin-source=FILE or SIGNET_PKCS11_PIN instead',
     );
     return uri.pinValue;
@@ -44,20 +44,28 @@ export async function pinFor({ explicit, uri, env, onWarning }: PinSources): Pro
   return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
 }
 
-/** RFC 7512's pin-source: a file (a path or a file: URI) whose content is the PIN. */
+/**
+ * RFC 7512's pin-source: a file (a path or a file: URI) whose content is the PIN. Its value
+ * is never quoted back: users put the PIN itself there (pin-source=1234) often enough.
+ */
 async function readPinSource(source: string, display: string): Promise<string> {
   if (source.startsWith('|')) {
     throw new SignetError({ code: 'E_INPUT', message: `${display}: pin-source=|COMMAND is not supported; give a file holding the PIN` });
   }
-  const path = source.startsWith('file://') ? fileURLToPath(source) : source.replace(/^file:/, '');
+  let path: string;
+  try {
+    path = source.startsWith('file://') ? fileURLToPath(source) : source.replace(/^file:/, '');
+  } catch {
+    throw new SignetError({ code: 'E_INPUT', message: `${display}: pin-source is not a file path or a file:/// URI` });
+  }
   let text: string;
   try {
     text = await fs.readFile(path, 'utf8');
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new SignetError({ code: 'E_INPUT', message: `${display}: cannot read the PIN from pin-source ${path} (${code})` });
+    throw new SignetError({ code: 'E_INPUT', message: `${display}: cannot read the PIN from the file pin-source names (${code})` });
   }
   const pin = text.replace(/\r?\n$/, '');
-  if (pin === '') throw new SignetError({ code: 'E_INPUT', message: `${display}: pin-source ${path} is empty` });
+  if (pin === '') throw new SignetError({ code: 'E_INPUT', message: `${display}: the file pin-source names is empty` });
   return pin;
 }

@@ -92,7 +92,7 @@ export function createPkcs11Provider(settings: Pkcs11ProviderOptions = {}): Pkcs
         });
       };
       return digestSigner({
-        keyId: uri.display,
+        keyId: uri.keyName,
         algorithm: facts.algorithm,
         publicKey: facts.publicKey,
         signDigest: sign,

@@ -26,8 +26,10 @@ export interface Pkcs11Uri {
   pinSource?: string;
   /** The user PIN itself (query `pin-value`): works, but puts a secret on the command line. */
   pinValue?: string;
-  /** The reference as it is safe to print: the URI without `pin-value`. */
+  /** The reference as it is safe to print (KeyRef.display): every PIN in it redacted. */
   display: string;
+  /** The key as key ids name it: the display's path (token and object), without how the token is reached. */
+  keyName: string;
 }
 
 const PATH_ATTRIBUTES = new Set(['token', 'serial', 'manufacturer', 'model', 'slot-id', 'object', 'id', 'type']);
@@ -35,9 +37,12 @@ const QUERY_ATTRIBUTES = new Set(['module-path', 'pin-source', 'pin-value']);
 /** `type` names an object class; Signet uses the key pair, so either half names it. */
 const KEY_TYPES = new Set(['private', 'public']);
 
+/** The query attributes that carry the PIN, which RFC 7512 puts in the query and users also write in the path. */
+const PIN_ATTRIBUTES = new Set(['pin-source', 'pin-value']);
+
 /** Parses the part of a `pkcs11:` reference after the scheme. */
 export function parsePkcs11Uri(ref: KeyRef): Pkcs11Uri {
-  const display = redactPin(`pkcs11:${ref.location}`);
+  const display = ref.display;
   const fail = (why: string) =>
     new SignetError({
       code: 'E_INPUT',
@@ -46,7 +51,7 @@ export function parsePkcs11Uri(ref: KeyRef): Pkcs11Uri {
 
   const [pathPart = '', queryPart, ...rest] = ref.location.split('?');
   if (rest.length > 0) throw fail('it has more than one "?"');
-  const uri: Pkcs11Uri = { display };
+  const uri: Pkcs11Uri = { display, keyName: display.split('?')[0] ?? display };
   const seen = new Set<string>();
   const attributes = (part: string, separator: string) =>
     part
@@ -55,15 +60,22 @@ export function parsePkcs11Uri(ref: KeyRef): Pkcs11Uri {
       .map((item) => {
         const equals = item.indexOf('=');
         if (equals <= 0) throw fail(`an attribute is not name=value`);
-        const name = item.slice(0, equals).toLowerCase();
-        if (seen.has(name)) throw fail(`${name} appears twice`);
+        // Names are read as core's display reads them (percent-escapes decoded, any case), so a
+        // PIN the display redacts is the PIN this parser uses, and no spelling slips between them.
+        const name = percentDecode(item.slice(0, equals), 'an attribute name', fail).toString('utf8').toLowerCase();
+        if (seen.has(name)) throw fail(`${printable(name)} appears twice`);
         seen.add(name);
-        return { name, value: percentDecode(item.slice(equals + 1), name, fail) };
+        return { name, value: percentDecode(item.slice(equals + 1), printable(name), fail) };
       });
 
   for (const { name, value } of attributes(pathPart, ';')) {
+    if (PIN_ATTRIBUTES.has(name)) {
+      throw fail(
+        `${name} belongs in the query, after "?" (better still, keep the PIN off the command line: pin-source=FILE or SIGNET_PKCS11_PIN)`,
+      );
+    }
     if (!PATH_ATTRIBUTES.has(name)) {
-      throw fail(`Signet does not support the attribute "${name}" (it reads ${[...PATH_ATTRIBUTES].join(', ')})`);
+      throw fail(`Signet does not support ${printable(name)} in the path (it reads ${[...PATH_ATTRIBUTES].join(', ')})`);
     }
     const text = value.toString('utf8');
     if (name === 'token') uri.token = text;
@@ -82,7 +94,7 @@ export function parsePkcs11Uri(ref: KeyRef): Pkcs11Uri {
   for (const { name, value } of attributes(queryPart ?? '', '&')) {
     if (!QUERY_ATTRIBUTES.has(name)) {
       const hint = name === 'module-name' ? '; give the library itself with module-path=' : '';
-      throw fail(`Signet does not support the query attribute "${name}"${hint}`);
+      throw fail(`Signet does not support ${printable(name)} in the query${hint}`);
     }
     const text = value.toString('utf8');
     if (name === 'module-path') uri.modulePath = text;
@@ -103,15 +115,21 @@ function percentDecode(value: string, name: string, fail: (why: string) => Signe
   return Buffer.concat(parts);
 }
 
-/** The URI without its `pin-value` query attribute (however malformed), so it can be printed. */
-export function redactPin(uri: string): string {
-  const question = uri.indexOf('?');
-  if (question < 0) return uri;
-  const kept = uri
-    .slice(question + 1)
-    .split('&')
-    .filter((item) => !item.toLowerCase().includes('pin-value'));
-  return kept.length > 0 ? `${uri.slice(0, question)}?${kept.join('&')}` : uri.slice(0, question);
+/** Every attribute name RFC 7512 defines, whether Signet reads it or not. */
+const RFC_7512_NAMES = new Set([
+  ...PATH_ATTRIBUTES,
+  ...QUERY_ATTRIBUTES,
+  'library-manufacturer',
+  'library-description',
+  'library-version',
+  'slot-manufacturer',
+  'slot-description',
+  'module-name',
+]);
+
+/** An attribute name as a message may quote it: one RFC 7512 defines, never what may be a PIN typed in its place. */
+function printable(name: string): string {
+  return RFC_7512_NAMES.has(name) ? `"${name}"` : 'an attribute RFC 7512 does not define';
 }
 
 /** An object's label or id for messages: the label as text, an id as percent-escaped bytes. */

@@ -291,7 +291,7 @@ describeWithSoftHsm('signet with pkcs11: keys (CLI, SoftHSM2)', ({ token }) => {
       SIGNET_PKCS11_PIN: undefined,
     });
     expect(fromUri.status).toBe(0);
-    expect(fromUri.stderr).toMatch(/^warning: .*pin-value=.*SIGNET_PKCS11_PIN/m);
+    expect(fromUri.stderr).toMatch(/^warning: .*written in the URI as pin-value.*SIGNET_PKCS11_PIN/m);
     expect((JSON.parse(fromUri.stdout) as { key: string }).key).toBe(uri('pin-sources'));
   });
 

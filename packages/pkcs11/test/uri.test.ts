@@ -36,13 +36,25 @@ describe('RFC 7512 PKCS#11 URIs', () => {
     expect(uri.slotId).toBe(302153062n);
   });
 
-  test('query: module-path, pin-source and pin-value; the PIN is left out of the printable form', () => {
+  test('query: module-path, pin-source and pin-value; the PIN is redacted from the printable form, and the key id leaves the query out', () => {
     const uri = parse('pkcs11:token=t;object=k?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=Secret%2F42&pin-source=file:/run/pin');
     expect(uri.modulePath).toBe('/usr/lib/softhsm/libsofthsm2.so');
     expect(uri.pinSource).toBe('file:/run/pin');
     expect(uri.pinValue).toBe('Secret/42');
-    expect(uri.display).toBe('pkcs11:token=t;object=k?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pin');
-    expect(parse('pkcs11:token=t;object=k?pin-value=Secret42').display).toBe('pkcs11:token=t;object=k');
+    expect(uri.display).toBe(
+      'pkcs11:token=t;object=k?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=[redacted]&pin-source=[redacted]',
+    );
+    expect(uri.keyName).toBe('pkcs11:token=t;object=k');
+    expect(parse('pkcs11:token=t;object=k?pin-value=Secret42').display).toBe('pkcs11:token=t;object=k?pin-value=[redacted]');
+  });
+
+  test('attribute names are read in any case and percent-encoded, as the display reads them', () => {
+    for (const spelling of ['PIN-VALUE', 'Pin-Value', 'pin%2Dvalue', '%70in-value']) {
+      const uri = parse(`pkcs11:token=t;object=k?${spelling}=Secret42`);
+      expect(uri.pinValue).toBe('Secret42');
+      expect(uri.display).toBe('pkcs11:token=t;object=k?pin-value=[redacted]');
+    }
+    expect(parse('pkcs11:TOKEN=t;%6Fbject=k').token).toBe('t');
   });
 
   test('an id alone names a key', () => {
@@ -51,8 +63,10 @@ describe('RFC 7512 PKCS#11 URIs', () => {
 
   test.each([
     ['pkcs11:token=t', /names no key/],
-    ['pkcs11:token=t;object=a;object=b', /object appears twice/],
-    ['pkcs11:token=t;object=k;colour=blue', /does not support the attribute "colour"/],
+    ['pkcs11:token=t;object=a;object=b', /"object" appears twice/],
+    // a name RFC 7512 does not define is not quoted: it may be a PIN typed in a name's place
+    ['pkcs11:token=t;object=k;colour=blue', /does not support an attribute RFC 7512 does not define in the path/],
+    ['pkcs11:token=t;object=k;library-version=1', /does not support "library-version" in the path/],
     ['pkcs11:token=t;object=k?module-name=softhsm2', /module-name.*module-path=/],
     ['pkcs11:token=t;object=k;type=cert', /type=cert names no key pair/],
     ['pkcs11:token=t;object=k;slot-id=0x1', /slot-id must be a decimal number/],
@@ -67,8 +81,24 @@ describe('RFC 7512 PKCS#11 URIs', () => {
       'pkcs11:token=t;object=k;bad?pin-value=Hunter2Pin',
       'pkcs11:token=t;object=k?x=1?pin-value=Hunter2Pin',
       'pkcs11:token=t;object=k?pin-valueHunter2Pin',
+      // in the path, where users write it too, in any spelling
+      'pkcs11:token=t;object=k;pin-value=Hunter2Pin',
+      'pkcs11:token=t;object=k;PIN-VALUE=Hunter2Pin',
+      'pkcs11:token=t;object=k;pin%2Dvalue=Hunter2Pin',
+      'pkcs11:token=t;object=k;pin-source=Hunter2Pin',
+      'pkcs11:pin-value=Hunter2Pin',
+      // the PIN typed where an attribute's name goes
+      'pkcs11:token=t;object=k;Hunter2Pin=1',
+      'pkcs11:token=t;object=k?Hunter2Pin=1',
+      'pkcs11:token=t;object=k;x=1;x=Hunter2Pin',
     ]) {
       expect(inputError(raw).message).not.toContain('Hunter2Pin');
     }
+  });
+
+  test('a PIN in the path is refused, saying where it belongs', () => {
+    expect(inputError('pkcs11:token=t;object=k;pin-value=1234').message).toBe(
+      'pkcs11:token=t;object=k;pin-value=[redacted] is not a usable PKCS#11 URI: pin-value belongs in the query, after "?" (better still, keep the PIN off the command line: pin-source=FILE or SIGNET_PKCS11_PIN); write it as pkcs11:token=TOKEN;object=LABEL',
+    );
   });
 });
