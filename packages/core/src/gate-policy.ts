@@ -500,7 +500,7 @@ async function loadKey(
         publicKey = parsePublicKey(pem, ref.location);
       } else {
         const trusted = await trustedKeyFromRef(value, options);
-        publicKey = typeof trusted.publicKey === 'string' ? parsePublicKey(trusted.publicKey, value) : trusted.publicKey;
+        publicKey = typeof trusted.publicKey === 'string' ? parsePublicKey(trusted.publicKey, `keys.${name}`) : trusted.publicKey;
       }
     }
     // A key too weak to trust is a policy mistake, said where it is written, not at the first artifact.

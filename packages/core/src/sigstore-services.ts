@@ -1,6 +1,7 @@
 import type { Witness } from '@sigstore/sign';
 import { readRegularFile } from './digest';
 import { SignetError } from './errors';
+import { redactSecrets } from './redact';
 import { overRekor, overTimestampAuthority } from './sigstore-transport';
 
 /** The Sigstore services a signature uses: public-good by default, or a private deployment. */
@@ -104,11 +105,9 @@ export function witnessesFor(services: SigstoreServices, options: { tlog: boolea
   return witnesses;
 }
 
-const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*/g;
-
-/** Removes anything shaped like a JWT, so an identity token never reaches a message. */
+/** Removes identity tokens and any other secret a service's answer repeats, before it reaches a message. */
 export function scrubTokens(text: string): string {
-  return text.replace(JWT, '[token]');
+  return redactSecrets(text);
 }
 
 /**

@@ -298,11 +298,7 @@ class SignetVerifier implements Verifier {
     throw firstError ?? new SignetError({ code: 'E_INTERNAL', message: 'no key was tried' });
   }
 
-  private async checkCertificateSignature(
-    bundle: Bundle,
-    entity: SignedEntity,
-    content: SignatureCheck,
-  ): Promise<Signed> {
+  private async checkCertificateSignature(bundle: Bundle, entity: SignedEntity, content: SignatureCheck): Promise<Signed> {
     const rules = this.policy.identities ?? [];
     const trust = await this.trustFor(bundle);
     if (trust.certificateAuthorities.length === 0) {

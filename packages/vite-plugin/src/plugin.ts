@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { type BuildFile, fileFilter, isSignetError, openSigner, type Signer, SignetError, signBuild } from '@signet/core';
+import { type BuildFile, fileFilter, isSignetError, openSigner, redactSecrets, type Signer, SignetError, signBuild } from '@signet/core';
 import { type ResolvedOptions, resolveOptions, type SignetPluginOptions } from './options';
 import { publicFiles } from './public-dir';
 import type { Plugin, PluginContext } from './vite-types';
@@ -219,7 +219,8 @@ function pluginsAfter(plugins: readonly Plugin[], own: Plugin): string[] {
  */
 function report(context: Context, options: ResolvedOptions, error: unknown): void {
   const code = isSignetError(error) ? error.code : 'E_INTERNAL';
-  const reason = error instanceof Error ? error.message : String(error);
+  // Bundlers print what a plugin reports: no secret a provider repeated may reach the build log.
+  const reason = redactSecrets(error instanceof Error ? error.message : String(error));
   if (options.failOnError) context.error(`${code}: ${reason}`);
   context.warn(`${code}: ${reason} (failOnError is false: the build goes on unsigned)`);
 }

@@ -1,4 +1,4 @@
-import { type BuildFile, fileFilter, isSignetError, openSigner, SignetError, signBuild } from '@signet/core';
+import { type BuildFile, fileFilter, isSignetError, openSigner, redactSecrets, SignetError, signBuild } from '@signet/core';
 import type { Compilation, Compiler, sources } from 'webpack';
 import { type ResolvedOptions, resolveOptions, type SignetWebpackPluginOptions } from './options';
 
@@ -118,7 +118,8 @@ export class SignetWebpackPlugin {
   /** On compilation.errors (the build fails), or with failOnError false on compilation.warnings. */
   private report(compilation: Compilation, error: unknown): void {
     const code = isSignetError(error) ? error.code : 'E_INTERNAL';
-    const reason = error instanceof Error ? error.message : String(error);
+    // Bundlers print what a plugin reports: no secret a provider repeated may reach the build log.
+    const reason = redactSecrets(error instanceof Error ? error.message : String(error));
     const suffix = this.options.failOnError ? '' : ' (failOnError is false: the build goes on unsigned)';
     const problem = new compilation.compiler.webpack.WebpackError(`${PLUGIN_NAME}: ${code}: ${reason}${suffix}`, { cause: error });
     problem.hideStack = true;

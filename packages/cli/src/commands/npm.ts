@@ -1,6 +1,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { checkIdentityRule, type IdentityRule, type Policy, readRegularFile, SignetError, trustedKeyFromRef } from '@signet/core';
+import {
+  checkIdentityRule,
+  type IdentityRule,
+  type Policy,
+  readRegularFile,
+  redactSecrets,
+  SignetError,
+  trustedKeyFromRef,
+} from '@signet/core';
 import type * as SignetNpm from '@signet/npm';
 import { createOutput, EXIT, type Output, reportError } from '../output';
 import { type SigningFlags, signingContext } from './signing';
@@ -72,7 +80,7 @@ function reportRelease(out: Output, release: SignetNpm.Release): void {
     out.info(
       `dry run: would sign ${release.purl} (sha512 ${release.integrity}, ${release.files.length} files) and publish ${release.tarball}`,
     );
-    if (release.dryRunOutput && !out.json) process.stderr.write(release.dryRunOutput);
+    if (release.dryRunOutput && !out.json) process.stderr.write(redactSecrets(release.dryRunOutput));
     return;
   }
   out.info(`signed and published ${where}: ${release.tarball}, signature ${release.bundlePath}`);
