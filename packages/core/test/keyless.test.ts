@@ -99,7 +99,7 @@ describe('identity tokens', () => {
   });
 
   it('never travel in errors', () => {
-    expect(scrubTokens(`invalid identity token: ${FAKE_JWT}`)).toBe('invalid identity token: [token]');
+    expect(scrubTokens(`invalid identity token: ${FAKE_JWT}`)).toBe('invalid identity token: [redacted]');
     const error = sigstoreFailure(Object.assign(new Error(`invalid identity token: ${FAKE_JWT}`), { code: 'IDENTITY_TOKEN_PARSE_ERROR' }), {
       fulcio: 'http://127.0.0.1:1',
     });

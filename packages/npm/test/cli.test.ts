@@ -277,7 +277,8 @@ describe('signet npm verify', () => {
     expect(bad.status).toBe(1);
     const failed = (JSON.parse(bad.stdout).packages as { name: string; ok: boolean }[]).filter((p) => !p.ok).map((p) => p.name);
     expect(failed).toEqual(['signet-test-lock-c']);
-  });
+    // Five releases through Verdaccio and three verifications: more than the 60 s default on a loaded machine.
+  }, 180_000);
 
   test('neither a key, an identity nor a policy file is a usage error', async () => {
     const result = await run(verifyArgs('signet-test-found@1.2.3'));
