@@ -26,6 +26,8 @@ import { createVerifier, type VerifiedStatement, type VerifierOptions } from './
 /** Signet's own predicate: what built the files, for a manifest of a build's output. */
 export const MANIFEST_PREDICATE_TYPE = PREDICATE_TYPES.signet as string;
 const SLSA_PROVENANCE_V1 = PREDICATE_TYPES.slsaprovenance as string;
+/** The build types of the SLSA provenance Signet's builds sign: https://signet.dev/build/<bundler>/v1. */
+const SIGNET_BUILD_TYPE_PREFIX = 'https://signet.dev/build/';
 
 /** Where a build's signed manifest goes, relative to the output folder. */
 export const DEFAULT_MANIFEST_PATH = '.well-known/signet/manifest.sigstore.json';
@@ -297,6 +299,15 @@ function manifestEntries(statement: Statement): Map<string, string> {
     if (expected.has(name)) fail(`names ${name} twice`);
     expected.set(name, (digest as string).toLowerCase());
   }
+  if (statement.predicateType === SLSA_PROVENANCE_V1 && !isSignetBuild(statement.predicate)) {
+    // SLSA provenance is a build manifest only when a Signet build wrote it (sign-dir
+    // --provenance, the plugins' provenance option): any other provenance about the same
+    // files, from GitHub's attest-build-provenance say, proves what its build did, not a release.
+    throw new SignetError({
+      code: 'E_POLICY',
+      message: `the manifest is SLSA provenance of another build type (${JSON.stringify(String((statement.predicate as { buildDefinition?: { buildType?: unknown } })?.buildDefinition?.buildType).slice(0, 80))}), not a Signet build's manifest`,
+    });
+  }
   if (statement.predicateType === MANIFEST_PREDICATE_TYPE) {
     const predicate = statement.predicate as Partial<ManifestPredicate> | null;
     if (typeof predicate !== 'object' || predicate === null || Array.isArray(predicate)) fail('has no predicate');
@@ -353,6 +364,12 @@ function safeRelativePath(name: string, where = 'a build file'): string {
   return name;
 }
 
+/** Whether SLSA provenance was written by a Signet build: its build type is one of Signet's. */
+function isSignetBuild(predicate: unknown): boolean {
+  const buildType = (predicate as { buildDefinition?: { buildType?: unknown } } | null)?.buildDefinition?.buildType;
+  return typeof buildType === 'string' && buildType.startsWith(SIGNET_BUILD_TYPE_PREFIX);
+}
+
 async function directoryRoot(dir: string): Promise<string> {
   const stat = await fs.stat(dir).catch(() => undefined);
   if (!stat?.isDirectory()) throw new SignetError({ code: 'E_INPUT', message: `${dir} is not a folder` });
@@ -367,9 +384,19 @@ async function directoryRoot(dir: string): Promise<string> {
  */
 async function walk(root: string): Promise<string[]> {
   const names: string[] = [];
+  let entries = 0;
+  const linkedFolders = new Map<string, number>();
   const visit = async (relative: string) => {
     for (const entry of await fs.readdir(path.join(root, relative), { withFileTypes: true })) {
       const name = relative ? `${relative}/${entry.name}` : entry.name;
+      // Links to folders inside may repeat a folder many times over (a chain of links doubling at
+      // each level is exponential): a folder no manifest could describe is refused, not walked.
+      if (++entries > MAX_WALKED_ENTRIES) {
+        throw new SignetError({
+          code: 'E_POLICY',
+          message: `${root} holds more than ${MAX_WALKED_ENTRIES} files and folders (counting each path through a symbolic link); refusing to walk it`,
+        });
+      }
       const full = path.join(root, name);
       let isDirectory = entry.isDirectory();
       let isFile = entry.isFile();
@@ -381,6 +408,18 @@ async function walk(root: string): Promise<string[]> {
         const stat = await fs.stat(full);
         isDirectory = stat.isDirectory();
         isFile = stat.isFile();
+        if (isDirectory) {
+          // A folder linked to from elsewhere in the tree is walked again for each link; links
+          // that multiply at each level would walk it exponentially often.
+          const seen = (linkedFolders.get(target) ?? 0) + 1;
+          linkedFolders.set(target, seen);
+          if (seen > MAX_LINKS_TO_A_FOLDER) {
+            throw new SignetError({
+              code: 'E_POLICY',
+              message: `${name} is the ${seen}th way through symbolic links into one folder (${path.relative(root, target) || '.'}); refusing to walk it again`,
+            });
+          }
+        }
       }
       if (isDirectory) await visit(name);
       else if (isFile) names.push(name);
@@ -395,6 +434,11 @@ async function walk(root: string): Promise<string[]> {
   await visit('');
   return names.sort();
 }
+
+/** More entries than a signed manifest can name (a bundle is at most 16 MiB, ~100,000 subjects), with room to spare. */
+const MAX_WALKED_ENTRIES = 200_000;
+/** Paths through symbolic links into any one folder: `latest -> v2` is one; a loop or a doubling chain is thousands. */
+const MAX_LINKS_TO_A_FOLDER = 8;
 
 /** Files up to this size are read whole and synchronously; larger ones are streamed. */
 const SMALL_FILE = 1024 * 1024;
@@ -488,7 +532,7 @@ async function provenancePredicate(root: string, outputDir: string, info: BuildI
         : `https://signet.dev/builders/local/${os.hostname()}`;
   return {
     buildDefinition: {
-      buildType: `https://signet.dev/build/${info.bundler.name.replace(/\W+/g, '-')}/v1`,
+      buildType: `${SIGNET_BUILD_TYPE_PREFIX}${info.bundler.name.replace(/\W+/g, '-')}/v1`,
       externalParameters: { bundler: info.bundler, outputDir },
       internalParameters: { node: process.version, platform: os.platform(), arch: os.arch() },
       resolvedDependencies,

@@ -232,6 +232,47 @@ describe('verifyDirectory', () => {
     }
   });
 
+  it('takes SLSA provenance as a manifest only when a Signet build wrote it', async () => {
+    const dir = tmp();
+    writeTree(dir, { 'app.js': 'x' });
+    const subjects = [{ name: 'app.js', digest: { sha256: crypto.createHash('sha256').update('x').digest('hex') } }];
+    const provenance = (buildType: string) => ({
+      buildDefinition: { buildType, externalParameters: {} },
+      runDetails: { builder: { id: 'b' } },
+    });
+    const write = async (buildType: string) => {
+      const statement = createStatement(subjects, 'https://slsa.dev/provenance/v1', provenance(buildType));
+      fs.mkdirSync(path.join(dir, '.well-known/signet'), { recursive: true });
+      fs.writeFileSync(path.join(dir, DEFAULT_MANIFEST_PATH), JSON.stringify(serializeBundle(await signStatement(statement, signer))));
+    };
+    // GitHub's attest-build-provenance: a statement about these files, but not a release of them.
+    await write('https://actions.github.io/buildtypes/workflow/v1');
+    await expect(verifyDirectory(dir, policy)).rejects.toMatchObject({
+      code: 'E_POLICY',
+      message: expect.stringContaining('another build type'),
+    });
+    await write('https://signet.dev/build/signet-sign-dir/v1');
+    await expect(verifyDirectory(dir, policy)).resolves.toMatchObject({ files: 1 });
+  });
+
+  it('refuses, quickly, links that multiply the ways into a folder (an exponential walk)', async () => {
+    const dir = await signedApp();
+    // Each level holds n/ and two links to it: 3^depth paths to the deepest folder.
+    let level = path.join(dir, 'x');
+    for (let i = 0; i < 25; i++) {
+      fs.mkdirSync(path.join(level, 'n'), { recursive: true });
+      fs.symlinkSync('n', path.join(level, 'a'));
+      fs.symlinkSync('n', path.join(level, 'b'));
+      level = path.join(level, 'n');
+    }
+    const started = Date.now();
+    await expect(verifyDirectory(dir, policy)).rejects.toMatchObject({
+      code: 'E_POLICY',
+      message: expect.stringContaining('way through symbolic links into one folder'),
+    });
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
   it('keeps the manifest types, whatever the caller policy says', async () => {
     const dir = await signedApp();
     await expect(verifyDirectory(dir, { ...policy, predicateTypes: undefined })).resolves.toBeDefined();

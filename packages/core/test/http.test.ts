@@ -1,3 +1,4 @@
+import dns from 'node:dns/promises';
 import zlib from 'node:zlib';
 import { endlessBody, type LocalServer, serveHttp } from '@signet/test-support';
 import { httpRequest, isLoopbackUrl, readJson } from '../src';
@@ -57,6 +58,33 @@ describe('httpRequest', () => {
     expect(local.requests).toHaveLength(0);
     const first = await server(redirectTo(localhost));
     expect(await (await httpRequest(first.url, loopback)).text()).toBe('ok');
+  });
+
+  it('refuses a host name another host names or redirects to when it resolves to loopback or metadata', async () => {
+    const local = await server((_request, response) => response.end('ok'));
+    // A name the attacker controls, resolving to this machine (as vm and runsc do in /etc/hosts here).
+    const lookup = jest
+      .spyOn(dns, 'lookup')
+      .mockImplementation((async (host: string) =>
+        host === 'internal.attacker.example'
+          ? [{ address: '127.0.0.1', family: 4 }]
+          : [{ address: '169.254.169.254', family: 4 }]) as never);
+    try {
+      const target = `http://internal.attacker.example:${local.port}/latest/meta-data/`;
+      await expect(
+        httpRequest(target, { ...loopback, allowHttp: () => true, namedBy: new URL('https://registry.example/') }),
+      ).rejects.toMatchObject({
+        code: 'E_PROVIDER',
+        message: expect.stringContaining('whose name resolves to a loopback, link-local or metadata address (127.0.0.1)'),
+      });
+      const first = await server(redirectTo(`http://cloud.attacker.example:${local.port}/`));
+      await expect(httpRequest(first.url, { ...loopback, allowHttp: () => true })).rejects.toMatchObject({
+        message: expect.stringContaining('(169.254.169.254); refusing to follow'),
+      });
+      expect(local.requests).toHaveLength(0);
+    } finally {
+      lookup.mockRestore();
+    }
   });
 
   it('refuses a redirect to plain HTTP that was not allowed for the target', async () => {

@@ -81,7 +81,9 @@ export async function lockedPackages(lockfile: string): Promise<{ registry: Lock
     else if (typeof entry.integrity !== 'string' || entry.integrity === '')
       skip('no integrity in the lockfile: npm would install whatever bytes it is served');
     // Without `resolved` (npm's omit-lockfile-registry-resolved), npm fetches NAME@VERSION from its registry.
-    else registry.set(`${name}@${version}`, { name, version, integrity: entry.integrity });
+    // Keyed by integrity too: two entries of one version pinning different bytes are both checked
+    // (a duplicate must not hide the entry npm ci installs from other bytes).
+    else registry.set(`${name}@${version} ${entry.integrity}`, { name, version, integrity: entry.integrity });
   }
   const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   return {
@@ -131,7 +133,8 @@ export async function verifyLockfile(lockfile: string, options: VerifyLockfileOp
       options.onPackage?.(reports[i] as PackageReport, ++done, total);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 8, packages.length)) }, worker));
+  const concurrency = Number.isInteger(options.concurrency) && (options.concurrency as number) >= 1 ? (options.concurrency as number) : 8;
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, packages.length)) }, worker));
   for (const pkg of unverifiable) {
     const report = notVerifiable(pkg, allowed(pkg.name));
     reports.push(report);

@@ -84,7 +84,7 @@ export class RegistryClient {
     const response = await this.get(new URL(escaped, this.registry), 'application/json', { maxBytes: LIMITS.packument, what });
     if (response.status === 404) throw new SignetError({ code: 'E_INPUT', message: `${name} is not on ${this.registry}` });
     await this.expectOk(response, what);
-    return (await readJson(response, `${what} from ${this.registry}`)) as Packument;
+    return packumentOf(await readJson(response, `${what} from ${this.registry}`), `${what} from ${this.registry}`);
   }
 
   /** A tarball, wherever the package document says it is (npm's rule), but never a loopback or metadata address elsewhere. */
@@ -135,7 +135,7 @@ export class RegistryClient {
 
   /** The registry's signing keys (none when it publishes none, as private registries don't). */
   registryKeys(): Promise<RegistryKey[]> {
-    this.keys ??= this.json<{ keys: RegistryKey[] }>(new URL('-/npm/v1/keys', this.registry).href).then((doc) => doc?.keys ?? []);
+    this.keys ??= this.json<unknown>(new URL('-/npm/v1/keys', this.registry).href).then((doc) => registryKeysOf(doc, this.registry));
     return this.keys;
   }
 
@@ -174,4 +174,67 @@ export class RegistryClient {
     }
     throw new SignetError({ code: 'E_PROVIDER', message: `${this.registry} answered ${response.status} for ${what}` });
   }
+}
+
+/*
+ * What a registry answers is the registry's word, and a compromised registry's: every field
+ * Signet reads is checked for its type before it is used, and a document that is not what npm
+ * serves is E_PROVIDER (the registry is broken), never a crash.
+ */
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isStrings = (value: unknown): value is Record<string, string> =>
+  isObject(value) && Object.values(value).every((v) => typeof v === 'string');
+
+function malformed(what: string, why: string): SignetError {
+  return new SignetError({ code: 'E_PROVIDER', message: `${what} is malformed: ${why}` });
+}
+
+/** A package document: a name, an object of versions, string dist-tags and times. */
+function packumentOf(value: unknown, what: string): Packument {
+  if (!isObject(value)) throw malformed(what, 'not an object');
+  if (typeof value.name !== 'string') throw malformed(what, 'no name');
+  if (!isObject(value.versions)) throw malformed(what, 'versions is not an object');
+  if (value['dist-tags'] !== undefined && !isStrings(value['dist-tags'])) throw malformed(what, 'dist-tags is not a map of versions');
+  if (value.time !== undefined && !isStrings(value.time)) throw malformed(what, 'time is not a map of dates');
+  return value as unknown as Packument;
+}
+
+/** One version's entry of a package document, every field Signet reads of the type npm gives it. */
+export function versionEntryOf(value: unknown, what: string): PackageVersion {
+  if (!isObject(value)) throw malformed(what, 'not an object');
+  if (typeof value.name !== 'string' || typeof value.version !== 'string') throw malformed(what, 'no name or version');
+  const dist = value.dist;
+  if (!isObject(dist) || typeof dist.tarball !== 'string') throw malformed(what, 'no dist.tarball');
+  if (dist.integrity !== undefined && typeof dist.integrity !== 'string') throw malformed(what, 'dist.integrity is not a string');
+  const signatures = dist.signatures;
+  if (
+    signatures !== undefined &&
+    !(Array.isArray(signatures) && signatures.every((s) => isObject(s) && typeof s.keyid === 'string' && typeof s.sig === 'string'))
+  ) {
+    throw malformed(what, 'dist.signatures is not a list of { keyid, sig }');
+  }
+  if (dist.attestations !== undefined && !(isObject(dist.attestations) && typeof dist.attestations.url === 'string')) {
+    throw malformed(what, 'dist.attestations has no url');
+  }
+  const signet = value.signet;
+  if (signet !== undefined && !(isObject(signet) && (signet.bundle === undefined || typeof signet.bundle === 'string'))) {
+    throw malformed(what, 'signet.bundle is not a string');
+  }
+  return value as unknown as PackageVersion;
+}
+
+/** `/-/npm/v1/keys`: its keys with a string keyid and key; none when the registry publishes none. */
+function registryKeysOf(value: unknown, registry: string): RegistryKey[] {
+  if (value === undefined) return [];
+  const what = `the keys of ${registry} (-/npm/v1/keys)`;
+  if (!isObject(value) || !Array.isArray(value.keys)) throw malformed(what, 'no list of keys');
+  return value.keys.map((key, i) => {
+    if (!isObject(key) || typeof key.keyid !== 'string' || typeof key.key !== 'string')
+      throw malformed(what, `keys[${i}] has no keyid or key`);
+    if (key.expires !== undefined && key.expires !== null && typeof key.expires !== 'string')
+      throw malformed(what, `keys[${i}].expires is not a date`);
+    return key as unknown as RegistryKey;
+  });
 }

@@ -20,7 +20,7 @@ import {
 import npa from 'npm-package-arg';
 import semver from 'semver';
 import ssri from 'ssri';
-import { type PackageVersion, type Packument, RegistryClient, type RegistryOptions } from './registry';
+import { type PackageVersion, type Packument, RegistryClient, type RegistryKey, type RegistryOptions, versionEntryOf } from './registry';
 import { npmPurl, tarballFileName } from './release';
 
 /** npm's publish attestation: the registry's statement that it received this tarball from this publisher. */
@@ -131,7 +131,7 @@ export async function verifyNpmPackage(spec: string, options: NpmVerifyOptions):
       if (key.expires && new Date(key.expires) < published) {
         throw new SignetError({ code: 'E_POLICY', message: `the registry key ${keyid} had expired when ${name}@${version} was published` });
       }
-      const publicKey = crypto.createPublicKey({ key: Buffer.from(key.key, 'base64'), format: 'der', type: 'spki' });
+      const publicKey = registryPublicKey(key);
       const message = Buffer.from(`${name}@${version}:${integrity}`);
       if (!crypto.verify('sha256', message, publicKey, Buffer.from(sig, 'base64'))) {
         throw new SignetError({
@@ -177,8 +177,10 @@ export async function verifyNpmPackage(spec: string, options: NpmVerifyOptions):
           message: `the publish attestation is signed by ${hint || 'a key'} the registry does not publish`,
         });
       }
-      const publicKey = crypto.createPublicKey({ key: Buffer.from(key.key, 'base64'), format: 'der', type: 'spki' });
-      return verifier({ keys: [{ publicKey, name: key.keyid }], predicateTypes: [NPM_PUBLISH_PREDICATE_TYPE] }).verify(bundle, release);
+      return verifier({
+        keys: [{ publicKey: registryPublicKey(key), name: key.keyid }],
+        predicateTypes: [NPM_PUBLISH_PREDICATE_TYPE],
+      }).verify(bundle, release);
     });
     if (!verified) return missing('no npm publish attestation');
     return { status: 'verified' as const, keyid: verified.signer.kind === 'key' ? verified.signer.name : '' };
@@ -195,6 +197,15 @@ export async function verifyNpmPackage(spec: string, options: NpmVerifyOptions):
     else if (check.status === 'missing' && required) problems.push(check.reason);
   }
   return { name, version, integrity, ok: problems.length === 0, signature, registrySignature, provenance, publishAttestation, problems };
+}
+
+/** A registry key's public key (base64 SPKI DER), or E_PROVIDER naming it when it is not one. */
+function registryPublicKey(key: RegistryKey): crypto.KeyObject {
+  try {
+    return crypto.createPublicKey({ key: Buffer.from(key.key, 'base64'), format: 'der', type: 'spki' });
+  } catch (cause) {
+    throw new SignetError({ code: 'E_PROVIDER', message: `the registry's key ${key.keyid} is not a readable public key`, cause });
+  }
 }
 
 /** SLSA provenance as npm publishes it (v1 since npm 9.x; v0.2 before). */
@@ -244,7 +255,7 @@ function claimedPredicateType(bundle: unknown): string | undefined {
   }
 }
 
-function parseSpec(spec: string): { name: string; fetchSpec: string } {
+function parseSpec(spec: string): ParsedSpec {
   let parsed: ReturnType<typeof npa>;
   try {
     parsed = npa(spec);
@@ -261,7 +272,15 @@ function parseSpec(spec: string): { name: string; fetchSpec: string } {
       message: `${spec} is not a registry package spec (NAME@VERSION); git, file and URL specs have no registry signatures`,
     });
   }
-  return { name: parsed.name, fetchSpec: parsed.fetchSpec ?? 'latest' };
+  const type = parsed.type === 'version' || parsed.type === 'range' ? parsed.type : 'tag';
+  return { name: parsed.name, fetchSpec: parsed.fetchSpec ?? 'latest', type };
+}
+
+interface ParsedSpec {
+  name: string;
+  fetchSpec: string;
+  /** What npm reads the spec as: an exact version, a range, or a dist-tag. */
+  type: 'version' | 'range' | 'tag';
 }
 
 /**
@@ -271,15 +290,24 @@ function parseSpec(spec: string): { name: string; fetchSpec: string } {
  */
 function resolveVersion(
   packument: Packument,
-  parsed: { name: string; fetchSpec: string },
+  parsed: ParsedSpec,
   spec: string,
 ): { name: string; version: string; manifest: PackageVersion } {
-  const versions = packument.versions ?? {};
+  const versions = packument.versions;
   const has = (version: string) => Object.hasOwn(versions, version);
-  const tagged = Object.hasOwn(packument['dist-tags'] ?? {}, parsed.fetchSpec) ? packument['dist-tags']?.[parsed.fetchSpec] : undefined;
-  const version = tagged ?? (has(parsed.fetchSpec) ? parsed.fetchSpec : semver.maxSatisfying(Object.keys(versions), parsed.fetchSpec));
-  const manifest = version && has(version) ? versions[version] : undefined;
-  if (!version || !manifest) throw new SignetError({ code: 'E_INPUT', message: `no version of ${parsed.name} matches ${spec}` });
+  // As npm reads the spec: an exact version is that version and nothing else (a dist-tag of the
+  // same name must not redirect it), a range the highest match, a tag what the tag names.
+  const tags = packument['dist-tags'] ?? {};
+  const version =
+    parsed.type === 'version'
+      ? parsed.fetchSpec
+      : parsed.type === 'tag'
+        ? Object.hasOwn(tags, parsed.fetchSpec)
+          ? tags[parsed.fetchSpec]
+          : undefined
+        : semver.maxSatisfying(Object.keys(versions), parsed.fetchSpec);
+  if (!version || !has(version)) throw new SignetError({ code: 'E_INPUT', message: `no version of ${parsed.name} matches ${spec}` });
+  const manifest = versionEntryOf(versions[version], `the registry's entry for ${parsed.name}@${version}`);
   if (packument.name !== parsed.name || manifest.name !== parsed.name || manifest.version !== version) {
     throw new SignetError({
       code: 'E_SIGNATURE',

@@ -44,6 +44,25 @@ describe('lockedPackages', () => {
     });
   });
 
+  it('keeps every pinned integrity of one version: a duplicate entry cannot hide the one npm ci installs', async () => {
+    const evil = `sha512-${Buffer.alloc(64, 2).toString('base64')}`;
+    const file = lockfile({
+      'node_modules/pkg-a': { version: '1.0.0', resolved: 'https://evil.example/evil.tgz', integrity: evil },
+      'node_modules/other/node_modules/pkg-a': {
+        version: '1.0.0',
+        resolved: 'https://registry.npmjs.org/pkg-a/-/pkg-a-1.0.0.tgz',
+        integrity: INTEGRITY,
+      },
+      'node_modules/third/node_modules/pkg-a': {
+        version: '1.0.0',
+        resolved: 'https://registry.npmjs.org/pkg-a/-/pkg-a-1.0.0.tgz',
+        integrity: INTEGRITY,
+      },
+    });
+    const { registry } = await lockedPackages(file);
+    expect(registry.map((p) => p.integrity).sort()).toEqual([evil, INTEGRITY].sort());
+  });
+
   it('refuses what is not a v2 or v3 package-lock.json, and a FIFO, without hanging', async () => {
     const v1 = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'signet-lockfile-')), 'package-lock.json');
     fs.writeFileSync(v1, JSON.stringify({ lockfileVersion: 1, dependencies: {} }));

@@ -340,6 +340,70 @@ describe('verifyNpmPackage with locally signed bundles', () => {
     });
   });
 
+  describe('what a registry serves about versions, and malformed documents', () => {
+    let bundle: string;
+    beforeAll(async () => {
+      bundle = await bundleFile([{ name: 'pkg:npm/pkg-a@2.0.0', digest: { sha512: sha512(B) } }]);
+    });
+
+    it('a dist-tag named like a version does not redirect that exact version', async () => {
+      // 1.0.0 is unsigned; 2.0.0 is signed; the tag "1.0.0" points at 2.0.0. npm installs 1.0.0 for pkg-a@1.0.0.
+      const url = registry.add('tag-named-like-version', {
+        releases: [
+          { name: 'pkg-a', version: '1.0.0', tarball: A },
+          { name: 'pkg-a', version: '2.0.0', tarball: B },
+        ],
+        keys: [],
+        distTags: { 'pkg-a': { latest: '2.0.0', '1.0.0': '2.0.0' } },
+      });
+      const report = await verifyNpmPackage('pkg-a@1.0.0', options(url, { bundle }));
+      expect(report).toMatchObject({ version: '1.0.0', ok: false, signature: { status: 'failed' } });
+      // A tag is followed where the spec is a tag.
+      expect(await verifyNpmPackage('pkg-a@latest', options(url, { bundle }))).toMatchObject({ version: '2.0.0', ok: true });
+    });
+
+    it.each([
+      ['a version without dist', { name: 'pkg-m', versions: { '1.0.0': { name: 'pkg-m', version: '1.0.0' } } }],
+      ['dist: null', { name: 'pkg-m', versions: { '1.0.0': { name: 'pkg-m', version: '1.0.0', dist: null } } }],
+      [
+        'signatures that are not a list',
+        { name: 'pkg-m', versions: { '1.0.0': { name: 'pkg-m', version: '1.0.0', dist: { tarball: 'x', signatures: {} } } } },
+      ],
+      [
+        'a signature that is null',
+        { name: 'pkg-m', versions: { '1.0.0': { name: 'pkg-m', version: '1.0.0', dist: { tarball: 'x', signatures: [null] } } } },
+      ],
+      [
+        'a signet.bundle that is a number',
+        { name: 'pkg-m', versions: { '1.0.0': { name: 'pkg-m', version: '1.0.0', signet: { bundle: 5 }, dist: { tarball: 'x' } } } },
+      ],
+      ['a packument that is null', null],
+      ['versions that are a list', { name: 'pkg-m', versions: [] }],
+    ])('%s: E_PROVIDER, never a crash', async (_what, document) => {
+      const url = registry.add(`malformed-${_what.replace(/\W+/g, '-')}`, { releases: [], keys: [], documents: { 'pkg-m': document } });
+      await expect(verifyNpmPackage('pkg-m@1.0.0', options(url, { bundle }))).rejects.toMatchObject({
+        code: 'E_PROVIDER',
+        message: expect.stringContaining('is malformed'),
+      });
+    });
+
+    it.each([
+      ['a key that is a number', { keys: [{ keyid: 'k', key: 5 }] }],
+      ['a key that is not DER', { keys: [{ keyid: 'k', key: 'AAAA' }] }],
+      ['no list of keys', { keys: 'k' }],
+    ])('registry keys with %s: E_PROVIDER (the registry is broken), never a crash', async (_what, keysDocument) => {
+      const url = registry.add(`malformed-keys-${_what.replace(/\W+/g, '-')}`, {
+        releases: [{ name: 'pkg-a', version: '2.0.0', tarball: B, signatures: [{ keyid: 'k', sig: 'AAAA' }] }],
+        keys: [],
+        documents: { '-/npm/v1/keys': keysDocument },
+      });
+      await expect(verifyNpmPackage('pkg-a@2.0.0', options(url, { bundle }))).rejects.toMatchObject({
+        code: 'E_PROVIDER',
+        message: expect.stringMatching(/is malformed|is not a readable public key/),
+      });
+    });
+  });
+
   describe('one statement naming two packages', () => {
     let bundle: string;
     beforeAll(async () => {

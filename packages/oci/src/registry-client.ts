@@ -2,7 +2,15 @@ import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { httpRequest, isConnectionError, readJson, SignetError, type SignetErrorCode } from '@signet/core';
 import { type Credential, type CredentialSource, environmentCredentials } from './credentials';
-import { type Descriptor, type ImageIndex, type ImageManifest, MANIFEST_TYPES, OCI_INDEX } from './media-types';
+import {
+  checkedManifest,
+  checkedReferrers,
+  type Descriptor,
+  type ImageIndex,
+  type ImageManifest,
+  MANIFEST_TYPES,
+  OCI_INDEX,
+} from './media-types';
 
 /*
  * A small client of the OCI distribution spec v1.1: what signing and verifying images needs,
@@ -129,12 +137,13 @@ export class RegistryClient {
     if (reference.startsWith('sha256:') && digest !== reference) {
       throw new SignetError({ code: 'E_SIGNATURE', message: `${repo.registry} answered ${where} with content whose digest is ${digest}` });
     }
-    let json: ImageManifest | ImageIndex;
+    let parsed: unknown;
     try {
-      json = JSON.parse(bytes.toString('utf8'));
+      parsed = JSON.parse(bytes.toString('utf8'));
     } catch (cause) {
       throw new SignetError({ code: 'E_INPUT', message: `the manifest ${where} is not JSON`, cause });
     }
+    const json = checkedManifest(parsed, `the manifest ${where}`);
     const mediaType = json.mediaType ?? response.headers.get('content-type')?.split(';')[0]?.trim() ?? '';
     return { bytes, mediaType, digest, size: bytes.length, json };
   }
@@ -280,8 +289,8 @@ export class RegistryClient {
         return undefined;
       }
       await this.expect(response, [200], repo, action);
-      const index = (await readJson(response, `${repo.registry}'s list of the referrers of ${digest}`, 'E_INPUT')) as ImageIndex;
-      found.push(...(index.manifests ?? []));
+      const what = `${repo.registry}'s list of the referrers of ${digest}`;
+      found.push(...checkedReferrers(await readJson(response, what, 'E_INPUT'), what));
       url = nextLink(response.headers.get('link'));
     }
     this.referrersSupport.set(repo.registry, { supported: true, until: Date.now() + REFERRERS_SUPPORT_TTL_MS });

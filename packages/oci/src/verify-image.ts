@@ -327,8 +327,9 @@ async function checkLegacySignature(
         'a legacy .sig signature is checked without a transparency-log entry (Signet does not read its Rekor annotation); a rule that requires one needs bundle signatures',
     });
   }
-  // The simple-signing payload is the release claim itself, signed as a message by a key.
-  const verified = await createVerifier({ policy: { keys: checked.policy.keys } }).verify(bundle, { bytes: payload });
+  // The simple-signing payload is the release claim itself, signed as a message by a key, under
+  // the policy's thresholds (a required timestamp, which a legacy signature cannot carry, refuses it).
+  const verified = await createVerifier({ policy: { ...checked.policy, predicateTypes: undefined } }).verify(bundle, { bytes: payload });
   return { format: 'legacy', location, signedDigest: digest, verified };
 }
 

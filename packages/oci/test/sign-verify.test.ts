@@ -114,6 +114,12 @@ describeWithRegistryTools('sign and verify images', () => {
       const verified = await verifyImage(byDigest, policy, { client });
       // As cosign does, the legacy .sig is read only when no bundle verifies.
       expect(verified.signatures.map((s) => s.format)).toEqual(format === 'both' ? ['bundle'] : ['legacy']);
+      if (format === 'legacy') {
+        // A legacy signature carries no timestamp: a policy that requires one refuses it.
+        await expect(verifyImage(byDigest, { ...policy, timestampThreshold: 1 }, { client })).rejects.toMatchObject({
+          code: 'E_TIMESTAMP',
+        });
+      }
       if (format === 'both') {
         // With the bundle referrer gone (its index entry left dangling), the legacy signature still verifies.
         const referrer = signed.signatures.find((s) => s.format === 'bundle')?.location as string;

@@ -221,4 +221,68 @@ describe('which package and version', () => {
     expect(allowed.status).toBe(0);
     expect(allowed.stderr).toContain('Verified OK: 1 package; 2 not verified, allowed by --allow-unverified: evil, local');
   });
+
+  it('a lockfile naming one version twice, the first from other bytes: both are checked (it used to pass)', async () => {
+    const dir = tmp();
+    await maintainer(dir);
+    fs.mkdirSync(path.join(dir, 'bundles'));
+    fs.renameSync(path.join(dir, 'pkg-a-1.0.0.tgz.sigstore.json'), path.join(dir, 'bundles/pkg-a-1.0.0.tgz.sigstore.json'));
+    const url = registry.add('attack-lockfile-duplicate', { releases: [{ name: 'pkg-a', version: '1.0.0', tarball }], keys: [] });
+    const good = `sha512-${Buffer.from(sha512, 'hex').toString('base64')}`;
+    const evil = `sha512-${crypto.createHash('sha512').update('evil').digest('base64')}`;
+    writeFile(
+      dir,
+      'package-lock.json',
+      JSON.stringify({
+        name: 'app',
+        lockfileVersion: 3,
+        packages: {
+          '': { name: 'app' },
+          'node_modules/pkg-a': { version: '1.0.0', resolved: `${url}evil.tgz`, integrity: evil },
+          'node_modules/other/node_modules/pkg-a': { version: '1.0.0', resolved: `${url}pkg-a/-/pkg-a-1.0.0.tgz`, integrity: good },
+        },
+      }),
+    );
+    const result = await run(dir, [
+      'npm',
+      'verify',
+      '--lockfile',
+      'package-lock.json',
+      '--key',
+      'maintainer.pub',
+      '--bundle-dir',
+      'bundles',
+      '--registry',
+      url,
+    ]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("is not the lockfile's");
+  });
+
+  it('a dist-tag named like a version: npm verify pkg-a@1.0.0 checks 1.0.0, not what the tag names (it used to pass)', async () => {
+    const dir = tmp();
+    await maintainer(dir);
+    const url = registry.add('attack-tag-as-version', {
+      releases: [
+        { name: 'pkg-a', version: '1.0.0', tarball },
+        { name: 'pkg-a', version: '0.9.0', tarball: Buffer.from('unsigned and malicious') },
+      ],
+      keys: [],
+      distTags: { 'pkg-a': { latest: '1.0.0', '0.9.0': '1.0.0' } },
+    });
+    const result = await run(dir, [
+      'npm',
+      'verify',
+      'pkg-a@0.9.0',
+      '--key',
+      'maintainer.pub',
+      '--bundle',
+      'pkg-a-1.0.0.tgz.sigstore.json',
+      '--registry',
+      url,
+    ]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('FAIL pkg-a@0.9.0');
+    expect(result.stderr).not.toContain('ok   pkg-a@1.0.0');
+  });
 });

@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import { createStatement, LocalSigner, publicKeyPem, serializeBundle, signArtifact, signStatement } from '@signet/core';
 import { type RunResult, signetAsync, singleErrorLine, useTempDir, writeFile } from '@signet/test-support';
+import { type FakeRegistry, startFakeRegistry } from '../../../packages/npm/test/support/fake-registry';
 
 const tmp = useTempDir();
 const pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -136,5 +137,47 @@ describe('arguments and policies', () => {
     });
     expect(result.status).toBe(2);
     expect(singleErrorLine(result.stderr).code).toBe('E_USAGE');
+  });
+
+  it('--concurrency that is not a number: E_USAGE, exit 2 (it verified nothing and said ok)', async () => {
+    const dir = tmp();
+    writeFile(dir, 'package-lock.json', JSON.stringify({ lockfileVersion: 3, packages: { '': {} } }));
+    writeFile(dir, 'release.pub', publicKeyPem(pair.publicKey));
+    const result = await signetAsync(
+      ['npm', 'verify', '--lockfile', 'package-lock.json', '--key', 'release.pub', '--concurrency', 'x', '--json'],
+      {
+        cwd: dir,
+      },
+    );
+    expect(result.status).toBe(2);
+    expect(singleErrorLine(result.stderr).code).toBe('E_USAGE');
+  });
+});
+
+describe('registries answering documents of the wrong shape', () => {
+  let registry: FakeRegistry;
+  beforeAll(async () => {
+    registry = await startFakeRegistry();
+  });
+  afterAll(() => registry.close());
+
+  it.each([
+    ['a version without dist', { name: 'pkg-m', versions: { '1.0.0': { name: 'pkg-m', version: '1.0.0' } } }],
+    [
+      'signatures that are an object',
+      { name: 'pkg-m', versions: { '1.0.0': { name: 'pkg-m', version: '1.0.0', dist: { tarball: 'x', signatures: {} } } } },
+    ],
+    [
+      'a signet.bundle that is a number',
+      { name: 'pkg-m', versions: { '1.0.0': { name: 'pkg-m', version: '1.0.0', signet: { bundle: 5 }, dist: { tarball: 'x' } } } },
+    ],
+    ['a packument that is null', null],
+  ])('npm verify, %s: E_PROVIDER, exit 3, one line (it was E_INTERNAL)', async (what, document) => {
+    const dir = tmp();
+    writeFile(dir, 'release.pub', publicKeyPem(pair.publicKey));
+    const url = registry.add(`malformed-${what.replace(/\W+/g, '-')}`, { releases: [], keys: [], documents: { 'pkg-m': document } });
+    const result = await signetAsync(['npm', 'verify', 'pkg-m@1.0.0', '--key', 'release.pub', '--registry', url], { cwd: dir });
+    expect(result.status).toBe(3);
+    expect(singleErrorLine(result.stderr)).toEqual({ code: 'E_PROVIDER', message: expect.stringContaining('is malformed') });
   });
 });

@@ -193,6 +193,47 @@ describe('files a signed folder serves that its manifest never named', () => {
     });
   });
 
+  it('links that multiply the paths into one folder (3^25 of them) are refused at once, not walked (it used to hang)', async () => {
+    const { dir, pub } = await signedFolder();
+    let level = path.join(dir, 'dist/x');
+    for (let i = 0; i < 25; i++) {
+      fs.mkdirSync(path.join(level, 'n'), { recursive: true });
+      fs.symlinkSync('n', path.join(level, 'a'));
+      fs.symlinkSync('n', path.join(level, 'b'));
+      level = path.join(level, 'n');
+    }
+    const result = await run(dir, ['verify-dir', 'dist', '--key', pub]);
+    expect(result.status).toBe(1);
+    expect(singleErrorLine(result.stderr)).toEqual({
+      code: 'E_POLICY',
+      message: expect.stringContaining('way through symbolic links into one folder'),
+    });
+  });
+
+  it('SLSA provenance of another build about the folder’s files is not its signed manifest (it used to verify)', async () => {
+    const dir = tmp();
+    const { key, pub } = generateKey(dir, 'release');
+    writeFile(dir, 'site/app.js', 'console.log(1)');
+    const provenance = {
+      buildDefinition: { buildType: 'https://actions.github.io/buildtypes/workflow/v1', externalParameters: {} },
+      runDetails: { builder: { id: 'gh' } },
+    };
+    writeFile(dir, 'prov.json', JSON.stringify(provenance));
+    expect((await run(dir, ['attest', 'site/app.js', '--type', 'slsaprovenance', '--predicate', 'prov.json', '--key', key])).status).toBe(
+      0,
+    );
+    // Its subject is named app.js, relative to the folder: exactly a manifest's shape.
+    fs.mkdirSync(path.join(dir, 'site/.well-known/signet'), { recursive: true });
+    fs.copyFileSync(path.join(dir, 'site/app.js.slsaprovenance.sigstore.json'), path.join(dir, `site/${DEFAULT_MANIFEST_PATH}`));
+    fs.rmSync(path.join(dir, 'site/app.js.slsaprovenance.sigstore.json'));
+    const result = await run(dir, ['verify-dir', 'site', '--key', pub]);
+    expect(result.status).toBe(1);
+    expect(singleErrorLine(result.stderr)).toEqual({
+      code: 'E_POLICY',
+      message: expect.stringContaining('SLSA provenance of another build type'),
+    });
+  });
+
   it('a symbolic link leading out of the folder is refused', async () => {
     const { dir, pub } = await signedFolder();
     writeFile(dir, 'secret.txt', 'outside');

@@ -172,7 +172,7 @@ export async function npmVerify(specs: string[], flags: VerifyFlags): Promise<nu
     try {
       reports = await npm.verifyLockfile(flags.lockfile, {
         ...options,
-        concurrency: Number(flags.concurrency ?? 8),
+        concurrency: wholeNumber(flags.concurrency ?? '8', '--concurrency'),
         allowUnverified: flags.allowUnverified,
         onPackage: progress.update,
       });
@@ -286,4 +286,11 @@ async function npmConfig(key: string): Promise<string> {
   const { stdout } = await runNpm(['config', 'get', key], { cwd: process.cwd() });
   const value = stdout.trim();
   return value === 'undefined' ? '' : value;
+}
+
+/** A flag that takes a whole number of at least 1. */
+function wholeNumber(value: string, flag: string): number {
+  if (!/^[1-9]\d*$/.test(value))
+    throw new SignetError({ code: 'E_USAGE', message: `${flag} takes a whole number of at least 1, not "${value}"` });
+  return Number(value);
 }

@@ -31,8 +31,20 @@ export interface FakeRelease {
 }
 
 export interface FakeRegistry {
-  /** Serves RELEASES and KEYS at http://127.0.0.1:PORT/PREFIX/ and returns that URL. */
-  add(prefix: string, contents: { releases: FakeRelease[]; keys: RegistryKey[] }): string;
+  /**
+   * Serves RELEASES and KEYS at http://127.0.0.1:PORT/PREFIX/ and returns that URL. `distTags`
+   * replace the packuments' dist-tags; `documents` (package name, or `-/npm/v1/keys`, to any
+   * JSON value) replace what would be synthesised: a registry serving what it likes.
+   */
+  add(
+    prefix: string,
+    contents: {
+      releases: FakeRelease[];
+      keys: RegistryKey[];
+      distTags?: Record<string, Record<string, string>>;
+      documents?: Record<string, unknown>;
+    },
+  ): string;
   close(): Promise<void>;
 }
 
@@ -57,7 +69,7 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
   const json = (value: unknown): Route => ({ type: 'application/json', body: Buffer.from(JSON.stringify(value)) });
 
   return {
-    add(prefix, { releases, keys }) {
+    add(prefix, { releases, keys, distTags, documents }) {
       const base = `/${prefix}/`;
       if ([...routes.keys()].some((path) => path.startsWith(base))) throw new Error(`${prefix} is already served`);
       routes.set(`${base}-/npm/v1/keys`, json({ keys }));
@@ -90,7 +102,11 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
         packument['dist-tags'].latest = version;
         packuments.set(listedIn, packument);
       }
-      for (const [name, packument] of packuments) routes.set(`${base}${name}`, json(packument));
+      for (const [name, packument] of packuments) {
+        if (distTags?.[name]) packument['dist-tags'] = distTags[name] as { latest: string };
+        routes.set(`${base}${name}`, json(packument));
+      }
+      for (const [name, document] of Object.entries(documents ?? {})) routes.set(`${base}${name}`, json(document));
       return `${origin}${base}`;
     },
     async close() {
