@@ -1,5 +1,5 @@
-// Sums the jest results every package wrote to reports/jest.json and prints the one
-// plain line CI reads: "N passed, N failed". A package whose tests did not report
+// Sums the jest results every package wrote to reports/jest.json (and reports/jest-nodeNN.json
+// for the other Node.js lines CI runs) and prints the one plain line CI reads: "N passed, N failed". A package whose tests did not report
 // (a crash before jest finished) counts as one failure, so nothing fails silently.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,17 +17,20 @@ for (const pattern of workspaces) {
     const dir = path.join(parent, name);
     const manifest = path.join(dir, 'package.json');
     if (!fs.existsSync(manifest) || !JSON.parse(fs.readFileSync(manifest, 'utf8')).scripts?.test) continue;
-    const report = path.join(dir, 'reports/jest.json');
-    if (!fs.existsSync(report)) {
+    if (!fs.existsSync(path.join(dir, 'reports/jest.json'))) {
       console.error(`${path.relative(root, dir)}: no test report (the test run did not finish)`);
       failed += 1;
       continue;
     }
-    const result = JSON.parse(fs.readFileSync(report, 'utf8'));
-    passed += result.passed;
-    failed += result.failed;
-    skipped += result.skipped;
-    for (const suite of result.failedSuites ?? []) console.error(`failed: ${path.relative(root, dir)}/${suite}`);
+    // reports/jest.json (the machine's Node.js), and jest-nodeNN.json for each other line CI ran.
+    for (const name of fs.readdirSync(path.join(dir, 'reports')).filter((n) => /^jest(-node\d+)?\.json$/.test(n)).sort()) {
+      const result = JSON.parse(fs.readFileSync(path.join(dir, 'reports', name), 'utf8'));
+      const under = name === 'jest.json' ? '' : ` (Node.js ${name.slice('jest-node'.length, -'.json'.length)})`;
+      passed += result.passed;
+      failed += result.failed;
+      skipped += result.skipped;
+      for (const suite of result.failedSuites ?? []) console.error(`failed: ${path.relative(root, dir)}/${suite}${under}`);
+    }
   }
 }
 if (skipped > 0) console.error(`${skipped} skipped (see the test output for the reason each gives)`);

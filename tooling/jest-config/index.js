@@ -23,6 +23,13 @@ module.exports = function jestConfig(packageDir) {
     },
     setupFilesAfterEnv: [path.join(__dirname, 'setup.js')],
     testTimeout: 60_000,
-    reporters: ['default', [path.join(__dirname, 'json-reporter.js'), { outputFile: path.join(packageDir, 'reports/jest.json') }]],
+    // A run under another Node.js line (.ci/run: SIGNET_TEST_NODE=22) reports beside the main one.
+    reporters: [
+      'default',
+      [
+        path.join(__dirname, 'json-reporter.js'),
+        { outputFile: path.join(packageDir, `reports/jest${process.env.SIGNET_TEST_NODE ? `-node${process.env.SIGNET_TEST_NODE}` : ''}.json`) },
+      ],
+    ],
   };
 };
