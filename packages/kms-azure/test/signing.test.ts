@@ -23,7 +23,7 @@ function emulatorPem(name: string, version?: string): string {
 }
 
 /** The Sign requests the emulator answered, with the digest each carried. */
-function signRequests(name: string): { status: number; alg: string; digest: Buffer; path: string }[] {
+function signRequests(name: string): { status: number | undefined; alg: string; digest: Buffer; path: string }[] {
   return emulator
     .calls('Sign')
     .filter((call) => call.path.startsWith(`/keys/${name}/`))

@@ -63,8 +63,10 @@ export interface LoggedRequest {
   /** Headers with credentials redacted. */
   headers: Record<string, string>;
   body?: unknown;
-  status: number;
+  /** The status answered; undefined while the answer is still being delayed (a latency fault); 0 for a dropped connection. */
+  status: number | undefined;
   fault?: Fault['kind'];
+  /** When the request arrived. */
   at: number;
 }
 

@@ -124,18 +124,23 @@ export abstract class HttpEmulator {
     };
     const operation = this.operationOf(request);
     const fault = this.faults.take(operation);
-    const log = (status: number) =>
-      this.requests.push({
-        operation,
-        method: request.method,
-        path: request.path,
-        query: url.search,
-        headers: redactHeaders(req.headers),
-        body: json,
-        status,
-        fault: fault?.kind,
-        at: Date.now(),
-      });
+    // Logged as it arrives, so that a request a latency fault holds back is counted where it was
+    // made, not seconds later inside whatever test runs then.
+    const entry: LoggedRequest = {
+      operation,
+      method: request.method,
+      path: request.path,
+      query: url.search,
+      headers: redactHeaders(req.headers),
+      body: json,
+      status: undefined,
+      fault: fault?.kind,
+      at: Date.now(),
+    };
+    this.requests.push(entry);
+    const log = (status: number) => {
+      entry.status = status;
+    };
 
     if (fault?.kind === 'drop') {
       log(0);

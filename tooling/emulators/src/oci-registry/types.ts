@@ -18,8 +18,8 @@ export interface RegistryRequest {
   method: string;
   /** The path with its query string. */
   path: string;
-  /** The answered status; 0 for a dropped connection. */
-  status: number;
+  /** The answered status; 0 for a dropped connection; undefined while a latency fault holds the answer back. */
+  status: number | undefined;
   /** The request's Accept header, if it had one. */
   accept?: string;
   /** The fixture's operation name ('manifest.get', 'blob.upload', …), as faults target them. */

@@ -1,6 +1,6 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import { exportJwk } from '@signet/core';
-import { SignJWT } from 'jose';
+import { type JSONWebKeySet, SignJWT } from 'jose';
 import type { Fault } from '../faults';
 import type { EmulatorRequest, EmulatorResponse } from '../http-emulator';
 import { SigstoreService } from './service';
@@ -54,8 +54,8 @@ export class OidcIssuerEmulator extends SigstoreService {
   }
 
   /** The JSON Web Key Set the issuer publishes. */
-  get jwks(): { keys: Record<string, unknown>[] } {
-    return { keys: [{ ...exportJwk(this.publicKey), kid: this.keyId, alg: ALGORITHM, use: 'sig' }] };
+  get jwks(): JSONWebKeySet {
+    return { keys: [{ ...exportJwk(this.publicKey), kty: 'EC', kid: this.keyId, alg: ALGORITHM, use: 'sig' }] };
   }
 
   /** A signed ID token; by default a valid one for DEFAULT_EMAIL, audience `sigstore`, 1 h. */
