@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { type Bundle, toMessageSignatureBundle } from '@sigstore/bundle';
 import { HashAlgorithm as ProtoHashAlgorithm } from '@sigstore/protobuf-specs';
-import type { Artifact as SigstoreArtifact, Signature as SigstoreSignature, Witness } from '@sigstore/sign';
+import type { Artifact as SigstoreArtifact, Signature as SigstoreSignature } from '@sigstore/sign';
 import { algorithmInfo, type HashAlgorithm } from './algorithms';
 import { digestBytes, digestFile, type ProgressListener, readRegularFile, readSmallFile } from './digest';
 import { SignetError } from './errors';
@@ -9,8 +9,7 @@ import { publicKeyFingerprint } from './public-key';
 import type { Signer } from './signer';
 import { PUBLIC_GOOD_REKOR_URL, type SigstoreServices, scrubTokens, sigstoreFailure, witnessesFor } from './sigstore-services';
 import { INTOTO_PAYLOAD_TYPE, type Statement } from './statement';
-
-export type { Witness };
+import type { Witness } from './witness';
 
 export interface SignOptions {
   /**
@@ -23,7 +22,7 @@ export interface SignOptions {
   timestamp?: boolean;
   /** Which Fulcio, Rekor and TSA: public-good unless given (see readSigningConfig). */
   services?: SigstoreServices;
-  /** Further witnesses, for callers with their own (@sigstore/sign's Witness). */
+  /** Further witnesses, for callers with their own (any @sigstore/sign Witness). */
   witnesses?: Witness[];
   onProgress?: ProgressListener;
 }
