@@ -5,7 +5,7 @@ import type { Artifact as SigstoreArtifact, Signature as SigstoreSignature } fro
 import { algorithmInfo, type HashAlgorithm } from './algorithms';
 import { digestBytes, digestFile, type ProgressListener, readRegularFile, readSmallFile } from './digest';
 import { SignetError } from './errors';
-import { publicKeyFingerprint } from './public-key';
+import { publicKeyHint } from './public-key';
 import type { Signer } from './signer';
 import { PUBLIC_GOOD_REKOR_URL, type SigstoreServices, scrubTokens, sigstoreFailure, witnessesFor } from './sigstore-services';
 import { INTOTO_PAYLOAD_TYPE, type Statement } from './statement';
@@ -139,7 +139,7 @@ const PROTO_HASH: Record<HashAlgorithm, ProtoHashAlgorithm> = {
 
 type KeyMaterial = SigstoreSignature['key'];
 
-// A thousand artifacts signed with one key need its fingerprint once, not a thousand times.
+// A thousand artifacts signed with one key need its hint computed once, not a thousand times.
 const keyMaterials = new WeakMap<Signer, Promise<KeyMaterial>>();
 
 function keyMaterialOf(signer: Signer): Promise<KeyMaterial> {
@@ -147,7 +147,7 @@ function keyMaterialOf(signer: Signer): Promise<KeyMaterial> {
   if (signer.certificate) return signer.certificate().then((certificate) => ({ $case: 'x509Certificate', certificate }));
   let material = keyMaterials.get(signer);
   if (!material) {
-    material = signer.publicKey().then((publicKey) => ({ $case: 'publicKey', publicKey, hint: publicKeyFingerprint(publicKey) }));
+    material = signer.publicKey().then((publicKey) => ({ $case: 'publicKey', publicKey, hint: publicKeyHint(publicKey) }));
     keyMaterials.set(signer, material);
     material.catch(() => keyMaterials.delete(signer));
   }
