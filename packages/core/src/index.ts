@@ -82,7 +82,7 @@ export {
   providerFor,
   registerProvider,
 } from './provider';
-export { assertAcceptableKey, parsePublicKey, publicKeyFingerprint, publicKeyPem } from './public-key';
+export { assertAcceptableKey, parsePublicKey, publicKeyFingerprint, publicKeyHint, publicKeyPem } from './public-key';
 export { redactSecrets } from './redact';
 export {
   callRemote,
