@@ -67,6 +67,10 @@ export async function packPackage(dir: string, destination: string, env?: NodeJS
   return { ...packed, tarball: path.resolve(destination, packed.filename) };
 }
 
+function isDryRun(options: PublishOptions): boolean {
+  return Boolean(options.dryRun) || (options.npmArgs ?? []).includes('--dry-run');
+}
+
 /** A package packed and checked, its tarball held in memory: nothing is written before it is released. */
 interface Staged {
   packed: PackResult;
@@ -118,15 +122,13 @@ function refuseSecrets(packed: PackResult, bytes: Buffer, allowed: readonly stri
  * written stops it before anything is published.
  */
 export async function publishSigned(dir: string, signer: Signer | undefined, options: PublishOptions = {}): Promise<Release> {
-  const dryRun = Boolean(options.dryRun) || (options.npmArgs ?? []).includes('--dry-run');
-  if (!dryRun && !signer) throw new SignetError({ code: 'E_USAGE', message: 'publishing needs a signing key' });
+  if (!isDryRun(options) && !signer) throw new SignetError({ code: 'E_USAGE', message: 'publishing needs a signing key' });
   return publishStaged(dir, await stage(dir, options), signer, options);
 }
 
 /** Writes the staged tarball, then signs and publishes it (or, in a dry run, asks npm what it would publish). */
 async function publishStaged(dir: string, staged: Staged, signer: Signer | undefined, options: PublishOptions): Promise<Release> {
   const npmArgs = options.npmArgs ?? [];
-  const dryRun = Boolean(options.dryRun) || npmArgs.includes('--dry-run');
   const { packed, bytes, integrity } = staged;
   const destination = options.packDestination ?? dir;
   await fs.mkdir(destination, { recursive: true });
@@ -141,7 +143,7 @@ async function publishStaged(dir: string, staged: Staged, signer: Signer | undef
     files: packed.files.map((file) => file.path),
     published: false,
   };
-  if (dryRun) {
+  if (isDryRun(options)) {
     const { stdout, stderr } = await runNpm(['publish', tarball, ...npmArgs.filter((a) => a !== '--dry-run'), '--dry-run'], {
       cwd: dir,
       env: options.env,
@@ -213,8 +215,7 @@ export async function publishWorkspaces(
   signer: Signer | undefined,
   options: PublishOptions = {},
 ): Promise<WorkspaceRelease[]> {
-  const dryRun = Boolean(options.dryRun) || (options.npmArgs ?? []).includes('--dry-run');
-  if (!dryRun && !signer) throw new SignetError({ code: 'E_USAGE', message: 'publishing needs a signing key' });
+  if (!isDryRun(options) && !signer) throw new SignetError({ code: 'E_USAGE', message: 'publishing needs a signing key' });
   const plan: (WorkspaceRelease | { pkg: WorkspacePackage; staged: Staged })[] = [];
   for (const pkg of await workspacePackages(root)) {
     if (pkg.private) plan.push({ name: pkg.name, version: pkg.version, outcome: 'skipped-private' });

@@ -1,5 +1,5 @@
 import { gate as checkArtifacts, type GateVerdict, loadGatePolicy, loadTrustedRoot } from '@signet/core';
-import { count, createOutput, EXIT } from '../output';
+import { createOutput, EXIT } from '../output';
 
 interface GateFlags {
   policy: string;
@@ -19,7 +19,7 @@ export async function gate(artifacts: string[], flags: GateFlags): Promise<numbe
     trustedRoot: () => loadTrustedRoot({ trustedRootPath: flags.trustedRoot, offline: flags.offline, onWarning: out.warn }),
   });
   const failed = verdicts.filter((v) => !v.ok).length;
-  const summary = `${verdicts.length - failed} of ${count(verdicts.length, 'artifact')} passed${failed > 0 ? `, ${failed} failed` : ''} (policy ${flags.policy})`;
+  const summary = `${verdicts.length - failed} of ${verdicts.length} artifacts passed${failed > 0 ? `, ${failed} failed` : ''} (policy ${flags.policy})`;
   if (out.json) {
     out.data({ ok: failed === 0, policy: flags.policy, passed: verdicts.length - failed, failed, verdicts });
     out.info(summary);

@@ -198,7 +198,7 @@ export async function npmVerify(specs: string[], flags: VerifyFlags): Promise<nu
   return reportError(
     new SignetError({
       code: 'E_SIGNATURE',
-      message: `${failed.length} of ${count(reports.length, 'package')} failed verification; ${first.name}@${first.version}: ${first.problems[0]}`,
+      message: `${failed.length} of ${reports.length} packages failed verification; ${first.name}@${first.version}: ${first.problems[0]}`,
     }),
     false,
   );
