@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { SignetError } from '@signet/core';
+import { count } from './output';
 
 /*
  * The command table and its parser, over node:util's parseArgs. `signet verify` runs in
@@ -103,7 +104,9 @@ function checkPositionals(command: CommandSpec, positionals: string[]): void {
     throw usageError(`${command.name} needs <${command.args[positionals.length]?.name}>`);
   }
   if (!variadic && positionals.length > command.args.length) {
-    throw usageError(`${command.name} takes ${command.args.length} argument(s), got ${positionals.length}: ${positionals.join(' ')}`);
+    throw usageError(
+      `${command.name} takes ${count(command.args.length, 'argument')}, got ${positionals.length}: ${positionals.join(' ')}`,
+    );
   }
 }
 

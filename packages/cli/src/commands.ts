@@ -404,9 +404,19 @@ Examples:
       provenance: { type: 'boolean', description: "npm publish --provenance (npm's own provenance, in GitHub Actions or GitLab CI)" },
       registry: { type: 'string', valueName: 'url', description: 'npm publish --registry' },
       'npm-arg': { type: 'string', valueName: 'arg', multiple: true, description: 'any other argument for npm publish' },
+      'allow-secret': {
+        type: 'string',
+        valueName: 'path',
+        multiple: true,
+        description: 'publish this file of the package although it looks like a private key or credential',
+      },
       json,
     },
     help: `
+A tarball that holds a private key or a credential (a PEM private key, a *.key, *.p12 or *.pfx
+file, an SSH key, an .env file that sets values, an .npmrc with a token) is refused, dry run or
+not, naming each such file; --allow-secret PATH publishes one anyway.
+
 The tarball npm packs (prepack and prepare scripts run) is signed as an in-toto statement
 whose subject is pkg:npm/NAME@VERSION with the tarball's sha512, the way npm provenance names
 it; NAME-VERSION.tgz.sigstore.json is written beside it, then that tarball is published. If

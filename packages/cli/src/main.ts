@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { SignetError } from '@signet/core';
 import { overviewHelp, parseCommandLine } from './command-line';
 import { COMMANDS, OVERVIEW_FOOTER } from './commands';
@@ -14,7 +16,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         process.stdout.write(parsed.text);
         return EXIT.OK;
       case 'version':
-        process.stdout.write(`${require('../package.json').version}\n`);
+        process.stdout.write(`${installedVersion()}\n`);
         return EXIT.OK;
       case 'run':
         return (await parsed.command.run(parsed.positionals, parsed.options)) ?? EXIT.OK;
@@ -25,6 +27,15 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     }
     return reportError(error, json);
   }
+}
+
+/**
+ * The version of the package as installed, read when asked rather than bundled at build time:
+ * a dist/ built before `changeset version` would otherwise print the version before the bump.
+ * The bundle (dist/signet.cjs) and the sources (src/main.ts) both sit one folder below package.json.
+ */
+function installedVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 export function run(): void {

@@ -19,6 +19,11 @@ export function exitCodeFor(error: SignetError): number {
   return EXIT.BAD_INPUT;
 }
 
+/** "1 file", "2 files": a number of things, as people write it. */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
 /** Where a command writes: data to stdout, people to stderr. */
 export interface Output {
   json: boolean;

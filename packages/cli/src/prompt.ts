@@ -3,7 +3,10 @@ import { isatty } from 'node:tty';
 /** Asks for a passphrase on the terminal without echoing it; only called when stdin is a TTY. */
 export async function promptPassphrase(question: string): Promise<string> {
   const { read } = require('read') as typeof import('read');
-  return read({ prompt: question, silent: true, replace: '', output: process.stderr });
+  const passphrase = await read({ prompt: question, silent: true, replace: '', output: process.stderr });
+  // A silent read swallows the Enter too; without this newline the next line follows the prompt.
+  process.stderr.write('\n');
+  return passphrase;
 }
 
 /**

@@ -64,7 +64,7 @@ describe('bad artifacts', () => {
     const { dir, key, pub } = signedSetup();
     fs.mkdirSync(path.join(dir, 'dist'));
     const { error } = fails(dir, ['sign', 'dist', '--key', key], 2, 'E_INPUT');
-    expect(error.message).toContain('directory');
+    expect(error.message).toBe('dist is a folder; sign a folder as one build with: signet sign-dir dist');
     fails(dir, ['verify', 'dist', '--bundle', 'app.js.sigstore.json', '--key', pub], 2, 'E_INPUT');
   });
 

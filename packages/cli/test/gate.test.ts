@@ -123,7 +123,7 @@ describe('signet gate', () => {
           rule: 3,
           ok: false,
           reason: expect.stringMatching(
-            /^bin\/tool\.sigstore\.json: the signature does not verify: .*; the bundle names another key \(sha256:[0-9a-f]{16}…\), not release$/,
+            /^bin\/tool\.sigstore\.json: the signature does not verify: .*; the bundle names another key \(sha256:[0-9a-f]{64}\), not release$/,
           ),
           code: 'E_SIGNATURE',
         },

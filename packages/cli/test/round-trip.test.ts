@@ -168,6 +168,27 @@ describe('verify', () => {
     expect(printed.digests.sha256).toBe(sha256Hex(Buffer.from(content)));
   });
 
+  test("the key's fingerprint is sha256:HEX of its SPKI DER, the same in text and in --json", () => {
+    const dir = tmp();
+    const { key, pub } = generateKey(dir, 'signing');
+    writeFile(dir, 'data.txt', 'fingerprint\n');
+    signetOk(['sign', 'data.txt', '--key', key], { cwd: dir });
+    const spki = Buffer.from(
+      fs
+        .readFileSync(path.join(dir, pub), 'utf8')
+        .replace(/-----[A-Z ]+-----/g, '')
+        .replace(/\s/g, ''),
+      'base64',
+    );
+    const fingerprint = `sha256:${sha256Hex(spki)}`;
+    const text = signet(['verify', 'data.txt', '--key', pub], { cwd: dir });
+    expect(text.stderr).toContain(`  signed by key ${pub} (${fingerprint})\n`);
+    const json = JSON.parse(signet(['verify', 'data.txt', '--key', pub, '--json'], { cwd: dir }).stdout) as {
+      signer: { fingerprint: string };
+    };
+    expect(json.signer.fingerprint).toBe(fingerprint);
+  });
+
   test('key rotation: --key old.pub --key new.pub accepts either key, names the one that signed, and refuses a third', () => {
     const dir = tmp();
     const old = generateKey(dir, 'old');

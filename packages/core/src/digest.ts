@@ -1,6 +1,8 @@
+import { isUtf8 } from 'node:buffer';
 import crypto from 'node:crypto';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
+import nodePath from 'node:path';
 import type { Readable } from 'node:stream';
 import type { HashAlgorithm } from './algorithms';
 import { SignetError } from './errors';
@@ -194,11 +196,30 @@ export function inputError(path: string, cause: unknown): SignetError {
   const code = (cause as NodeJS.ErrnoException).code;
   const reason =
     code === 'ENOENT'
-      ? 'does not exist'
+      ? nameNotUtf8(path)
+        ? 'exists, but its name is not valid UTF-8, and Node.js cannot open a file by such a name: rename it'
+        : 'does not exist'
       : code === 'EACCES' || code === 'EPERM'
         ? 'cannot be read (permission denied)'
         : code === 'EISDIR'
           ? 'is a directory; give a file'
           : `cannot be read (${code ?? 'unknown error'})`;
   return new SignetError({ code: 'E_INPUT', message: `${path} ${reason}`, cause });
+}
+
+/**
+ * Whether a path that was not found names a file whose name is not UTF-8: Node decodes such
+ * a command-line argument with U+FFFD for each bad byte, so the file it names cannot be found
+ * by that string, though the folder lists it.
+ */
+function nameNotUtf8(path: string): boolean {
+  if (!path.includes('\uFFFD')) return false;
+  let names: Buffer[];
+  try {
+    names = fsSync.readdirSync(nodePath.dirname(path), { encoding: 'buffer' });
+  } catch {
+    return false;
+  }
+  const base = nodePath.basename(path);
+  return names.some((name) => !isUtf8(name) && name.toString('utf8') === base);
 }

@@ -82,7 +82,7 @@ export {
   providerFor,
   registerProvider,
 } from './provider';
-export { assertAcceptableKey, parsePublicKey, publicKeyFingerprint, publicKeyPem } from './public-key';
+export { assertAcceptableKey, parsePublicKey, publicKeyFingerprint, publicKeyHint, publicKeyPem } from './public-key';
 export { redactSecrets } from './redact';
 export {
   callRemote,
@@ -93,7 +93,7 @@ export {
   type RemoteCallOptions,
   remoteError,
 } from './remote';
-export { type SignInput, type SignOptions, signArtifact, signArtifacts, signStatement, type Witness } from './sign';
+export { type SignInput, type SignOptions, signArtifact, signArtifacts, signStatement } from './sign';
 export type { Signer } from './signer';
 export {
   PUBLIC_GOOD_REKOR_URL,
@@ -137,3 +137,4 @@ export {
   type Verifier,
   type VerifierOptions,
 } from './verify';
+export type { Witness } from './witness';

@@ -1,5 +1,4 @@
 import crypto, { type KeyObject } from 'node:crypto';
-import type { IdentityProvider } from '@sigstore/sign';
 import { SignetError } from './errors';
 import { httpRequest, isLoopbackUrl, readJson } from './http';
 import { signDigest } from './prehash';
@@ -11,6 +10,11 @@ import { overFulcio } from './sigstore-transport';
 
 /** The public-good Fulcio, used when neither a URL nor a signing config names another. */
 export const PUBLIC_GOOD_FULCIO_URL = 'https://fulcio.sigstore.dev';
+
+/** Where an OIDC identity token comes from (the shape @sigstore/sign's FulcioSigner asks for). */
+export interface IdentityProvider {
+  getToken: () => Promise<string>;
+}
 
 export interface KeylessOptions extends ProviderOptions {
   /** An OIDC identity token, as `--identity-token` gives it. */

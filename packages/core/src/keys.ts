@@ -1,8 +1,8 @@
-import fs from 'node:fs/promises';
+import { readRegularFile } from './digest';
 import { SignetError } from './errors';
 import { keylessProvider } from './keyless';
 import { type KeyRef, parseKeyRef } from './keyref';
-import { envKeyProvider, fileKeyProvider } from './local-keys';
+import { envKeyProvider, fileKeyProvider, publicKeyPathFor } from './local-keys';
 import type { TrustedKey } from './policy';
 import { type CreateKeyOptions, type KeyProvider, type ProviderOptions, providerFor, registerProvider } from './provider';
 import type { Signer } from './signer';
@@ -36,24 +36,37 @@ export async function createKey(ref: string | KeyRef, options: CreateKeyOptions 
 }
 
 /**
- * The public key to verify with, from what a user passes to `--key`: a PEM file (the
- * common case, which loads no provider), or any key reference, whose provider yields
- * the public key (a KMS key, a private key file).
+ * The public key to verify with, from what a user passes to `--key`: a PEM public key file
+ * (which loads no provider), or a key reference whose provider yields the public key (a KMS
+ * key, an HSM key).
  */
 export async function trustedKeyFromRef(value: string, options: ProviderOptions = {}): Promise<TrustedKey> {
   const keyRef = refOf(value);
-  if (keyRef.scheme === 'file') {
-    let text: string | undefined;
-    try {
-      text = await fs.readFile(keyRef.location, 'utf8');
-    } catch {
-      // fall through to the provider, whose error names the problem
-    }
-    if (text !== undefined && /-----BEGIN (RSA )?PUBLIC KEY-----/.test(text) && !text.includes('PRIVATE KEY-----')) {
-      return { publicKey: text, name: keyRef.display };
-    }
-  }
+  if (keyRef.scheme === 'file') return trustedKeyFromFile(keyRef);
   const signer = await openSigner(keyRef, options);
   // The provider's key id names the key safely (no PIN, a resolved version).
   return { publicKey: await signer.publicKey(), name: signer.keyId };
+}
+
+/**
+ * A key file given to verify with must be a PEM public key. A private key is refused rather
+ * than opened: it does not belong on a deploy host, where verification runs, and its public
+ * half is all a verifier needs.
+ */
+async function trustedKeyFromFile(ref: KeyRef): Promise<TrustedKey> {
+  const text = (await readRegularFile(ref.location)).toString('utf8');
+  if (text.includes('PRIVATE KEY-----')) {
+    const pub = publicKeyPathFor(ref.location);
+    throw new SignetError({
+      code: 'E_KEY',
+      message: `${ref.display} is a private key, which does not belong where artifacts are verified; verify with its public key, ${pub} (signet key public --key ${ref.display} > ${pub} writes it)`,
+    });
+  }
+  if (!/-----BEGIN (RSA )?PUBLIC KEY-----/.test(text)) {
+    throw new SignetError({
+      code: 'E_KEY',
+      message: `${ref.display} is not a PEM public key; verify with the signer's public key (the .pub file signet key generate writes)`,
+    });
+  }
+  return { publicKey: text, name: ref.display };
 }

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { CertificateExtensions } from './certificate-identity';
 import { SignetError } from './errors';
-import { assertAcceptableKey, parsePublicKey, publicKeyFingerprint } from './public-key';
+import { assertAcceptableKey, fingerprintOfHint, parsePublicKey, publicKeyHint } from './public-key';
 import { COSIGN_SIGN_PREDICATE_TYPE, NPM_RELEASE_PREDICATE_TYPE, PREDICATE_TYPES } from './statement';
 
 /**
@@ -75,6 +75,9 @@ export interface Policy {
 /** A TrustedKey parsed once for the verifier. */
 export interface ResolvedKey {
   key: KeyObject;
+  /** The hint a bundle signed with this key carries (base64 of the SPKI's SHA-256). */
+  hint: string;
+  /** `sha256:HEX`, as Signet prints keys. */
   fingerprint: string;
   name: string;
   validFrom?: Date;
@@ -85,12 +88,14 @@ export interface ResolvedKey {
 export function resolveKeys(keys: readonly TrustedKey[]): ResolvedKey[] {
   return keys.map((trusted, i) => {
     const label = trusted.name ?? `key ${i + 1}`;
-    const { key, fingerprint } = parsedKey(trusted.publicKey, label);
+    const { key, hint } = parsedKey(trusted.publicKey, label);
+    const fingerprint = fingerprintOfHint(hint);
     assertAcceptableKey(key, label);
     return {
       key,
+      hint,
       fingerprint,
-      name: trusted.name ?? `sha256:${Buffer.from(fingerprint, 'base64').toString('hex')}`,
+      name: trusted.name ?? fingerprint,
       validFrom: trusted.validFrom,
       validUntil: trusted.validUntil,
     };
@@ -99,22 +104,22 @@ export function resolveKeys(keys: readonly TrustedKey[]): ResolvedKey[] {
 
 // A deploy gate or webhook verifies many bundles against the same few keys; parsing a PEM
 // and exporting its DER for the fingerprint cost more than the signature check itself.
-const byPem = new Map<string, { key: KeyObject; fingerprint: string }>();
-const byObject = new WeakMap<KeyObject, { key: KeyObject; fingerprint: string }>();
+const byPem = new Map<string, { key: KeyObject; hint: string }>();
+const byObject = new WeakMap<KeyObject, { key: KeyObject; hint: string }>();
 const PEM_CACHE_SIZE = 256;
 
-function parsedKey(material: string | KeyObject, name: string): { key: KeyObject; fingerprint: string } {
+function parsedKey(material: string | KeyObject, name: string): { key: KeyObject; hint: string } {
   if (typeof material !== 'string') {
     let entry = byObject.get(material);
     if (!entry) {
-      entry = { key: material, fingerprint: publicKeyFingerprint(material) };
+      entry = { key: material, hint: publicKeyHint(material) };
       byObject.set(material, entry);
     }
     return entry;
   }
   let entry = byPem.get(material);
   if (!entry) {
-    entry = { key: parsePublicKey(material, name), fingerprint: publicKeyFingerprint(material) };
+    entry = { key: parsePublicKey(material, name), hint: publicKeyHint(material) };
     if (byPem.size >= PEM_CACHE_SIZE) byPem.delete(byPem.keys().next().value as string);
     byPem.set(material, entry);
   }

@@ -9,16 +9,29 @@ export function publicKeyPem(key: KeyObject): string {
 }
 
 /**
- * base64(SHA-256(SPKI DER)): the key hint Signet writes into bundles, the same
- * fingerprint cosign and the Sigstore conformance suite use.
+ * base64(SHA-256(SPKI DER)): the key hint Signet writes into bundles, the same hint cosign
+ * and the Sigstore conformance suite write. People and --json see it as publicKeyFingerprint.
  */
-export function publicKeyFingerprint(key: KeyObject | string): string {
+export function publicKeyHint(key: KeyObject | string): string {
   // A "PUBLIC KEY" PEM's body is the SPKI DER itself; reading it spares OpenSSL's export.
   const der =
     typeof key === 'string' && /^-----BEGIN PUBLIC KEY-----[^-]+-----END PUBLIC KEY-----$/.test(key.trim())
       ? pem.toDER(key)
       : (typeof key === 'string' ? crypto.createPublicKey(key) : key).export({ type: 'spki', format: 'der' });
   return crypto.createHash('sha256').update(der).digest('base64');
+}
+
+/**
+ * A key's fingerprint as Signet prints it, in text and in --json alike: `sha256:` and the hex
+ * SHA-256 of its DER SubjectPublicKeyInfo (`openssl pkey -pubin -outform DER | sha256sum`).
+ */
+export function publicKeyFingerprint(key: KeyObject | string): string {
+  return fingerprintOfHint(publicKeyHint(key));
+}
+
+/** The fingerprint a bundle's key hint stands for, when the hint is one (cosign and others may write anything). */
+export function fingerprintOfHint(hint: string): string {
+  return `sha256:${Buffer.from(hint, 'base64').toString('hex')}`;
 }
 
 /** Reads a public key from PEM (SPKI, PKCS#1 or a certificate's key) or SPKI DER. */

@@ -1,16 +1,15 @@
 import crypto from 'node:crypto';
 import { type Bundle, toMessageSignatureBundle } from '@sigstore/bundle';
 import { HashAlgorithm as ProtoHashAlgorithm } from '@sigstore/protobuf-specs';
-import type { Artifact as SigstoreArtifact, Signature as SigstoreSignature, Witness } from '@sigstore/sign';
+import type { Artifact as SigstoreArtifact, Signature as SigstoreSignature } from '@sigstore/sign';
 import { algorithmInfo, type HashAlgorithm } from './algorithms';
 import { digestBytes, digestFile, type ProgressListener, readRegularFile, readSmallFile } from './digest';
 import { SignetError } from './errors';
-import { publicKeyFingerprint } from './public-key';
+import { publicKeyHint } from './public-key';
 import type { Signer } from './signer';
 import { PUBLIC_GOOD_REKOR_URL, type SigstoreServices, scrubTokens, sigstoreFailure, witnessesFor } from './sigstore-services';
 import { INTOTO_PAYLOAD_TYPE, type Statement } from './statement';
-
-export type { Witness };
+import type { Witness } from './witness';
 
 export interface SignOptions {
   /**
@@ -23,7 +22,7 @@ export interface SignOptions {
   timestamp?: boolean;
   /** Which Fulcio, Rekor and TSA: public-good unless given (see readSigningConfig). */
   services?: SigstoreServices;
-  /** Further witnesses, for callers with their own (@sigstore/sign's Witness). */
+  /** Further witnesses, for callers with their own (any @sigstore/sign Witness). */
   witnesses?: Witness[];
   onProgress?: ProgressListener;
 }
@@ -140,7 +139,7 @@ const PROTO_HASH: Record<HashAlgorithm, ProtoHashAlgorithm> = {
 
 type KeyMaterial = SigstoreSignature['key'];
 
-// A thousand artifacts signed with one key need its fingerprint once, not a thousand times.
+// A thousand artifacts signed with one key need its hint computed once, not a thousand times.
 const keyMaterials = new WeakMap<Signer, Promise<KeyMaterial>>();
 
 function keyMaterialOf(signer: Signer): Promise<KeyMaterial> {
@@ -148,7 +147,7 @@ function keyMaterialOf(signer: Signer): Promise<KeyMaterial> {
   if (signer.certificate) return signer.certificate().then((certificate) => ({ $case: 'x509Certificate', certificate }));
   let material = keyMaterials.get(signer);
   if (!material) {
-    material = signer.publicKey().then((publicKey) => ({ $case: 'publicKey', publicKey, hint: publicKeyFingerprint(publicKey) }));
+    material = signer.publicKey().then((publicKey) => ({ $case: 'publicKey', publicKey, hint: publicKeyHint(publicKey) }));
     keyMaterials.set(signer, material);
     material.catch(() => keyMaterials.delete(signer));
   }

@@ -1,8 +1,8 @@
-import type { Witness } from '@sigstore/sign';
 import { readRegularFile } from './digest';
 import { SignetError } from './errors';
 import { redactSecrets } from './redact';
 import { overRekor, overTimestampAuthority } from './sigstore-transport';
+import type { Witness } from './witness';
 
 /** The Sigstore services a signature uses: public-good by default, or a private deployment. */
 export interface SigstoreServices {

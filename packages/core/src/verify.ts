@@ -17,7 +17,7 @@ import {
   type ResolvedKey,
   resolveKeys,
 } from './policy';
-import { assertAcceptableKey } from './public-key';
+import { assertAcceptableKey, fingerprintOfHint } from './public-key';
 import { DsseSignatureCheck, MessageSignatureCheck, type PreparedArtifact } from './signature-content';
 import { hexDigests, INTOTO_PAYLOAD_TYPE, parseStatement, predicateTypeName, type Statement, type Subject } from './statement';
 import { emptyTrustedRoot, type TrustedRoot } from './trusted-root';
@@ -52,7 +52,12 @@ export type Artifact = ({ path: string } | { bytes: Uint8Array } | { digest: { a
 };
 
 export type SignerIdentity =
-  | { kind: 'key'; name: string; fingerprint: string }
+  | {
+      kind: 'key';
+      name: string;
+      /** `sha256:` and the hex SHA-256 of the key's DER SubjectPublicKeyInfo, as Signet prints every key. */
+      fingerprint: string;
+    }
   | { kind: 'certificate'; subject: string; issuer: string; extensions: CertificateExtensions };
 
 /** A time the signature provably existed at: a log's signed entry timestamp, or a trusted TSA's token. */
@@ -258,7 +263,7 @@ class SignetVerifier implements Verifier {
     const hint = material.$case === 'publicKey' ? material.publicKey.hint : '';
     // The hint names the key that signed; try it first, then every other trusted key
     // (cosign and other tools write hints that are not fingerprints, or none).
-    const candidates = [...keys.filter((k) => k.fingerprint === hint), ...keys.filter((k) => k.fingerprint !== hint)];
+    const candidates = [...keys.filter((k) => k.hint === hint), ...keys.filter((k) => k.hint !== hint)];
     const base = await this.trustFor(bundle);
     let firstError: SignetError | undefined;
     for (const candidate of candidates) {
@@ -496,8 +501,8 @@ function outsideWindow(key: ResolvedKey): SignetError {
 
 /** A bundle whose key hint is a fingerprint no trusted key has: said, as it tells who signed. */
 function hintNote(hint: string, keys: ResolvedKey[]): string {
-  if (!/^[A-Za-z0-9+/]{43}=$/.test(hint) || keys.some((key) => key.fingerprint === hint)) return '';
-  return `; the bundle names another key (sha256:${Buffer.from(hint, 'base64').toString('hex').slice(0, 16)}…), not ${keys.map((k) => k.name).join(' or ')}`;
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(hint) || keys.some((key) => key.hint === hint)) return '';
+  return `; the bundle names another key (${fingerprintOfHint(hint)}), not ${keys.map((k) => k.name).join(' or ')}`;
 }
 
 function certificateOf(bundle: Bundle): Uint8Array | undefined {

@@ -194,7 +194,7 @@ describe('gate: what fails', () => {
     const verdict = await oneFile(tmp(), '  - { kind: lambda-zip, signers: [other] }');
     expect(verdict).toMatchObject({ ok: false, code: 'E_SIGNATURE' });
     expect(verdict.reason).toMatch(
-      /^app\.zip\.sigstore\.json: the signature does not verify: .*; the bundle names another key \(sha256:[0-9a-f]{16}…\), not other$/,
+      /^app\.zip\.sigstore\.json: the signature does not verify: .*; the bundle names another key \(sha256:[0-9a-f]{64}\), not other$/,
     );
   });
 

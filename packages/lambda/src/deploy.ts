@@ -1,21 +1,10 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
-import {
-  CreateCodeSigningConfigCommand,
-  LambdaClient,
-  PublishLayerVersionCommand,
-  PutFunctionCodeSigningConfigCommand,
-  UpdateFunctionCodeCommand,
-} from '@aws-sdk/client-lambda';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  DescribeSigningJobCommand,
-  PutSigningProfileCommand,
-  SignerClient,
-  StartSigningJobCommand,
-  waitUntilSuccessfulSigningJob,
-} from '@aws-sdk/client-signer';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SignerClient } from '@aws-sdk/client-signer';
 import { SignetError, type Verified } from '@signet/core';
+import { awsSdk, quietClient } from './aws-sdk';
 import { verifyZip, type ZipVerifyOptions } from './verify-zip';
 
 export interface DeployOptions extends ZipVerifyOptions {
@@ -39,10 +28,11 @@ export interface DeployedFunction {
  * Lambda's CodeSha256 must come back as the verified zip's.
  */
 export async function deployFunction(zip: string, functionName: string, options: DeployOptions): Promise<DeployedFunction> {
+  const sdk = awsSdk('lambda');
   const { bytes, verified } = await verifyZip(zip, options);
-  const lambda = options.lambda ?? new LambdaClient({});
+  const lambda = options.lambda ?? quietClient(() => new sdk.lambda.LambdaClient({}));
   const updated = await aws('Lambda UpdateFunctionCode', functionName, () =>
-    lambda.send(new UpdateFunctionCodeCommand({ FunctionName: functionName, ZipFile: bytes, Publish: options.publish })),
+    lambda.send(new sdk.lambda.UpdateFunctionCodeCommand({ FunctionName: functionName, ZipFile: bytes, Publish: options.publish })),
   );
   const codeSha256 = assertSameCode(updated.CodeSha256, bytes, functionName);
   return { functionName, codeSha256, version: updated.Version, verified };
@@ -62,11 +52,12 @@ export interface DeployedLayer {
 
 /** A layer the same way: verified, then published as a new layer version from the verified bytes. */
 export async function deployLayer(zip: string, layerName: string, options: DeployLayerOptions): Promise<DeployedLayer> {
+  const sdk = awsSdk('lambda');
   const { bytes, verified } = await verifyZip(zip, options);
-  const lambda = options.lambda ?? new LambdaClient({});
+  const lambda = options.lambda ?? quietClient(() => new sdk.lambda.LambdaClient({}));
   const published = await aws('Lambda PublishLayerVersion', layerName, () =>
     lambda.send(
-      new PublishLayerVersionCommand({
+      new sdk.lambda.PublishLayerVersionCommand({
         LayerName: layerName,
         Content: { ZipFile: bytes },
         CompatibleRuntimes: options.compatibleRuntimes as never,
@@ -94,15 +85,16 @@ export interface CodeSigningSetup {
  * Returns the profile version ARN and the config's ARN.
  */
 export async function setupCodeSigning(setup: CodeSigningSetup): Promise<{ profileVersionArn: string; codeSigningConfigArn: string }> {
-  const signer = setup.signer ?? new SignerClient({});
-  const lambda = setup.lambda ?? new LambdaClient({});
+  const sdk = awsSdk('lambda', 'signer');
+  const signer = setup.signer ?? quietClient(() => new sdk.signer.SignerClient({}));
+  const lambda = setup.lambda ?? quietClient(() => new sdk.lambda.LambdaClient({}));
   const profile = await aws('Signer PutSigningProfile', setup.profileName, () =>
-    signer.send(new PutSigningProfileCommand({ profileName: setup.profileName, platformId: 'AWSLambda-SHA384-ECDSA' })),
+    signer.send(new sdk.signer.PutSigningProfileCommand({ profileName: setup.profileName, platformId: 'AWSLambda-SHA384-ECDSA' })),
   );
   const profileVersionArn = profile.profileVersionArn ?? '';
   const config = await aws('Lambda CreateCodeSigningConfig', setup.functionName, () =>
     lambda.send(
-      new CreateCodeSigningConfigCommand({
+      new sdk.lambda.CreateCodeSigningConfigCommand({
         Description: `Signet: ${setup.profileName} for ${setup.functionName}`,
         AllowedPublishers: { SigningProfileVersionArns: [profileVersionArn] },
         CodeSigningPolicies: { UntrustedArtifactOnDeployment: setup.untrustedArtifactOnDeployment },
@@ -111,7 +103,9 @@ export async function setupCodeSigning(setup: CodeSigningSetup): Promise<{ profi
   );
   const codeSigningConfigArn = config.CodeSigningConfig?.CodeSigningConfigArn ?? '';
   await aws('Lambda PutFunctionCodeSigningConfig', setup.functionName, () =>
-    lambda.send(new PutFunctionCodeSigningConfigCommand({ FunctionName: setup.functionName, CodeSigningConfigArn: codeSigningConfigArn })),
+    lambda.send(
+      new sdk.lambda.PutFunctionCodeSigningConfigCommand({ FunctionName: setup.functionName, CodeSigningConfigArn: codeSigningConfigArn }),
+    ),
   );
   return { profileVersionArn, codeSigningConfigArn };
 }
@@ -138,14 +132,15 @@ export async function deployWithAwsSigner(
   functionName: string,
   options: AwsSignerDeployOptions,
 ): Promise<DeployedFunction & { jobId: string }> {
+  const sdk = awsSdk('lambda', 's3', 'signer');
   const { bytes, verified } = await verifyZip(zip, options);
-  const s3 = options.s3 ?? new S3Client({});
-  const signer = options.signer ?? new SignerClient({});
-  const lambda = options.lambda ?? new LambdaClient({});
+  const s3 = options.s3 ?? quietClient(() => new sdk.s3.S3Client({}));
+  const signer = options.signer ?? quietClient(() => new sdk.signer.SignerClient({}));
+  const lambda = options.lambda ?? quietClient(() => new sdk.lambda.LambdaClient({}));
   const prefix = options.prefix ?? 'signet/';
   const key = `${prefix}${path.basename(zip)}`;
   const uploaded = await aws('S3 PutObject', `s3://${options.bucket}/${key}`, () =>
-    s3.send(new PutObjectCommand({ Bucket: options.bucket, Key: key, Body: bytes })),
+    s3.send(new sdk.s3.PutObjectCommand({ Bucket: options.bucket, Key: key, Body: bytes })),
   );
   if (!uploaded.VersionId) {
     throw new SignetError({
@@ -155,7 +150,7 @@ export async function deployWithAwsSigner(
   }
   const job = await aws('Signer StartSigningJob', options.profileName, () =>
     signer.send(
-      new StartSigningJobCommand({
+      new sdk.signer.StartSigningJobCommand({
         profileName: options.profileName,
         source: { s3: { bucketName: options.bucket, key, version: uploaded.VersionId } },
         destination: { s3: { bucketName: options.bucket, prefix: `${prefix}signed/` } },
@@ -164,15 +159,18 @@ export async function deployWithAwsSigner(
   );
   const jobId = job.jobId ?? '';
   await aws('Signer signing job', jobId, () =>
-    waitUntilSuccessfulSigningJob({ client: signer, maxWaitTime: options.maxWaitSeconds ?? 300, minDelay: 1, maxDelay: 5 }, { jobId }),
+    sdk.signer.waitUntilSuccessfulSigningJob(
+      { client: signer, maxWaitTime: options.maxWaitSeconds ?? 300, minDelay: 1, maxDelay: 5 },
+      { jobId },
+    ),
   );
-  const described = await aws('Signer DescribeSigningJob', jobId, () => signer.send(new DescribeSigningJobCommand({ jobId })));
+  const described = await aws('Signer DescribeSigningJob', jobId, () => signer.send(new sdk.signer.DescribeSigningJobCommand({ jobId })));
   const signed = described.signedObject?.s3;
   if (!signed?.bucketName || !signed.key)
     throw new SignetError({ code: 'E_PROVIDER', message: `AWS Signer job ${jobId} named no signed object` });
   const updated = await aws('Lambda UpdateFunctionCode', functionName, () =>
     lambda.send(
-      new UpdateFunctionCodeCommand({
+      new sdk.lambda.UpdateFunctionCodeCommand({
         FunctionName: functionName,
         S3Bucket: signed.bucketName,
         S3Key: signed.key,

@@ -1,8 +1,11 @@
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { readRegularFile, type Signer, SignetError, type SignOptions, serializeBundle, signStatement, writeFileAtomic } from '@signet/core';
 import { NpmFailure, runNpm } from './npm-cli';
 import { npmPurl, releaseStatement, sha512Integrity } from './release';
+import { secretFiles } from './secrets';
+import { tarballFiles } from './tarball';
 
 export interface PublishOptions {
   /** Flags passed on to `npm publish` (`--tag next`, `--access public`, `--otp …`, `--provenance`, `--registry …`). */
@@ -13,6 +16,12 @@ export interface PublishOptions {
   signOptions?: SignOptions;
   /** Where the tarball and its bundle are written (default: the package folder). */
   packDestination?: string;
+  /**
+   * Paths inside the package (as `npm pack` lists them) to publish although they look like a
+   * private key or a credential (a test fixture's throwaway key). Any other such file stops
+   * the publish (see secretFiles).
+   */
+  allowSecrets?: string[];
   env?: NodeJS.ProcessEnv;
 }
 
@@ -58,46 +67,93 @@ export async function packPackage(dir: string, destination: string, env?: NodeJS
   return { ...packed, tarball: path.resolve(destination, packed.filename) };
 }
 
+function isDryRun(options: PublishOptions): boolean {
+  return Boolean(options.dryRun) || (options.npmArgs ?? []).includes('--dry-run');
+}
+
+/** A package packed and checked, its tarball held in memory: nothing is written before it is released. */
+interface Staged {
+  packed: PackResult;
+  bytes: Buffer;
+  integrity: string;
+}
+
 /**
- * `signet npm publish`: packs the package, signs the exact tarball bytes (a DSSE bundle of
- * an in-toto statement whose subject is `pkg:npm/NAME@VERSION` with the tarball's sha512, as
- * npm provenance has it), writes `NAME-VERSION.tgz.sigstore.json` beside the tarball, then
- * publishes that same tarball with `npm publish <tarball>`. A signature that fails, or a
- * bundle that cannot be written, stops it before anything is published.
+ * `npm pack` into a scratch folder, then checks what was packed: the tarball is the one npm
+ * reported, and it holds no private key or credential the caller did not allow.
  */
-export async function publishSigned(dir: string, signer: Signer | undefined, options: PublishOptions = {}): Promise<Release> {
-  const npmArgs = options.npmArgs ?? [];
-  const dryRun = Boolean(options.dryRun) || npmArgs.includes('--dry-run');
-  if (!dryRun && !signer) throw new SignetError({ code: 'E_USAGE', message: 'publishing needs a signing key' });
-  const packed = await packPackage(dir, options.packDestination ?? dir, options.env);
-  const bytes = await readRegularFile(packed.tarball);
+async function stage(dir: string, options: PublishOptions): Promise<Staged> {
+  const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'signet-pack-'));
+  let packed: PackResult & { tarball: string };
+  let bytes: Buffer;
+  try {
+    packed = await packPackage(dir, scratch, options.env);
+    bytes = await readRegularFile(packed.tarball);
+  } finally {
+    await fs.rm(scratch, { recursive: true, force: true });
+  }
   const integrity = sha512Integrity(bytes);
   if (integrity !== packed.integrity) {
     throw new SignetError({
       code: 'E_INTERNAL',
-      message: `${packed.tarball} changed after npm packed it (integrity ${integrity}, npm said ${packed.integrity})`,
+      message: `${packed.filename} changed after npm packed it (integrity ${integrity}, npm said ${packed.integrity})`,
     });
   }
+  refuseSecrets(packed, bytes, options.allowSecrets ?? []);
+  return { packed, bytes, integrity };
+}
+
+function refuseSecrets(packed: PackResult, bytes: Buffer, allowed: readonly string[]): void {
+  const found = secretFiles(tarballFiles(bytes)).filter((file) => !allowed.includes(file.path));
+  if (found.length === 0) return;
+  const them = found.length === 1 ? 'it' : 'them';
+  throw new SignetError({
+    code: 'E_INPUT',
+    message: `${packed.name}@${packed.version}'s tarball holds private key material or credentials: ${found.map((file) => `${file.path} (${file.what})`).join(', ')}; leave ${them} out (package.json "files" or .npmignore), or publish ${them} anyway with --allow-secret PATH; nothing was published`,
+  });
+}
+
+/**
+ * `signet npm publish`: packs the package, checks the tarball for private keys and credentials,
+ * signs the exact tarball bytes (a DSSE bundle of an in-toto statement whose subject is
+ * `pkg:npm/NAME@VERSION` with the tarball's sha512, as npm provenance has it), writes
+ * `NAME-VERSION.tgz.sigstore.json` beside the tarball, then publishes that same tarball with
+ * `npm publish <tarball>`. A refused tarball, a signature that fails, or a bundle that cannot be
+ * written stops it before anything is published.
+ */
+export async function publishSigned(dir: string, signer: Signer | undefined, options: PublishOptions = {}): Promise<Release> {
+  if (!isDryRun(options) && !signer) throw new SignetError({ code: 'E_USAGE', message: 'publishing needs a signing key' });
+  return publishStaged(dir, await stage(dir, options), signer, options);
+}
+
+/** Writes the staged tarball, then signs and publishes it (or, in a dry run, asks npm what it would publish). */
+async function publishStaged(dir: string, staged: Staged, signer: Signer | undefined, options: PublishOptions): Promise<Release> {
+  const npmArgs = options.npmArgs ?? [];
+  const { packed, bytes, integrity } = staged;
+  const destination = options.packDestination ?? dir;
+  await fs.mkdir(destination, { recursive: true });
+  const tarball = path.resolve(destination, packed.filename);
+  await writeFileAtomic(tarball, bytes, { overwrite: true });
   const release: Release = {
     name: packed.name,
     version: packed.version,
     purl: npmPurl(packed.name, packed.version),
-    tarball: packed.tarball,
+    tarball,
     integrity,
     files: packed.files.map((file) => file.path),
     published: false,
   };
-  if (dryRun) {
-    const { stdout, stderr } = await runNpm(['publish', packed.tarball, ...npmArgs.filter((a) => a !== '--dry-run'), '--dry-run'], {
+  if (isDryRun(options)) {
+    const { stdout, stderr } = await runNpm(['publish', tarball, ...npmArgs.filter((a) => a !== '--dry-run'), '--dry-run'], {
       cwd: dir,
       env: options.env,
     });
     return { ...release, dryRunOutput: `${stdout}${stderr}` };
   }
   const bundle = await signStatement(releaseStatement(packed.name, packed.version, bytes), signer as Signer, options.signOptions);
-  const bundlePath = `${packed.tarball}.sigstore.json`;
+  const bundlePath = `${tarball}.sigstore.json`;
   await writeFileAtomic(bundlePath, `${JSON.stringify(serializeBundle(bundle), null, 2)}\n`, { overwrite: true });
-  await runNpm(['publish', packed.tarball, ...npmArgs], { cwd: dir, env: options.env });
+  await runNpm(['publish', tarball, ...npmArgs], { cwd: dir, env: options.env });
   return { ...release, bundlePath, published: true };
 }
 
@@ -149,33 +205,50 @@ export interface WorkspaceRelease {
 
 /**
  * Signs and publishes every public workspace package whose version is not on the registry
- * yet: the step `changeset publish` takes after `changeset version`, with a signature. One
- * package's failure stops the rest (what was published stays listed in the error).
+ * yet: the step `changeset publish` takes after `changeset version`, with a signature. Every
+ * package is packed and checked before any is published, so a refused tarball publishes
+ * nothing; after that, one package's failure stops the rest (what was published stays listed
+ * in the error).
  */
 export async function publishWorkspaces(
   root: string,
   signer: Signer | undefined,
   options: PublishOptions = {},
 ): Promise<WorkspaceRelease[]> {
-  const results: WorkspaceRelease[] = [];
+  if (!isDryRun(options) && !signer) throw new SignetError({ code: 'E_USAGE', message: 'publishing needs a signing key' });
+  const plan: (WorkspaceRelease | { pkg: WorkspacePackage; staged: Staged })[] = [];
   for (const pkg of await workspacePackages(root)) {
-    if (pkg.private) {
-      results.push({ name: pkg.name, version: pkg.version, outcome: 'skipped-private' });
-    } else if (await isPublished(pkg.name, pkg.version, pkg.path, options.env)) {
-      results.push({ name: pkg.name, version: pkg.version, outcome: 'skipped-published' });
-    } else {
-      try {
-        const release = await publishSigned(pkg.path, signer, options);
-        results.push({ name: pkg.name, version: pkg.version, outcome: release.published ? 'published' : 'dry-run', release });
-      } catch (error) {
-        const done = results.filter((r) => r.outcome === 'published').map((r) => `${r.name}@${r.version}`);
-        throw new SignetError({
-          code: error instanceof SignetError ? error.code : 'E_INTERNAL',
-          message: `${pkg.name}@${pkg.version}: ${error instanceof Error ? error.message : String(error)}${done.length ? ` (already published: ${done.join(', ')})` : ''}`,
-          cause: error,
-        });
-      }
+    if (pkg.private) plan.push({ name: pkg.name, version: pkg.version, outcome: 'skipped-private' });
+    else if (await isPublished(pkg.name, pkg.version, pkg.path, options.env))
+      plan.push({ name: pkg.name, version: pkg.version, outcome: 'skipped-published' });
+    else plan.push({ pkg, staged: await stage(pkg.path, options).catch((error: unknown) => Promise.reject(forPackage(pkg, error, []))) });
+  }
+  const results: WorkspaceRelease[] = [];
+  for (const step of plan) {
+    if (!('staged' in step)) {
+      results.push(step);
+      continue;
+    }
+    const { pkg, staged } = step;
+    try {
+      const release = await publishStaged(pkg.path, staged, signer, options);
+      results.push({ name: pkg.name, version: pkg.version, outcome: release.published ? 'published' : 'dry-run', release });
+    } catch (error) {
+      throw forPackage(
+        pkg,
+        error,
+        results.filter((r) => r.outcome === 'published').map((r) => `${r.name}@${r.version}`),
+      );
     }
   }
   return results;
+}
+
+/** A workspace package's failure, naming the package and what was already published. */
+function forPackage(pkg: WorkspacePackage, error: unknown, published: string[]): SignetError {
+  return new SignetError({
+    code: error instanceof SignetError ? error.code : 'E_INTERNAL',
+    message: `${pkg.name}@${pkg.version}: ${error instanceof Error ? error.message : String(error)}${published.length ? ` (already published: ${published.join(', ')})` : ''}`,
+    cause: error,
+  });
 }

@@ -86,6 +86,62 @@ describe('signet npm publish', () => {
     expect(await published('signet-test-dry@0.1.0')).toBe(false);
   });
 
+  test('a tarball holding a private key or credentials is refused, dry run or not: nothing written, nothing published', async () => {
+    const dir = makePackage(work, {
+      name: 'signet-test-leaky',
+      version: '1.0.0',
+      files: {
+        'signing.key': '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n',
+        'config/.env': 'API_TOKEN=sk_live_do_not_print_me\n',
+        '.env.example': 'API_TOKEN=\n',
+      },
+    });
+    for (const args of [['--dry-run'], ['--key', keys.key]]) {
+      const before = fs.readdirSync(dir).sort();
+      const result = await run(['npm', 'publish', dir, ...args]);
+      expect(singleErrorLine(result.stderr)).toEqual({
+        code: 'E_INPUT',
+        message:
+          'signet-test-leaky@1.0.0\'s tarball holds private key material or credentials: config/.env (an .env file that sets values), signing.key (a PEM private key); leave them out (package.json "files" or .npmignore), or publish them anyway with --allow-secret PATH; nothing was published',
+      });
+      expect(result.status).toBe(2);
+      expect(result.stderr).not.toContain('sk_live');
+      expect(fs.readdirSync(dir).sort()).toEqual(before);
+    }
+    expect(await published('signet-test-leaky@1.0.0')).toBe(false);
+
+    // Allowing one file is not allowing the other.
+    const one = await run(['npm', 'publish', dir, '--key', keys.key, '--allow-secret', 'signing.key']);
+    expect(singleErrorLine(one.stderr).message).toMatch(/credentials: config\/\.env \(an \.env file that sets values\); leave it out/);
+    const both = await run(['npm', 'publish', dir, '--key', keys.key, '--allow-secret', 'signing.key', '--allow-secret', 'config/.env']);
+    expect(both.status).toBe(0);
+    expect(await published('signet-test-leaky@1.0.0')).toBe(true);
+  });
+
+  test('--workspaces checks every tarball before publishing any: one refused publishes none', async () => {
+    const root = path.join(work, 'leaky-monorepo');
+    fs.mkdirSync(root);
+    fs.writeFileSync(
+      path.join(root, 'package.json'),
+      JSON.stringify({ name: 'leaky-monorepo', private: true, workspaces: ['packages/*'] }),
+    );
+    makePackage(path.join(root, 'packages'), { name: '@signet-test/ws-clean', version: '1.0.0' });
+    makePackage(path.join(root, 'packages'), {
+      name: '@signet-test/ws-leaky',
+      version: '1.0.0',
+      files: { 'test/id_rsa': '-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n' },
+    });
+    const result = await run(['npm', 'publish', root, '--workspaces', '--key', keys.key]);
+    expect(singleErrorLine(result.stderr)).toEqual({
+      code: 'E_INPUT',
+      message: expect.stringMatching(
+        /^@signet-test\/ws-leaky@1\.0\.0: .*: test\/id_rsa \(a PEM private key\); leave it out .*; nothing was published$/,
+      ),
+    });
+    expect(result.status).toBe(2);
+    expect(await published('@signet-test/ws-clean@1.0.0')).toBe(false);
+  });
+
   test('a key that cannot sign publishes nothing', async () => {
     const dir = makePackage(work, { name: 'signet-test-unsigned', version: '1.0.0' });
     const result = await run(['npm', 'publish', dir, '--key', `file:${path.join(work, 'missing.key')}`]);
@@ -219,7 +275,7 @@ describe('signet npm verify', () => {
     expect(JSON.parse(result.stdout).packages[0].signature).toMatchObject({
       status: 'failed',
       code: 'E_SIGNATURE',
-      message: expect.stringMatching(/^the signature does not verify: .*; the bundle names another key \(sha256:[0-9a-f]{16}…\)/),
+      message: expect.stringMatching(/^the signature does not verify: .*; the bundle names another key \(sha256:[0-9a-f]{64}\)/),
     });
   });
 

@@ -27,7 +27,10 @@ async function main(): Promise<void> {
     ['Vault Transit', 'hashivault://NAME', vaultEnv(vault)],
   ];
   // GCP and Azure each serve TLS with their own test CA; one shell needs one bundle of both.
-  const caBundle = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'signet-emulators-')), 'ca-bundle.pem');
+  // It goes when the process does (Ctrl-C, SIGTERM), as the emulators' own files do.
+  const caDir = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-emulators-'));
+  process.once('exit', () => fs.rmSync(caDir, { recursive: true, force: true }));
+  const caBundle = path.join(caDir, 'ca-bundle.pem');
   fs.writeFileSync(caBundle, [gcp.caFile, azure.caFile].map((file) => fs.readFileSync(file, 'utf8')).join('\n'));
   for (const [service, uri, env] of sections) {
     console.log(`\n# ${service}: keys as ${uri}`);
@@ -37,13 +40,14 @@ async function main(): Promise<void> {
     }
   }
   await printSigstore(sigstore);
-  console.log('\n# Serving on 127.0.0.1; Ctrl-C stops every emulator.');
   const stop = async () => {
     await Promise.all([aws.stop(), gcp.stop(), azure.stop(), vault.stop(), sigstore.stop()]);
     process.exit(0);
   };
+  // Before the line that says so: a signal sent on reading it must find the handlers.
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  console.log('\n# Serving on 127.0.0.1; Ctrl-C stops every emulator.');
 }
 
 async function printSigstore(stack: SigstoreStack): Promise<void> {

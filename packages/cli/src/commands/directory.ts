@@ -1,5 +1,5 @@
 import { DirectoryMismatchError, signDirectory, type VerifiedDirectory, verifyDirectory } from '@signet/core';
-import { createOutput, EXIT, reportError } from '../output';
+import { count, createOutput, EXIT, reportError } from '../output';
 import { type SigningFlags, signingContext } from './signing';
 import { policyFromFlags, type TrustFlags, trustedRootLoader } from './trust';
 
@@ -27,9 +27,7 @@ export async function signDir([dir]: string[], flags: SignDirFlags): Promise<voi
   });
   // SHA256SUMS, when written, is signed too: it is one of the subjects, not one of the build's files.
   const files = signed.statement.subject.length - (flags.sha256sums ? 1 : 0);
-  out.info(
-    `signed ${files} ${files === 1 ? 'file' : 'files'} of ${dir}${flags.sha256sums ? ' and their SHA256SUMS' : ''}: wrote ${signed.manifestPath}`,
-  );
+  out.info(`signed ${count(files, 'file')} of ${dir}${flags.sha256sums ? ' and their SHA256SUMS' : ''}: wrote ${signed.manifestPath}`);
   if (out.json) out.data({ ok: true, dir, manifest: signed.manifestPath, files });
 }
 
@@ -71,7 +69,7 @@ export async function verifyDir([dir]: string[], flags: VerifyDirFlags): Promise
   if (out.json) out.data({ ok: true, dir, signer: verified.signer, timestamps: verified.timestamps, files, allowedExtra });
   const signer =
     verified.signer.kind === 'key' ? `key ${verified.signer.name}` : `${verified.signer.subject} (issuer ${verified.signer.issuer})`;
-  out.info(`Verified OK: ${dir} (${files} ${files === 1 ? 'file' : 'files'})`);
+  out.info(`Verified OK: ${dir} (${count(files, 'file')})`);
   out.info(`  signed by ${signer}`);
   if (allowedExtra.length > 0) out.info(`  extra files allowed by --allow-extra: ${allowedExtra.join(', ')}`);
   return EXIT.OK;

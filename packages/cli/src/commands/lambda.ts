@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { type Policy, SignetError, serializeBundle, signArtifact, type TrustedRoot, writeFileAtomic } from '@signet/core';
 import type * as SignetLambda from '@signet/lambda';
-import { createOutput, type Output } from '../output';
+import { count, createOutput, type Output } from '../output';
 import { type SigningFlags, signingContext } from './signing';
 import { policyFromFlags, type TrustFlags, trustedRootLoader } from './trust';
 
@@ -38,7 +38,7 @@ export async function lambdaPackage([src]: string[], flags: PackageFlags): Promi
     await writeFileAtomic(bundlePath, `${JSON.stringify(serializeBundle(bundle), null, 2)}\n`);
   }
   out.info(
-    `packaged ${zip.files.length} files of ${src} into ${flags.out} (sha256 ${zip.sha256})${bundlePath ? `, signed: ${bundlePath}` : ''}`,
+    `packaged ${count(zip.files.length, 'file')} of ${src} into ${flags.out} (sha256 ${zip.sha256})${bundlePath ? `, signed: ${bundlePath}` : ''}`,
   );
   if (out.json)
     out.data({ ok: true, zip: flags.out, sha256: zip.sha256, codeSha256: zip.codeSha256, files: zip.files, bundle: bundlePath });

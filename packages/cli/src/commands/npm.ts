@@ -10,7 +10,7 @@ import {
   trustedKeyFromRef,
 } from '@signet/core';
 import type * as SignetNpm from '@signet/npm';
-import { createOutput, EXIT, type Output, reportError } from '../output';
+import { count, createOutput, EXIT, type Output, reportError } from '../output';
 import { type SigningFlags, signingContext } from './signing';
 import { policyFromFlags, type TrustFlags } from './trust';
 
@@ -37,6 +37,7 @@ interface PublishFlags extends SigningFlags {
   provenance?: boolean;
   registry?: string;
   npmArg: string[];
+  allowSecret: string[];
   json?: boolean;
 }
 
@@ -55,7 +56,7 @@ export async function npmPublish([dir = '.']: string[], flags: PublishFlags): Pr
   if (!flags.dryRun && !flags.key) throw new SignetError({ code: 'E_USAGE', message: 'npm publish needs --key (a dry run does not)' });
   // A dry run signs nothing: the key is not even opened.
   const context = flags.dryRun ? undefined : await signingContext(flags, out);
-  const options = { npmArgs, dryRun: flags.dryRun, signOptions: context?.options };
+  const options = { npmArgs, dryRun: flags.dryRun, signOptions: context?.options, allowSecrets: flags.allowSecret };
   if (flags.workspaces) {
     const results = await npm.publishWorkspaces(path.resolve(dir), context?.signer, options);
     for (const result of results) {
@@ -78,7 +79,7 @@ function reportRelease(out: Output, release: SignetNpm.Release): void {
   const where = `${release.name}@${release.version}`;
   if (!release.published) {
     out.info(
-      `dry run: would sign ${release.purl} (sha512 ${release.integrity}, ${release.files.length} files) and publish ${release.tarball}`,
+      `dry run: would sign ${release.purl} (sha512 ${release.integrity}, ${count(release.files.length, 'file')}) and publish ${release.tarball}`,
     );
     if (release.dryRunOutput && !out.json) process.stderr.write(redactSecrets(release.dryRunOutput));
     return;
@@ -190,7 +191,7 @@ export async function npmVerify(specs: string[], flags: VerifyFlags): Promise<nu
     const verified = reports.length - allowed.length;
     const skipped =
       allowed.length > 0 ? `; ${allowed.length} not verified, allowed by --allow-unverified: ${allowed.map((r) => r.name).join(', ')}` : '';
-    out.info(`Verified OK: ${verified} package${verified === 1 ? '' : 's'}${skipped}`);
+    out.info(`Verified OK: ${count(verified, 'package')}${skipped}`);
     return EXIT.OK;
   }
   const first = failed[0] as SignetNpm.PackageReport;

@@ -1,6 +1,7 @@
 import { assertArtifactFile, type Signer, SignetError, type SignOptions, signArtifact, signArtifacts, writeBundle } from '@signet/core';
 import { createOutput } from '../output';
 import { hashingProgress } from '../progress';
+import { refuseFolder } from './folders';
 import { type SigningFlags, signingContext } from './signing';
 
 interface SignFlags extends SigningFlags {
@@ -17,7 +18,10 @@ export async function sign(artifacts: string[], options: SignFlags): Promise<voi
     });
   }
   // Check every input before signing any, so a bad one leaves nothing written.
-  for (const artifact of artifacts) await assertArtifactFile(artifact);
+  for (const artifact of artifacts) {
+    refuseFolder(artifact, 'sign-dir');
+    await assertArtifactFile(artifact);
+  }
   const { signer, options: signOptions } = await signingContext(options, out);
 
   const results = artifacts.map((artifact) => ({ artifact, bundle: options.bundle ?? `${artifact}.sigstore.json` }));

@@ -8,8 +8,9 @@ import {
   SignetError,
   type Verified,
 } from '@signet/core';
-import { createOutput, type Output } from '../output';
+import { count, createOutput, type Output } from '../output';
 import { hashingProgress } from '../progress';
+import { refuseFolder } from './folders';
 import { policyFromFlags, type TrustFlags, trustedRootLoader } from './trust';
 
 interface VerifyFlags extends TrustFlags {
@@ -38,6 +39,7 @@ export async function verifyAttestation([target]: string[], flags: VerifyAttesta
 
 async function run(target: string, flags: VerifyFlags, out: Output, predicateTypes?: string[]) {
   const artifact: Artifact = artifactFromArgument(target);
+  if ('path' in artifact) refuseFolder(target, 'verify-dir');
   if (!flags.bundle && !('path' in artifact)) {
     throw new SignetError({ code: 'E_USAGE', message: 'a digest has no file beside it: give the bundle with --bundle' });
   }
@@ -61,7 +63,7 @@ function report(out: Output, target: string, bundlePath: string, verified: Verif
   }
   const signer =
     verified.signer.kind === 'key'
-      ? `key ${verified.signer.name} (sha256:${Buffer.from(verified.signer.fingerprint, 'base64').toString('hex').slice(0, 16)}…)`
+      ? `key ${verified.signer.name}${verified.signer.name === verified.signer.fingerprint ? '' : ` (${verified.signer.fingerprint})`}`
       : `${verified.signer.subject} (issuer ${verified.signer.issuer})`;
   out.info(`Verified OK: ${target}`);
   out.info(`  signed by ${signer}`);
@@ -70,8 +72,9 @@ function report(out: Output, target: string, bundlePath: string, verified: Verif
     out.info(`  run by ${sourceRepository}${sourceRepositoryRef ? ` at ${sourceRepositoryRef}` : ''}`);
   }
   if (verified.statement) {
-    const count = verified.statement.subject.length;
-    out.info(`  ${predicateTypeName(verified.statement.predicateType)} statement about ${count} ${count === 1 ? 'subject' : 'subjects'}`);
+    out.info(
+      `  ${predicateTypeName(verified.statement.predicateType)} statement about ${count(verified.statement.subject.length, 'subject')}`,
+    );
   }
   // Only verified times: a log entry's signed timestamp or a trusted TSA's.
   for (const timestamp of verified.timestamps) out.info(`  seen at ${timestamp.time.toISOString()} (${timestamp.source})`);
