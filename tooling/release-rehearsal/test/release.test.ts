@@ -91,7 +91,8 @@ beforeAll(async () => {
   fs.writeFileSync(guardLog, '');
   registry = await startNpmRegistry();
   // The consumer's third-party dependencies, loaded from npm's cache while the release is made.
-  const cache = execFileSync('npm', ['config', 'get', 'cache'], { cwd: ROOT, encoding: 'utf8', env: commandEnv(guardLog) }).trim();
+  // The cache the repository's `npm ci` filled, as npm resolves it here (an npm_config_cache of the run included).
+  const cache = execFileSync('npm', ['config', 'get', 'cache'], { cwd: ROOT, encoding: 'utf8' }).trim();
   const started = Date.now();
   thirdParty = mirrorFromCache(
     registry,
@@ -151,13 +152,17 @@ describe('the maintainer', () => {
         .map(([name, range]) => `${workspace.name} wants ${name}@${range}, the workspace is ${after.get(name)?.version}`),
     );
     expect(unsatisfied).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 
   test('npm run build builds the versioned release', async () => {
-    const built = await command('npm', ['run', 'build', '--', '--output-logs=errors-only'], { cwd: repo, env: commandEnv(guardLog) });
+    const built = await command('npm', ['run', 'build', '--', '--output-logs=errors-only'], {
+      cwd: repo,
+      env: commandEnv(guardLog),
+      timeoutMs: 450_000,
+    });
     timings.build = built.ms;
     expectSuccess(built);
-  }, 240_000);
+  }, 480_000);
 
   test('signet npm publish . --workspaces signs and publishes every public package to the registry', async () => {
     const signet = path.join(repo, 'node_modules/.bin/signet');
@@ -170,7 +175,7 @@ describe('the maintainer', () => {
       {
         cwd: repo,
         env,
-        timeoutMs: 300_000,
+        timeoutMs: 450_000,
       },
     );
     timings['signet npm publish --workspaces'] = published.ms;
@@ -189,7 +194,7 @@ describe('the maintainer', () => {
       fs.copyFileSync(release?.bundlePath ?? '', path.join(assets, path.basename(release?.bundlePath ?? '')));
     }
     expect(fs.readdirSync(assets)).toHaveLength(publicPackages().length);
-  }, 300_000);
+  }, 480_000);
 });
 
 /** The signet command the consumer installed. */
@@ -204,7 +209,7 @@ describe('a consumer, in a new folder outside the repository', () => {
     expect(mirrored.length).toBeGreaterThan(0);
     fs.mkdirSync(path.join(work, 'consumer-npm-home'));
     fs.writeFileSync(path.join(consumer, '.npmrc'), `registry=${registry.url}\n`);
-    const installed = await command('npm', ['install', '@signet/cli'], { cwd: consumer, env: consumerEnv() });
+    const installed = await command('npm', ['install', '@signet/cli'], { cwd: consumer, env: consumerEnv(), timeoutMs: 280_000 });
     timings['npm install @signet/cli'] = installed.ms;
     expectSuccess(installed);
 
@@ -220,7 +225,7 @@ describe('a consumer, in a new folder outside the repository', () => {
       const name = location.slice('node_modules/'.length);
       expect({ name, version: entry.version }).toEqual({ name, version: after.get(name)?.version });
     }
-  }, 180_000);
+  }, 300_000);
 
   test('signet --version prints the new version', async () => {
     const version = await command(signet(), ['--version'], { cwd: consumer, env: consumerEnv() });
@@ -323,7 +328,7 @@ describe('a consumer, in a new folder outside the repository', () => {
     expect(refused.status).toBe(1);
     const failed = (JSON.parse(refused.stdout).packages as { name: string; ok: boolean }[]).filter((r) => !r.ok).map((r) => r.name);
     expect(failed).toEqual(['@signet/core']);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('the CI templates, installing the release just published, in a simulated runner', () => {
