@@ -441,6 +441,13 @@ Examples:
       'bundle-dir': { type: 'string', valueName: 'dir', description: 'a folder of NAME-VERSION.tgz.sigstore.json bundles' },
       'require-provenance': { type: 'boolean', description: 'a package without valid npm provenance fails' },
       'allow-unsigned': { type: 'boolean', description: "check integrity and npm's signatures only; a Signet signature is not required" },
+      'require-signature': {
+        type: 'string',
+        valueName: 'name',
+        multiple: true,
+        description:
+          'require a Signet signature only of the packages this name (a glob, e.g. @my-org/*) matches; the rest as --allow-unsigned',
+      },
       concurrency: { type: 'string', valueName: 'n', default: '8', description: 'packages verified at once with --lockfile' },
       'bundle-host': {
         type: 'string',

@@ -18,6 +18,7 @@ import {
   type Verified,
 } from '@signet/core';
 import npa from 'npm-package-arg';
+import picomatch from 'picomatch';
 import semver from 'semver';
 import ssri from 'ssri';
 import { type PackageVersion, type Packument, RegistryClient, type RegistryKey, type RegistryOptions, versionEntryOf } from './registry';
@@ -43,8 +44,12 @@ export interface NpmVerifyOptions extends RegistryOptions {
   bundle?: string;
   /** A folder of `NAME-VERSION.tgz.sigstore.json` bundles (as `signet npm publish` writes them). */
   bundleDir?: string;
-  /** A package without a valid Signet signature fails (default true). */
-  requireSignature?: boolean;
+  /**
+   * Which packages fail without a valid Signet signature: all (true, the default), none (false),
+   * or those whose names match these globs (`@my-org/*`), the rest checked for integrity and
+   * npm's own signatures only. A signature that is there is checked either way.
+   */
+  requireSignature?: boolean | string[];
   /** A package without valid npm provenance fails (default false). */
   requireProvenance?: boolean;
   /** Whose npm provenance is accepted (default: any GitHub Actions or GitLab CI workflow). */
@@ -186,7 +191,9 @@ export async function verifyNpmPackage(spec: string, options: NpmVerifyOptions):
     return { status: 'verified' as const, keyid: verified.signer.kind === 'key' ? verified.signer.name : '' };
   });
 
-  const requireSignature = options.requireSignature ?? true;
+  const requireSignature = Array.isArray(options.requireSignature)
+    ? picomatch(options.requireSignature, { dot: true })(name)
+    : (options.requireSignature ?? true);
   for (const [label, check, required] of [
     ['Signet signature', signature, requireSignature],
     ['registry signature', registrySignature, false],

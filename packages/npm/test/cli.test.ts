@@ -267,6 +267,45 @@ describe('signet npm verify', () => {
     expect((await run(verifyArgs('signet-test-plain@1.0.0', '--allow-unsigned'))).status).toBe(0);
   });
 
+  test('--require-signature requires the signature only of the packages it names, and still checks any other', async () => {
+    await release('@signet-test/named', '1.0.0');
+    const plain = makePackage(work, { name: 'signet-test-third-party', version: '1.0.0' });
+    expect((await npm(['publish'], { cwd: plain, env: registry.npmEnv(registry.home) })).status).toBe(0);
+    await release('signet-test-stranger-signed', '1.0.0');
+    const specs = ['@signet-test/named@1.0.0', 'signet-test-third-party@1.0.0'];
+
+    const ok = await run(
+      verifyArgs(specs[0] as string, specs[1] as string, '--key', keys.pub, '--require-signature', '@signet-test/*', '--json'),
+    );
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout).packages).toMatchObject([
+      { name: '@signet-test/named', ok: true, signature: { status: 'verified' } },
+      { name: 'signet-test-third-party', ok: true, signature: { status: 'missing' } },
+    ]);
+    // The same requirement from a policy file.
+    const policy = path.join(work, 'require-named.json');
+    fs.writeFileSync(policy, JSON.stringify({ keys: [keys.pub], requireSignature: ['@signet-test/*'] }));
+    expect((await run(verifyArgs(specs[0] as string, specs[1] as string, '--policy', policy))).status).toBe(0);
+
+    // A named package without its signature fails; an unnamed one whose signature is there but
+    // not by a trusted key fails too.
+    const unnamed = await run(verifyArgs('signet-test-third-party@1.0.0', '--key', keys.pub, '--require-signature', 'signet-test-third-*'));
+    expect(unnamed.status).toBe(1);
+    expect(unnamed.stderr).toContain('no Signet signature');
+    const stranger = await run(
+      verifyArgs('signet-test-stranger-signed@1.0.0', '--key', keys.other, '--require-signature', '@signet-test/*'),
+    );
+    expect(stranger.status).toBe(1);
+
+    const both = await run(verifyArgs(specs[0] as string, '--key', keys.pub, '--require-signature', '@signet-test/*', '--allow-unsigned'));
+    expect(both.status).toBe(2);
+    expect(singleErrorLine(both.stderr).code).toBe('E_USAGE');
+    fs.writeFileSync(policy, JSON.stringify({ keys: [keys.pub], requireSignature: '@signet-test/*' }));
+    const malformed = await run(verifyArgs(specs[0] as string, '--policy', policy));
+    expect(malformed.status).toBe(2);
+    expect(singleErrorLine(malformed.stderr).code).toBe('E_INPUT');
+  }, 120_000);
+
   test('a package signed by a key the policy does not trust fails', async () => {
     await release('signet-test-stranger', '1.0.0');
     const result = await run(verifyArgs('signet-test-stranger@1.0.0', '--key', keys.other, '--json'));

@@ -110,13 +110,15 @@ interface VerifyFlags extends TrustFlags {
   concurrency?: string;
   allowUnverified: string[];
   bundleHost: string[];
+  requireSignature: string[];
 }
 
 /** A policy file: who may sign, and what each package needs. */
 interface PolicyFile {
   keys?: string[];
   identities?: IdentityRule[];
-  requireSignature?: boolean;
+  /** true (every package), false, or the names (globs) of the packages that must be signed. */
+  requireSignature?: boolean | string[];
   requireProvenance?: boolean;
   provenanceIdentities?: IdentityRule[];
 }
@@ -141,8 +143,22 @@ export async function npmVerify(specs: string[], flags: VerifyFlags): Promise<nu
   if (file.identities) policy.identities = [...(policy.identities ?? []), ...file.identities];
   // A policy file's identity that would trust anyone is refused before anything is fetched.
   for (const rule of [...(policy.identities ?? []), ...(file.provenanceIdentities ?? [])]) checkIdentityRule(rule);
-  const requireSignature = flags.allowUnsigned ? false : (file.requireSignature ?? true);
-  if (requireSignature && !policy.keys?.length && !policy.identities?.length) {
+  if (flags.allowUnsigned && flags.requireSignature.length > 0) {
+    throw new SignetError({ code: 'E_USAGE', message: '--allow-unsigned and --require-signature contradict each other: give one' });
+  }
+  const fromFile = file.requireSignature;
+  if (
+    fromFile !== undefined &&
+    typeof fromFile !== 'boolean' &&
+    !(Array.isArray(fromFile) && fromFile.every((n) => typeof n === 'string'))
+  ) {
+    throw new SignetError({
+      code: 'E_INPUT',
+      message: `${flags.policy}: requireSignature must be true, false or a list of package names (globs)`,
+    });
+  }
+  const requireSignature = flags.allowUnsigned ? false : flags.requireSignature.length > 0 ? flags.requireSignature : (fromFile ?? true);
+  if (requireSignature !== false && !policy.keys?.length && !policy.identities?.length) {
     throw new SignetError({
       code: 'E_USAGE',
       message: 'name who may sign: --key, a --certificate-identity, or a --policy file (or --allow-unsigned)',
