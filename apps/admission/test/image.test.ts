@@ -101,7 +101,8 @@ describeWithBuildah("the webhook's image", () => {
       pub: path.join(dir, 'release.pub'),
     };
     fs.writeFileSync(release.pub, publicKey.export({ type: 'spki', format: 'pem' }));
-  }, 240_000);
+    // Two builds take ~10 s alone; with the whole suite on 2 shared cores, minutes.
+  }, 600_000);
 
   afterAll(async () => {
     await registry?.stop();
@@ -282,7 +283,8 @@ describeWithBuildah("the webhook's image", () => {
       if (webhook.exitCode === null) await new Promise((resolve) => webhook.once('exit', resolve));
       execFileSync(buildah as string, [...store, 'rm', container], { stdio: 'ignore' });
     }
-  });
+    // Pulling ~100 MiB into buildah's store and starting Node: seconds alone, longer under load.
+  }, 180_000);
 });
 
 /** The port the webhook logged as listening on (its first line), or its stderr when it stopped instead. */
