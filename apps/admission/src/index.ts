@@ -1,5 +1,5 @@
 export { parseDuration } from './duration';
-export { type CheckedImage, DEFAULT_CACHE_TTL_MS, ImageChecker, type ImageCheckerOptions } from './image-checker';
+export { type CheckedImage, DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_TTL_MS, ImageChecker, type ImageCheckerOptions } from './image-checker';
 export {
   ADMISSION_API_VERSION,
   type AdmissionRequest,

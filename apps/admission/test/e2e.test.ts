@@ -7,17 +7,19 @@ import type https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { emptyTrustedRoot, type GatePolicy, LocalSigner, loadGatePolicy, publicKeyPem } from '@signet/core';
 import {
   buildTestImage,
   describeWithRegistryTools,
   pushImage,
+  type RunningReferrersRegistry,
   type RunningRegistry,
   startDockerRegistry,
   startReferrersRegistry,
 } from '@signet/emulators/oci-registry';
-import { signImage } from '@signet/oci';
-import { type AdmissionServerOptions, createAdmissionServer } from '../src';
+import { RegistryClient, signImage } from '@signet/oci';
+import { type AdmissionServerOptions, createAdmissionServer, ImageChecker } from '../src';
 import { close, decodePatch, FIXTURE_DIGEST, FIXTURE_REGISTRY, fixture, listen, postReview, servingCertificate } from './support';
 
 const POLICY =
@@ -286,6 +288,48 @@ describeWithRegistryTools('the webhook, with images on docker-registry', () => {
     }
   });
 
+  it('resolves a tag on every review, and answers the digest it names from the cache of verified digests', async () => {
+    const { server: fresh, logged: lines } = await startServer();
+    try {
+      for (let i = 0; i < 2; i++) {
+        const { review: answer } = await postReview(fresh, tls.cert, '/mutate', review('deployment-create'));
+        expect(decodePatch(answer)).toEqual([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: `${app}@${digest}` }]);
+      }
+      expect(lines.map((line) => (line.images as { image: string; pinned: string; cached?: boolean }[])[0])).toEqual([
+        expect.objectContaining({ image: app, pinned: `${app}@${digest}`, cached: undefined }),
+        expect.objectContaining({ image: app, pinned: `${app}@${digest}`, cached: true }),
+      ]);
+    } finally {
+      await close(fresh);
+    }
+  });
+
+  it('keeps at most cacheEntries verified digests, dropping the one least recently used', async () => {
+    // Three more tags of the signed image: three cache entries (a tag is part of the key).
+    const manifest = await fetch(`${registry.url}/v2/signet/app/manifests/v1`, {
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    const bytes = Buffer.from(await manifest.arrayBuffer());
+    for (const tag of ['t1', 't2', 't3']) {
+      const put = await fetch(`${registry.url}/v2/signet/app/manifests/${tag}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+        body: bytes,
+      });
+      expect(put.status).toBe(201);
+    }
+    const checker = new ImageChecker({ policy, trustedRoot, cacheEntries: 2 });
+    const cached = async (tag: string) => {
+      const verdict = await checker.check(`${registry.host}/signet/app:${tag}`, 5_000);
+      expect(verdict).toMatchObject({ ok: true, pinned: `${registry.host}/signet/app:${tag}@${digest}` });
+      return verdict.cached === true;
+    };
+    expect([await cached('t1'), await cached('t2'), await cached('t1')]).toEqual([false, false, true]);
+    // t1 was used last: t3 takes t2's place.
+    expect(await cached('t3')).toBe(false);
+    expect([await cached('t1'), await cached('t3'), await cached('t2')]).toEqual([true, true, false]);
+  });
+
   it('resolves a tag on every review: a tag moved to an unsigned image is denied', async () => {
     const moving = await push(registry, 'signet/moving', 'v1');
     await signImage(`${registry.host}/signet/moving@${moving.digest}`, release.signer);
@@ -304,10 +348,20 @@ describe('a registry that does not answer', () => {
   let silent: net.Server;
   let host: string;
   const sockets = new Set<net.Socket>();
+  /** Connections with a request on them still open (Node's fetch may also hold an idle one for a while), and requests received. */
+  const waiting = new Set<net.Socket>();
+  let requests = 0;
 
   beforeAll(async () => {
     // Accepts connections and never answers: a registry that hangs.
-    silent = net.createServer((socket) => sockets.add(socket));
+    silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('data', () => {
+        requests++;
+        waiting.add(socket);
+      });
+      socket.on('close', () => waiting.delete(socket));
+    });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     host = `127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
   });
@@ -336,6 +390,24 @@ describe('a registry that does not answer', () => {
     }
   });
 
+  it('stops asking it once the review is answered as timed out: no connection left open, no retry', async () => {
+    // The registry client would wait 30 s for an answer, and retry: the review's deadline stops it.
+    const { server } = await startServer({ verifyTimeoutMs: 300, client: new RegistryClient({ timeoutMs: 30_000 }) });
+    try {
+      const before = requests;
+      const { review: answer } = await postReview(server, tls.cert, '/mutate', fixture('deployment-create', { [FIXTURE_REGISTRY]: host }));
+      expect(answer.response.status?.message).toContain('timed out: not verified within 300 ms');
+      expect(requests).toBeGreaterThan(before);
+      await sleep(300);
+      expect(waiting.size).toBe(0);
+      const sent = requests;
+      await sleep(1_500);
+      expect(requests).toBe(sent);
+    } finally {
+      await close(server);
+    }
+  });
+
   it('answers within the API server’s ?timeout= when that is shorter', async () => {
     const { server } = await startServer({ verifyTimeoutMs: 30_000 });
     try {
@@ -353,6 +425,49 @@ describe('a registry that does not answer', () => {
     }
   });
 });
+
+describeWithRegistryTools(
+  'a slow registry',
+  () => {
+    let registry: RunningReferrersRegistry;
+    let image: string;
+
+    beforeAll(async () => {
+      registry = await startReferrersRegistry();
+      const pushed = await push(registry, 'signet/app', 'v1');
+      image = `${registry.host}/signet/app@${pushed.digest}`;
+      await signImage(image, release.signer);
+    });
+
+    afterAll(() => registry.stop());
+
+    it('goes on verifying a digest for a review that still waits when another gave up on it', async () => {
+      const { server, logged } = await startServer({ verifyTimeoutMs: 5_000 });
+      try {
+        // Every read of the image's manifest takes 1.5 s: longer than the first review waits.
+        registry.faults.add({ fault: { kind: 'latency', ms: 1_500 }, operation: 'manifest.get', times: Number.POSITIVE_INFINITY });
+        const reads = () => registry.calls('manifest.get').filter((call) => call.path.endsWith(image.split('@')[1] as string)).length;
+        const before = reads();
+        const body = fixture('deployment-create', {
+          [FIXTURE_REGISTRY]: registry.host,
+          'signet/app:v1': image.slice(registry.host.length + 1),
+        });
+        const impatient = postReview(server, tls.cert, '/validate?timeout=1s', body);
+        await sleep(100);
+        const patient = postReview(server, tls.cert, '/validate', body);
+        expect((await impatient).review.response.status?.message).toContain('timed out: not verified within 500 ms');
+        expect((await patient).review.response).toMatchObject({ allowed: true });
+        // One verification, shared: the manifest was read once.
+        expect(reads() - before).toBe(1);
+        expect(logged).toHaveLength(2);
+      } finally {
+        registry.faults.clear();
+        await close(server);
+      }
+    });
+  },
+  { requires: ['skopeo'] },
+);
 
 describeWithRegistryTools(
   'a private registry',

@@ -105,6 +105,8 @@ export class RegistryClient {
   private readonly auth = new Map<string, AuthState>();
   /** Per registry: whether it serves the referrers API, and until when that answer holds. */
   private readonly referrersSupport = new Map<string, { supported: boolean; until: number }>();
+  /** Stops every request and every wait between retries (see withSignal). */
+  private signal: AbortSignal | undefined;
 
   constructor(options: RegistryClientOptions = {}) {
     this.credentials = options.credentials ?? environmentCredentials();
@@ -113,6 +115,18 @@ export class RegistryClient {
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.maxManifestBytes = options.maxManifestBytes ?? 4 * MiB;
     this.maxBlobBytes = options.maxBlobBytes ?? 16 * MiB;
+  }
+
+  /**
+   * This client (its credentials, tokens and what it learnt of each registry, shared), whose
+   * requests and waits between retries stop when `signal` aborts: work nobody waits for any
+   * more, such as an admission review already answered as timed out, does not go on retrying.
+   */
+  withSignal(signal: AbortSignal): RegistryClient {
+    // The same object underneath: the maps it fills are this client's own.
+    const bound = Object.create(this) as RegistryClient;
+    bound.signal = signal;
+    return bound;
   }
 
   /** A manifest by tag or digest, checked against its digest; undefined when the registry has none. */
@@ -331,6 +345,7 @@ export class RegistryClient {
     const retriable = !(request.body instanceof ReadableStream);
     let authenticated = false;
     for (let attempt = 1; ; attempt++) {
+      this.assertWanted(request.action);
       const headers: Record<string, string> = { 'user-agent': 'signet', ...request.headers };
       const authorization = this.authorization(repo.registry, request.scopes);
       if (authorization) headers.authorization = authorization;
@@ -347,6 +362,7 @@ export class RegistryClient {
           allowHttp: (hop) => this.allowHttp(hop.host),
           timeoutMs: this.timeoutMs,
           maxBytes: request.maxBytes ?? 64 * 1024,
+          ...(this.signal ? { signal: this.signal } : {}),
         });
       } catch (failure) {
         // A refusal (a redirect somewhere forbidden, an answer too large) has no cause and is final;
@@ -355,9 +371,10 @@ export class RegistryClient {
         if (error === undefined) throw failure;
         const transient = isConnectionError(error) || (error as Error)?.name === 'TimeoutError';
         if (transient && retriable && attempt < this.attempts) {
-          await sleep(backoff(attempt));
+          await this.pause(backoff(attempt), request.action);
           continue;
         }
+        this.assertWanted(request.action);
         const reason = (error as { cause?: Error })?.cause?.message ?? (error as Error)?.message;
         throw new SignetError({
           code: 'E_PROVIDER',
@@ -378,10 +395,26 @@ export class RegistryClient {
       if (RETRIED_STATUS.has(response.status) && retriable && attempt < this.attempts) {
         const wait = Math.max(backoff(attempt), retryAfter(response.headers.get('retry-after')));
         await response.body?.cancel();
-        await sleep(Math.min(wait, 30_000));
+        await this.pause(Math.min(wait, 30_000), request.action);
         continue;
       }
       return response;
+    }
+  }
+
+  /** Waits before a retry, unless the work is abandoned meanwhile. */
+  private async pause(ms: number, action: string): Promise<void> {
+    try {
+      await sleep(ms, undefined, this.signal ? { signal: this.signal } : undefined);
+    } catch {
+      this.assertWanted(action);
+    }
+  }
+
+  /** Throws once this client's signal has aborted: nobody waits for the answer any more. */
+  private assertWanted(action: string): void {
+    if (this.signal?.aborted) {
+      throw new SignetError({ code: 'E_PROVIDER', message: `could not ${action}: stopped, nobody waits for the answer any more` });
     }
   }
 
@@ -435,6 +468,7 @@ export class RegistryClient {
       service: `${registry}'s token service`,
       allowHttp: (hop: URL) => this.allowHttp(hop.host),
       timeoutMs: this.timeoutMs,
+      ...(this.signal ? { signal: this.signal } : {}),
       maxBytes: MiB,
       what: `${registry}'s token response`,
     };

@@ -247,6 +247,51 @@ describe('RegistryClient against a hostile registry', () => {
     }
   });
 
+  it('stops requesting and retrying once the signal of withSignal aborts; the client itself goes on', async () => {
+    // The first request hangs, every later one is a 503: retried, unless nobody waits any more.
+    let answered = 0;
+    const registry = await hostileRegistry((request, response) => {
+      if (request.url?.includes('/manifests/hang')) return;
+      answered++;
+      if (request.url?.includes('/manifests/gone')) {
+        response.writeHead(404, { 'content-type': 'application/json' });
+        return response.end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
+      }
+      response.writeHead(503);
+      response.end();
+    });
+    const repo = { registry: registry.host, repository: 'shop' };
+    try {
+      const client = new RegistryClient({ attempts: 20, timeoutMs: 30_000 });
+      const waiting = new AbortController();
+      const started = Date.now();
+      const hung = failure(client.withSignal(waiting.signal).manifest(repo, 'hang'));
+      setTimeout(() => waiting.abort(), 200);
+      expect(await hung).toEqual({
+        code: 'E_PROVIDER',
+        message: `could not read the manifest ${registry.host}/shop:hang: stopped, nobody waits for the answer any more`,
+      });
+      expect(Date.now() - started).toBeLessThan(5_000);
+
+      const retrying = new AbortController();
+      const retried = failure(client.withSignal(retrying.signal).manifest(repo, 'flaky'));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      retrying.abort();
+      expect((await retried).message).toContain('stopped, nobody waits for the answer any more');
+      const attempts = answered;
+      expect(attempts).toBeGreaterThanOrEqual(2);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(answered).toBe(attempts);
+
+      // The client without a signal, and a bound one already aborted, are unaffected by each other.
+      expect(await client.manifest(repo, 'gone')).toBeUndefined();
+      expect(await failure(client.withSignal(AbortSignal.abort()).manifest(repo, 'gone'))).toMatchObject({ code: 'E_PROVIDER' });
+      expect(answered).toBe(attempts + 1);
+    } finally {
+      await registry.close();
+    }
+  });
+
   it('takes environment credentials only for the registry SIGNET_REGISTRY_HOST names', async () => {
     const env = { SIGNET_REGISTRY_USERNAME: 'ci', SIGNET_REGISTRY_PASSWORD: 'secret', DOCKER_CONFIG: '/nonexistent' };
     await expect(environmentCredentials(env)('ghcr.io')).rejects.toMatchObject({ code: 'E_USAGE' });
