@@ -153,8 +153,32 @@ async function publishStaged(dir: string, staged: Staged, signer: Signer | undef
   const bundle = await signStatement(releaseStatement(packed.name, packed.version, bytes), signer as Signer, options.signOptions);
   const bundlePath = `${tarball}.sigstore.json`;
   await writeFileAtomic(bundlePath, `${JSON.stringify(serializeBundle(bundle), null, 2)}\n`, { overwrite: true });
-  await runNpm(['publish', tarball, ...npmArgs], { cwd: dir, env: options.env });
+  await runNpm(['publish', tarball, ...npmArgs, ...(await provenanceOff(npmArgs, dir, options.env))], { cwd: dir, env: options.env });
   return { ...release, bundlePath, published: true };
+}
+
+/**
+ * `--provenance=false` when the publish goes to a registry other than the public one: npm's
+ * provenance is a public-registry feature (a statement in public Rekor, attached where only
+ * registry.npmjs.org serves attestations), which Signet's packages ask for in publishConfig.
+ * An explicit --provenance in the arguments is left to decide.
+ */
+async function provenanceOff(npmArgs: readonly string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<string[]> {
+  if (npmArgs.some((arg) => arg === '--provenance' || arg.startsWith('--provenance='))) return [];
+  const given =
+    npmArgs.find((arg) => arg.startsWith('--registry='))?.slice('--registry='.length) ?? npmArgs[npmArgs.indexOf('--registry') + 1];
+  const registry =
+    npmArgs.includes('--registry') || given
+      ? given
+      : // Inside a workspace npm sets `workspace` itself, which `npm config` refuses.
+        (await runNpm(['config', 'get', 'registry', '--workspaces=false'], { cwd, env })).stdout.trim();
+  let host = '';
+  try {
+    host = new URL(registry ?? '').hostname;
+  } catch {
+    // npm reports a registry that is not a URL when it publishes.
+  }
+  return host === 'registry.npmjs.org' ? [] : ['--provenance=false'];
 }
 
 export interface WorkspacePackage {

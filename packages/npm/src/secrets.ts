@@ -8,7 +8,13 @@ export interface SecretFile {
   what: string;
 }
 
-const PEM_PRIVATE_KEY = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/;
+/**
+ * A PEM private key block: the BEGIN line, a body of base64 lines (and PEM headers such as
+ * Proc-Type), the END line; with real or escaped (\\n, in JSON or JS strings) line breaks. A
+ * mention of the BEGIN line, as code that detects keys holds, is not a key.
+ */
+const PEM_PRIVATE_KEY =
+  /-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----(?:\r?\n|(?:\\r)?\\n)(?:(?:[A-Za-z0-9+/=]{4,}|[A-Za-z-]+: [^\r\n\\]*|)(?:\r?\n|(?:\\r)?\\n))+-----END \1-----/;
 const SSH_PRIVATE_KEY = /^id_(?:rsa|dsa|ecdsa|ed25519)(?:_sk)?$/;
 /** `NAME=value` with a value (not empty, not "" or ''), optionally after `export`. */
 const ENV_ASSIGNMENT = /^[ \t]*(?:export[ \t]+)?[A-Za-z_][A-Za-z0-9_]*[ \t]*=[ \t]*(?!(?:""|'')?[ \t]*\r?$)\S/m;

@@ -29,6 +29,10 @@ const FILES: Record<string, string> = {
   '.env.production': '# no values\nEMPTY=\nQUOTED=""\n',
   '.env.example': 'DB_PASSWORD=changeme\n',
   [LONG]: '-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n',
+  // Code that detects keys names their BEGIN line; it holds no key.
+  'lib/detect.js': "const ENCRYPTED = '-----BEGIN ENCRYPTED PRIVATE KEY-----';\nif (pem.includes('PRIVATE KEY-----')) refuse();\n",
+  // A key inside a JSON string, its line breaks escaped.
+  'config/service-account.json': JSON.stringify({ private_key: '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n' }),
 };
 
 test('finds every kind of secret npm packed, by path, and names what each is', () => {
@@ -52,6 +56,7 @@ test('finds every kind of secret npm packed, by path, and names what each is', (
     'ssh/id_ed25519': 'an SSH private key',
     '.env': 'an .env file that sets values',
     [LONG]: 'a PEM private key',
+    'config/service-account.json': 'a PEM private key',
   });
 });
 
