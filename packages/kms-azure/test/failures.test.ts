@@ -326,8 +326,10 @@ describe('transient failures are retried, then reported', () => {
   });
 
   test('a service slower than the deadline: E_PROVIDER', async () => {
-    const signer = await emulatorProvider(emulator, { deadlineMs: 300 }).open(ref(emulator, 'release'));
-    emulator.faults.add({ fault: { kind: 'latency', ms: 800 }, operation: 'Sign' });
+    // The deadline also covers reading the key when the signer opens: long enough for that on a
+    // loaded machine, and far shorter than the Sign the emulator holds back.
+    const signer = await emulatorProvider(emulator, { deadlineMs: 3_000 }).open(ref(emulator, 'release'));
+    emulator.faults.add({ fault: { kind: 'latency', ms: 10_000 }, operation: 'Sign' });
     const error = await failure(signer.sign(Buffer.from('artifact')));
     expect(error.code).toBe('E_PROVIDER');
     expect(error.message).toContain('the deadline passed');
