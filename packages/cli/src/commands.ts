@@ -63,7 +63,14 @@ const signingOptions: Record<string, OptionSpec> = {
   'fulcio-url': { type: 'string', valueName: 'url', description: 'keyless: a private Fulcio (default: public-good)' },
   'rekor-url': { type: 'string', valueName: 'url', description: 'a private Rekor (default: public-good)' },
   'tsa-url': { type: 'string', valueName: 'url', description: 'add an RFC 3161 timestamp from this TSA' },
-  'signing-config': { type: 'string', valueName: 'file', description: 'a Sigstore signing config naming Fulcio, Rekor and TSA' },
+  'signing-config': {
+    type: 'string',
+    valueName: 'file',
+    description: 'a Sigstore signing config (or ClientTrustConfig) naming Fulcio, Rekor and TSA (default: the TUF repository\'s)',
+  },
+  'rekor-version': { type: 'string', valueName: 'n', choices: ['1', '2'], description: 'log in a Rekor of this API version only (default: the newest the signing config offers)' },
+  'tuf-mirror': { type: 'string', valueName: 'url', description: 'read signing_config.v0.2.json from this TUF repository (default: public-good)' },
+  'tuf-root': { type: 'string', valueName: 'file', description: "the TUF repository's initial root.json" },
   'tlog-upload': { type: 'boolean', description: 'record a key signature in Rekor too (keyless always is)' },
 };
 

@@ -455,6 +455,81 @@ describe('--tlog-upload: a key signature recorded in Rekor', () => {
   });
 });
 
+describe('the services, from the signing config the TUF repository serves', () => {
+  const tuf = () => ['--tuf-mirror', stack.tuf.url, '--tuf-root', stack.tufRootPath];
+
+  it('keyless with no service named: signing_config.v0.2.json through TUF picks Fulcio, Rekor and the TSA', async () => {
+    const dir = tmp();
+    const name = artifact(dir);
+    const targets = stack.tuf.calls('Target').length;
+    const rekorBefore = stack.rekor.calls('CreateEntry').length;
+    await ok(dir, ['sign', name, '--key', 'keyless', ...tuf()], { SIGSTORE_ID_TOKEN: await token() });
+    expect(stack.tuf.calls('Target').slice(targets).map((call) => call.path)).toContain('/targets/signing_config.v0.2.json');
+    expect(stack.rekor.calls('CreateEntry').length - rekorBefore).toBe(1);
+    const bundle = bundleOf(dir, `${name}.sigstore.json`);
+    expect(bundle.verificationMaterial.tlogEntries).toHaveLength(1);
+    expect(bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps).toHaveLength(1);
+    await ok(dir, ['verify', name, ...byEmail(), ...tuf()]);
+  });
+
+  it('a key with --tlog-upload and no --rekor-url: the Rekor the TUF signing config selects', async () => {
+    const dir = tmp();
+    const name = artifact(dir);
+    await ok(dir, ['key', 'generate', '--key', 'file:k.key'], { SIGNET_PASSWORD: '' });
+    const rekorBefore = stack.rekor.calls('CreateEntry').length;
+    await ok(dir, ['sign', name, '--key', 'file:k.key', '--tlog-upload', ...tuf()], { SIGNET_PASSWORD: '' });
+    expect(stack.rekor.calls('CreateEntry').length - rekorBefore).toBe(1);
+    await ok(dir, ['verify', name, '--key', 'k.pub', '--tlog-threshold', '1', ...trustedRoot()]);
+  });
+
+  it('--signing-config takes a ClientTrustConfig too', async () => {
+    const dir = tmp();
+    const name = artifact(dir);
+    writeFile(
+      dir,
+      'client-trust.json',
+      JSON.stringify({
+        mediaType: 'application/vnd.dev.sigstore.clienttrustconfig.v0.1+json',
+        trustedRoot: stack.trustedRoot,
+        signingConfig: stack.signingConfig,
+      }),
+    );
+    await ok(dir, ['sign', name, '--key', 'keyless', '--signing-config', 'client-trust.json'], { SIGSTORE_ID_TOKEN: await token() });
+    await ok(dir, ['verify', name, ...byEmail(), ...trustedRoot()]);
+  });
+
+  it('--rekor-version 2 with a config that offers only v1: exit 2, E_INPUT naming the version, nothing sent', async () => {
+    const dir = tmp();
+    const name = artifact(dir);
+    const fulcioBefore = stack.fulcio.calls('CreateSigningCertificate').length;
+    const refused = await fails(dir, ['sign', name, '--key', 'keyless', '--signing-config', stack.signingConfigPath, '--rekor-version', '2'], {
+      SIGSTORE_ID_TOKEN: await token(),
+    });
+    expect(refused).toMatchObject({ status: 2, code: 'E_INPUT' });
+    expect(refused.message).toContain('names no Rekor log of API v2 valid at');
+    expect(stack.fulcio.calls('CreateSigningCertificate').length).toBe(fulcioBefore);
+  });
+
+  it('--rekor-version other than 1 or 2, or without a log upload: exit 2, E_USAGE', async () => {
+    const dir = tmp();
+    const name = artifact(dir);
+    expect(await fails(dir, ['sign', name, '--key', 'keyless', '--rekor-version', '3'])).toMatchObject({ status: 2, code: 'E_USAGE' });
+    await ok(dir, ['key', 'generate', '--key', 'file:k.key'], { SIGNET_PASSWORD: '' });
+    const refused = await fails(dir, ['sign', name, '--key', 'file:k.key', '--rekor-version', '2'], { SIGNET_PASSWORD: '' });
+    expect(refused).toMatchObject({ status: 2, code: 'E_USAGE', message: expect.stringContaining('--tlog-upload') });
+  });
+
+  it('a TUF mirror that is down: exit 3, E_PROVIDER naming signing_config.v0.2.json, nothing sent to Fulcio', async () => {
+    const dir = tmp();
+    const name = artifact(dir);
+    const refused = await fails(dir, ['sign', name, '--key', 'keyless', '--tuf-mirror', 'http://127.0.0.1:9', '--tuf-root', stack.tufRootPath], {
+      SIGSTORE_ID_TOKEN: await token(),
+    });
+    expect(refused).toMatchObject({ status: 3, code: 'E_PROVIDER' });
+    expect(refused.message).toContain('could not refresh signing_config.v0.2.json through TUF from http://127.0.0.1:9');
+  });
+});
+
 describe('what keyless signing refuses: an exit status, one error line, nothing written', () => {
   it('no identity token anywhere: exit 2, E_INPUT naming where tokens come from, Fulcio never asked', async () => {
     const dir = tmp();

@@ -95,11 +95,31 @@ export {
 } from './remote';
 export { type SignInput, type SignOptions, signArtifact, signArtifacts, signStatement } from './sign';
 export type { Signer } from './signer';
+export { hashedRekordContent, REKOR_V2_MIN_TIMEOUT_MS, RekorV2Witness, rekorKeyDetails } from './rekor-v2';
+export {
+  CLIENT_TRUST_CONFIG_MEDIA_TYPE,
+  type LoadSigningConfigOptions,
+  loadSigningConfig,
+  parseSigningConfigDocument,
+  readSigningConfigFile,
+  type SelectServicesOptions,
+  type ServiceEntry,
+  type ServiceSelector,
+  SIGNING_CONFIG_MEDIA_TYPE,
+  SIGNING_CONFIG_TARGET,
+  type SigningConfig,
+  selectServices,
+  serviceValidAt,
+} from './signing-config';
 export {
   PUBLIC_GOOD_REKOR_URL,
   parseSigningConfig,
+  type RekorLog,
   readSigningConfig,
+  rekorLogsOf,
+  SUPPORTED_REKOR_VERSIONS,
   type SigstoreServices,
+  tsaURLsOf,
 } from './sigstore-services';
 export {
   COSIGN_SIGN_PREDICATE_TYPE,

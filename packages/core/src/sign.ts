@@ -7,7 +7,7 @@ import { digestBytes, digestFile, type ProgressListener, readRegularFile, readSm
 import { SignetError } from './errors';
 import { publicKeyHint } from './public-key';
 import type { Signer } from './signer';
-import { PUBLIC_GOOD_REKOR_URL, type SigstoreServices, scrubTokens, sigstoreFailure, witnessesFor } from './sigstore-services';
+import { rekorLogsOf, type SigstoreServices, scrubTokens, sigstoreFailure, tsaURLsOf, witnessesFor } from './sigstore-services';
 import { INTOTO_PAYLOAD_TYPE, type Statement } from './statement';
 import type { Witness } from './witness';
 
@@ -60,11 +60,11 @@ export async function signArtifact(input: SignInput, signer: Signer, options: Si
     ? digestBytes(bytes, [hash])[hash]
     : (await digestFile((input as { path: string }).path, [hash], { onProgress: options.onProgress })).digests[hash];
   if (!digest) throw new SignetError({ code: 'E_INTERNAL', message: 'digest not computed' });
-  if (hash !== 'sha256' && (options.tlogUpload ?? signer.certificate !== undefined)) {
-    // @sigstore/sign writes hashedrekord entries with SHA-256 digests only.
+  if (hash !== 'sha256' && (options.tlogUpload ?? signer.certificate !== undefined) && rekorLogsOf(options.services ?? {}).some((log) => log.version === 1)) {
+    // @sigstore/sign writes Rekor v1 hashedrekord entries with SHA-256 digests only (v2 takes the key's own hash).
     throw new SignetError({
       code: 'E_USAGE',
-      message: `a message signature over a ${hash} digest (${signer.algorithm}) cannot be logged in Rekor; use a P-256 or RSA key, or sign an attestation`,
+      message: `a message signature over a ${hash} digest (${signer.algorithm}) cannot be logged in Rekor v1; use a P-256 or RSA key, log in Rekor v2 (--rekor-version 2), or sign an attestation`,
     });
   }
   // Settle what witnesses the signature before asking anything of a remote service.
@@ -163,7 +163,7 @@ function witnessesOf(signer: Signer, options: SignOptions): Witness[] {
   const services = options.services ?? {};
   const keyless = signer.certificate !== undefined;
   const tlog = options.tlogUpload ?? keyless;
-  const tsa = options.timestamp ?? services.tsaURL !== undefined;
+  const tsa = options.timestamp ?? tsaURLsOf(services).length > 0;
   if (keyless && !tlog && !tsa) {
     throw new SignetError({
       code: 'E_USAGE',
@@ -171,7 +171,7 @@ function witnessesOf(signer: Signer, options: SignOptions): Witness[] {
         'a keyless signature needs a transparency-log entry or a timestamp to be verifiable; keep the Rekor upload or give --tsa-url',
     });
   }
-  return [...witnessesFor(services, { tlog, tsa }), ...(options.witnesses ?? [])];
+  return [...witnessesFor(services, { tlog, tsa, algorithm: signer.algorithm }), ...(options.witnesses ?? [])];
 }
 
 async function createBundle(create: () => Promise<Bundle>, signer: Signer, options: SignOptions): Promise<Bundle> {
@@ -181,7 +181,13 @@ async function createBundle(create: () => Promise<Bundle>, signer: Signer, optio
     if (cause instanceof SignetError) throw cause;
     const services = options.services ?? {};
     if ((cause as { code?: string }).code?.match(/^(TLOG|TSA|CA)_/)) {
-      throw sigstoreFailure(cause, { rekor: services.rekorURL ?? PUBLIC_GOOD_REKOR_URL, tsa: services.tsaURL, fulcio: services.fulcioURL });
+      throw sigstoreFailure(cause, {
+        rekor: rekorLogsOf(services)
+          .map((log) => log.url)
+          .join(', '),
+        tsa: tsaURLsOf(services).join(', '),
+        fulcio: services.fulcioURL,
+      });
     }
     throw new SignetError({
       code: 'E_PROVIDER',

@@ -86,7 +86,7 @@ export class DsseSignatureCheck implements SignatureContent {
   readonly signature: Buffer;
   private readonly pae: Buffer;
   private readonly payloadDigest: Buffer;
-  private readonly paeDigest: Buffer;
+  private readonly paeDigests: Buffer[];
 
   constructor(envelope: Envelope) {
     const [first] = envelope.signatures;
@@ -99,7 +99,8 @@ export class DsseSignatureCheck implements SignatureContent {
     this.signature = first.sig;
     this.pae = dsse.preAuthEncoding(envelope.payloadType, envelope.payload);
     this.payloadDigest = crypto.createHash('sha256').update(envelope.payload).digest();
-    this.paeDigest = crypto.createHash('sha256').update(this.pae).digest();
+    // Rekor v2 hashes the PAE with the key's own hash (SHA-384 for P-384, SHA-512 for P-521).
+    this.paeDigests = (['sha256', 'sha384', 'sha512'] as const).map((hash) => crypto.createHash(hash).update(this.pae).digest());
   }
 
   compareSignature(signature: Buffer): boolean {
@@ -108,11 +109,11 @@ export class DsseSignatureCheck implements SignatureContent {
 
   /**
    * A `dsse` log entry records the payload's digest; Rekor v2's hashedrekord-over-DSSE
-   * (rekor-v2-spec §6.1.4) records the digest of the pre-authentication encoding.
-   * Both bind the entry to this envelope, so either matches.
+   * (rekor-v2-spec §6.1.4) records the digest of the pre-authentication encoding, in the hash
+   * its key signs with. Each binds the entry to this envelope, so either matches.
    */
   compareDigest(digest: Buffer): boolean {
-    return bufferEqual(digest, this.payloadDigest) || bufferEqual(digest, this.paeDigest);
+    return bufferEqual(digest, this.payloadDigest) || this.paeDigests.some((paeDigest) => bufferEqual(digest, paeDigest));
   }
 
   verifySignature(key: KeyObject): boolean {

@@ -1,106 +1,108 @@
-import { readRegularFile } from './digest';
+import type { SignatureAlgorithm } from './algorithms';
 import { SignetError } from './errors';
 import { redactSecrets } from './redact';
 import { overRekor, overTimestampAuthority } from './sigstore-transport';
 import type { Witness } from './witness';
 
+/** A Rekor log to record signatures in, and the API it speaks. */
+export interface RekorLog {
+  url: string;
+  /** 1: rekor.sigstore.dev's API; 2: the tile-based log (rekor-tiles). */
+  version: 1 | 2;
+}
+
+/** The Rekor APIs Signet writes to. */
+export const SUPPORTED_REKOR_VERSIONS: readonly (1 | 2)[] = [1, 2];
+
 /** The Sigstore services a signature uses: public-good by default, or a private deployment. */
 export interface SigstoreServices {
   fulcioURL?: string;
+  /** One Rekor log (with rekorVersion); `rekorLogs` wins when both are given. */
   rekorURL?: string;
   /** Rekor's API: 1 (rekor.sigstore.dev) or 2 (the tile-based log). */
   rekorVersion?: 1 | 2;
+  /** Every log to record each signature in, as a signing config's rekorTlogConfig selects them. */
+  rekorLogs?: RekorLog[];
+  /** One TSA; `tsaURLs` wins when both are given. */
   tsaURL?: string;
-  /** Per request; each service gets bounded retries (5xx, connection errors) within it. */
+  /** Every TSA to timestamp each signature with, as a signing config's tsaConfig selects them. */
+  tsaURLs?: string[];
+  /** Per request; each service gets bounded retries (5xx, connection errors) within it. Rekor v2 uploads get at least 20 s. */
   timeoutMs?: number;
   retries?: number;
 }
 
 export const PUBLIC_GOOD_REKOR_URL = 'https://rekor.sigstore.dev';
 
-const SIGNING_CONFIG_MEDIA_TYPE = /^application\/vnd\.dev\.sigstore\.signingconfig\.v0\.2\+json$/;
-
-interface ServiceEntry {
-  url?: string;
-  majorApiVersion?: number;
-  validFor?: { start?: string; end?: string };
-}
-
 /**
- * Reads a Sigstore signing config (v0.2): which Fulcio, Rekor and TSA to use. From each
- * list it takes a service valid now with the API version Signet speaks (Fulcio v1, Rekor
- * v1 before v2, TSA v1), as sigstore-js and cosign do.
+ * Reads a Sigstore signing config (v0.2, or a ClientTrustConfig holding one) and selects its
+ * services as sigstore-go and cosign do (see signing-config.ts). A config with no Fulcio valid
+ * now is refused.
  */
 export async function readSigningConfig(path: string): Promise<SigstoreServices> {
-  let json: unknown;
-  try {
-    json = JSON.parse((await readRegularFile(path)).toString('utf8'));
-  } catch (cause) {
-    if (cause instanceof SignetError) throw cause;
-    throw new SignetError({ code: 'E_INPUT', message: `signing config ${path} is not valid JSON`, cause });
-  }
-  return parseSigningConfig(json, path);
+  const { readSigningConfigFile, selectServices } = require('./signing-config') as typeof import('./signing-config');
+  return selectServices(await readSigningConfigFile(path), { name: `signing config ${path}`, requireCA: true });
 }
 
 export function parseSigningConfig(json: unknown, name = 'the signing config'): SigstoreServices {
-  const config = json as { mediaType?: unknown; caUrls?: ServiceEntry[]; rekorTlogUrls?: ServiceEntry[]; tsaUrls?: ServiceEntry[] };
-  if (typeof config?.mediaType !== 'string' || !SIGNING_CONFIG_MEDIA_TYPE.test(config.mediaType)) {
-    throw new SignetError({
-      code: 'E_INPUT',
-      message: `${name} is not a Sigstore signing config v0.2 (mediaType ${JSON.stringify(config?.mediaType)})`,
-    });
-  }
-  const ca = pick(config.caUrls, [1]);
-  if (!ca) throw new SignetError({ code: 'E_INPUT', message: `${name} names no Fulcio (caUrls) valid now` });
-  const rekor = pick(config.rekorTlogUrls, [1, 2]);
-  const tsa = pick(config.tsaUrls, [1]);
-  return {
-    fulcioURL: ca.url,
-    rekorURL: rekor?.url,
-    rekorVersion: rekor?.majorApiVersion === 2 ? 2 : 1,
-    tsaURL: tsa?.url,
-  };
+  const { parseSigningConfigDocument, selectServices } = require('./signing-config') as typeof import('./signing-config');
+  return selectServices(parseSigningConfigDocument(json, name), { name, requireCA: true });
 }
 
-function pick(entries: ServiceEntry[] | undefined, versions: number[]): ServiceEntry | undefined {
-  const now = Date.now();
-  const valid = (entries ?? []).filter(
-    (e) =>
-      typeof e.url === 'string' &&
-      (!e.validFor?.start || Date.parse(e.validFor.start) <= now) &&
-      (!e.validFor?.end || now < Date.parse(e.validFor.end)),
-  );
-  for (const version of versions) {
-    const found = valid.find((e) => (e.majorApiVersion ?? 1) === version);
-    if (found) return found;
-  }
-  return undefined;
+/** The logs a signature is recorded in: the selected ones, else the one URL given, else public-good's v1. */
+export function rekorLogsOf(services: SigstoreServices): RekorLog[] {
+  return services.rekorLogs ?? [{ url: services.rekorURL ?? PUBLIC_GOOD_REKOR_URL, version: services.rekorVersion ?? 1 }];
+}
+
+/** The TSAs a signature is timestamped by. */
+export function tsaURLsOf(services: SigstoreServices): string[] {
+  return services.tsaURLs ?? (services.tsaURL ? [services.tsaURL] : []);
 }
 
 /**
- * The witnesses that countersign a bundle: a Rekor entry and/or an RFC 3161 timestamp.
- * @sigstore/sign's witnesses, speaking HTTP through Signet's transport (sigstore-transport.ts),
- * loaded only when a signature is witnessed.
+ * The witnesses that countersign a bundle: an entry in each Rekor log and/or an RFC 3161
+ * timestamp from each TSA. Rekor v1 and the TSAs through @sigstore/sign's witnesses, speaking
+ * HTTP through Signet's transport (sigstore-transport.ts) and loaded only when a signature is
+ * witnessed; Rekor v2 through Signet's own client (rekor-v2.ts). A Rekor v2 entry has no log
+ * time (integratedTime 0, no SET), so it is only made with a timestamp beside it.
  */
-export function witnessesFor(services: SigstoreServices, options: { tlog: boolean; tsa: boolean }): Witness[] {
+export function witnessesFor(
+  services: SigstoreServices,
+  options: { tlog: boolean; tsa: boolean; algorithm: SignatureAlgorithm },
+): Witness[] {
   if (!options.tlog && !options.tsa) return [];
-  const { RekorWitness, TSAWitness } = require('@sigstore/sign') as typeof import('@sigstore/sign');
   const transport = { timeoutMs: services.timeoutMs ?? 15_000, retries: services.retries ?? 3 };
   const witnesses: Witness[] = [];
   if (options.tlog) {
-    const rekorBaseURL = services.rekorURL ?? PUBLIC_GOOD_REKOR_URL;
-    const rekor = new RekorWitness({
-      rekorBaseURL,
-      majorApiVersion: services.rekorVersion ?? 1,
+    const logs = rekorLogsOf(services);
+    if (logs.length === 0) {
+      throw new SignetError({ code: 'E_USAGE', message: 'the signing config names no Rekor log to record the signature in; give --rekor-url' });
+    }
+    if (logs.some((log) => log.version === 2) && !options.tsa) {
+      throw new SignetError({
+        code: 'E_USAGE',
+        message:
+          'a Rekor v2 entry carries no log time, so the signature needs an RFC 3161 timestamp beside it: give --tsa-url (or a signing config with tsaUrls), or log in Rekor v1 (--rekor-version 1)',
+      });
+    }
+    for (const log of logs) {
+      if (log.version === 2) {
+        const { RekorV2Witness } = require('./rekor-v2') as typeof import('./rekor-v2');
+        witnesses.push(new RekorV2Witness(log.url, options.algorithm, transport));
+        continue;
+      }
+      const { RekorWitness } = require('@sigstore/sign') as typeof import('@sigstore/sign');
       // A retried upload whose first attempt landed answers 409: take the stored entry.
-      fetchOnConflict: true,
-    });
-    witnesses.push(overRekor(rekor, rekorBaseURL, transport));
+      const rekor = new RekorWitness({ rekorBaseURL: log.url, majorApiVersion: 1, fetchOnConflict: true });
+      witnesses.push(overRekor(rekor, log.url, transport));
+    }
   }
   if (options.tsa) {
-    if (!services.tsaURL)
+    const tsas = tsaURLsOf(services);
+    if (tsas.length === 0)
       throw new SignetError({ code: 'E_USAGE', message: 'a timestamp needs a TSA: give --tsa-url (or a signing config with tsaUrls)' });
-    witnesses.push(overTimestampAuthority(new TSAWitness({ tsaBaseURL: services.tsaURL }), services.tsaURL, transport));
+    const { TSAWitness } = require('@sigstore/sign') as typeof import('@sigstore/sign');
+    for (const url of tsas) witnesses.push(overTimestampAuthority(new TSAWitness({ tsaBaseURL: url }), url, transport));
   }
   return witnesses;
 }

@@ -78,7 +78,8 @@ function rekorEntry(data: unknown): unknown {
   return { ...entry, uuid };
 }
 
-class SigstoreService {
+/** One Sigstore service over core's httpRequest: bounded answers, retries on 5xx and failed connections. */
+export class SigstoreService {
   private readonly base: URL;
 
   constructor(

@@ -164,20 +164,22 @@ export async function loadTrustedRoot(options: LoadTrustedRootOptions = {}): Pro
  * Rekor down. Metadata that does not verify is a bad trust root where the user named the
  * repository (most likely --tuf-root is another repository's), and a failed service for public-good.
  */
-function tufFailure(cause: unknown, mirror: string, publicGood: boolean): SignetError {
+export function tufFailure(cause: unknown, mirror: string, publicGood: boolean, target = 'trusted_root.json'): SignetError {
   const failure =
     cause instanceof SignetError
       ? cause
       : new SignetError({ code: 'E_PROVIDER', message: (cause as Error)?.message ?? String(cause), cause });
   const code = failure.code === 'E_TRUST_ROOT' && publicGood ? 'E_PROVIDER' : failure.code;
   const advice = publicGood
-    ? 'check the network, or verify with --offline (SIGNET_OFFLINE=1) to use the copy shipped with Signet, or pass --trusted-root'
+    ? target === 'trusted_root.json'
+      ? 'check the network, or verify with --offline (SIGNET_OFFLINE=1) to use the copy shipped with Signet, or pass --trusted-root'
+      : 'check the network, or pass --signing-config'
     : code === 'E_TRUST_ROOT'
       ? 'check --tuf-root is that repository’s root.json'
       : 'check the mirror URL and the network';
   return new SignetError({
     code,
-    message: `could not refresh trusted_root.json through TUF from ${mirror}: ${failure.message}; ${advice}`,
+    message: `could not refresh ${target} through TUF from ${mirror}: ${failure.message}; ${advice}`,
     cause: failure,
   });
 }
@@ -201,7 +203,7 @@ function publicGoodSeed(): TufSeed | undefined {
 }
 
 /** The public-good TUF root.json shipped with @sigstore/tuf: where trust in the public-good repository starts. */
-function embeddedTufRoot(): Buffer {
+export function embeddedTufRoot(): Buffer {
   const seed = publicGoodSeed();
   if (!seed) throw new SignetError({ code: 'E_TRUST_ROOT', message: 'the embedded public-good TUF root is missing from @sigstore/tuf' });
   return Buffer.from(seed['root.json'], 'base64');

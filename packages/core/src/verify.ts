@@ -252,6 +252,7 @@ class SignetVerifier implements Verifier {
       });
     }
     this.assertLogged(bundle);
+    assertRekorV2Timestamped(bundle);
     if (keyed) return this.checkKeySignature(bundle, entity, content);
     return this.checkCertificateSignature(bundle, entity, content);
   }
@@ -397,6 +398,25 @@ function signedEntity(bundle: Bundle, content: SignatureCheck): SignedEntity {
       code: 'E_BUNDLE',
       message: `the bundle's verification material is malformed: ${(cause as Error).message}`,
       cause,
+    });
+  }
+}
+
+/**
+ * Refuses a Rekor v2 entry without an RFC 3161 timestamp beside it. A v2 entry (hashedrekord or
+ * dsse 0.0.2, from a tile-based log) has no log time: its integratedTime is 0 and nothing signs
+ * it, so the signature's time rests on a timestamp alone, as cosign 3 requires.
+ */
+function assertRekorV2Timestamped(bundle: Bundle): void {
+  const material = bundle.verificationMaterial;
+  if ((material.timestampVerificationData?.rfc3161Timestamps.length ?? 0) > 0) return;
+  const v2 = material.tlogEntries.find(
+    (entry) => entry.kindVersion?.version === '0.0.2' && (entry.kindVersion.kind === 'hashedrekord' || entry.kindVersion.kind === 'dsse'),
+  );
+  if (v2) {
+    throw new SignetError({
+      code: 'E_TIMESTAMP',
+      message: `the bundle's Rekor v2 entry (log index ${v2.logIndex}) carries no log time, and the bundle has no RFC 3161 timestamp beside it: a Rekor v2 entry needs one, so the signature cannot be verified`,
     });
   }
 }

@@ -137,16 +137,14 @@ describe('signing configs', () => {
     tsaUrls: [{ url: 'https://tsa/api/v1/timestamp', majorApiVersion: 1, validFor: { start: '2024-01-01T00:00:00Z' } }],
   };
 
-  it('picks the services valid now, with the API versions Signet speaks', () => {
+  it('picks the services valid now, with the highest API version Signet speaks (see signing-config.test.ts)', () => {
     expect(parseSigningConfig(config)).toEqual({
       fulcioURL: 'https://fulcio',
-      rekorURL: 'https://rekor',
-      rekorVersion: 1,
-      tsaURL: 'https://tsa/api/v1/timestamp',
+      rekorLogs: [{ url: 'https://rekor-v2', version: 2 }],
+      tsaURLs: ['https://tsa/api/v1/timestamp'],
     });
-    expect(parseSigningConfig({ ...config, rekorTlogUrls: [config.rekorTlogUrls[0]] })).toMatchObject({
-      rekorURL: 'https://rekor-v2',
-      rekorVersion: 2,
+    expect(parseSigningConfig({ ...config, rekorTlogUrls: [config.rekorTlogUrls[1]] })).toMatchObject({
+      rekorLogs: [{ url: 'https://rekor', version: 1 }],
     });
   });
 

@@ -72,7 +72,8 @@ async function expectFailure(
 ): Promise<string> {
   const before = snapshotDir(dir);
   const result = await signet(dir, args, env);
-  expect(result.status).toBe(expected.status);
+  // With its output, so that an unexpected status says why.
+  expect({ status: result.status, output: result.stdout + result.stderr }).toEqual({ status: expected.status, output: expect.any(String) });
   const { code, message } = singleErrorLine(result.stderr);
   expect(code).toBe(expected.code);
   expect(snapshotDir(dir)).toEqual(before);

@@ -1,4 +1,4 @@
-import { openSigner, readSigningConfig, type Signer, type SignOptions, type SigstoreServices } from '@signet/core';
+import { loadSigningConfig, openSigner, parseKeyRef, type Signer, type SignOptions, type SigstoreServices, SignetError, selectServices } from '@signet/core';
 import type { Output } from '../output';
 import { passphrasePrompt } from '../prompt';
 
@@ -8,20 +8,47 @@ export interface SigningFlags {
   identityToken?: string;
   fulcioUrl?: string;
   rekorUrl?: string;
+  rekorVersion?: string;
   tsaUrl?: string;
   signingConfig?: string;
+  tufMirror?: string;
+  tufRoot?: string;
   tlogUpload?: boolean;
 }
 
 /**
  * Opens the signer the flags name and the options every signature shares: the Sigstore
- * services (a signing config, then explicit URLs over it) and whether to log and timestamp.
+ * services and whether to log and timestamp. The services come from a signing config, as cosign
+ * chooses them: `--signing-config`, else the TUF repository's signing_config.v0.2.json
+ * (public-good, or `--tuf-mirror` with `--tuf-root`) whenever a service the signature needs is not
+ * named by its own flag; `--fulcio-url`, `--rekor-url` and `--tsa-url` override what it selects.
  */
 export async function signingContext(flags: SigningFlags, out: Output): Promise<{ signer: Signer; options: SignOptions }> {
-  const services: SigstoreServices = flags.signingConfig ? await readSigningConfig(flags.signingConfig) : {};
+  const keyless = parseKeyRef(flags.key).scheme === 'keyless';
+  const tlog = Boolean(flags.tlogUpload) || keyless;
+  const rekorVersion = flags.rekorVersion === undefined ? undefined : (Number(flags.rekorVersion) as 1 | 2);
+  if (rekorVersion !== undefined && !tlog) {
+    throw new SignetError({ code: 'E_USAGE', message: '--rekor-version chooses the log a signature is recorded in: sign keyless or with --tlog-upload' });
+  }
+  const unnamed = (keyless && !flags.fulcioUrl) || (tlog && !flags.rekorUrl);
+  let services: SigstoreServices = {};
+  if (flags.signingConfig !== undefined || unnamed) {
+    const { config, name, code } = await loadSigningConfig({
+      signingConfigPath: flags.signingConfig,
+      tufMirror: flags.tufMirror,
+      tufRootPath: flags.tufRoot,
+    });
+    services = selectServices(config, {
+      name,
+      code,
+      requireCA: keyless && !flags.fulcioUrl,
+      requireLog: tlog && !flags.rekorUrl,
+      rekorVersions: rekorVersion ? [rekorVersion] : undefined,
+    });
+  }
   if (flags.fulcioUrl) services.fulcioURL = flags.fulcioUrl;
-  if (flags.rekorUrl) services.rekorURL = flags.rekorUrl;
-  if (flags.tsaUrl) services.tsaURL = flags.tsaUrl;
+  if (flags.rekorUrl) services.rekorLogs = [{ url: flags.rekorUrl, version: rekorVersion ?? 1 }];
+  if (flags.tsaUrl) services.tsaURLs = [flags.tsaUrl];
   const signer = await openSigner(flags.key, {
     promptPassphrase: passphrasePrompt(),
     onWarning: out.warn,
