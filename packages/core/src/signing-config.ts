@@ -241,6 +241,8 @@ export interface LoadSigningConfigOptions {
   tufMirror?: string;
   /** The initial root.json of a TUF repository other than public-good. */
   tufRootPath?: string;
+  /** That root.json's bytes, for a caller that ships it. */
+  tufRoot?: Uint8Array;
   /** Where TUF metadata is cached (default: $XDG_CACHE_HOME/signet/tuf, shared with the trusted root). */
   cacheDir?: string;
   env?: NodeJS.ProcessEnv;
@@ -256,14 +258,18 @@ export async function loadSigningConfig(options: LoadSigningConfigOptions = {}):
   }
   const env = options.env ?? process.env;
   const mirror = options.tufMirror ?? PUBLIC_GOOD_TUF_MIRROR;
-  const publicGood = mirror === PUBLIC_GOOD_TUF_MIRROR && !options.tufRootPath;
+  const publicGood = mirror === PUBLIC_GOOD_TUF_MIRROR && !options.tufRootPath && !options.tufRoot;
   let mirrorUrl: URL;
   try {
     mirrorUrl = new URL(mirror);
   } catch (cause) {
     throw new SignetError({ code: 'E_USAGE', message: `--tuf-mirror ${mirror} is not a URL`, cause });
   }
-  const initialRoot = options.tufRootPath ? await readRegularFile(options.tufRootPath) : embeddedTufRoot();
+  const initialRoot = options.tufRoot
+    ? Buffer.from(options.tufRoot)
+    : options.tufRootPath
+      ? await readRegularFile(options.tufRootPath)
+      : embeddedTufRoot();
   const cacheBase = options.cacheDir ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'signet', 'tuf');
   let text: string;
   try {

@@ -109,6 +109,8 @@ export interface LoadTrustedRootOptions {
   tufMirror?: string;
   /** The initial root.json for a TUF repository other than public-good. */
   tufRootPath?: string;
+  /** That root.json's bytes, for a caller that ships it (the staging repository's, say). */
+  tufRoot?: Uint8Array;
   /** Never fetch the public-good root: use the copy embedded in @sigstore/tuf. */
   offline?: boolean;
   /** Where TUF metadata is cached (default: $XDG_CACHE_HOME/signet/tuf). */
@@ -128,7 +130,7 @@ export async function loadTrustedRoot(options: LoadTrustedRootOptions = {}): Pro
   if (options.trustedRootPath) return readTrustedRoot(options.trustedRootPath);
   const env = options.env ?? process.env;
   const mirror = options.tufMirror ?? PUBLIC_GOOD_TUF_MIRROR;
-  const publicGood = mirror === PUBLIC_GOOD_TUF_MIRROR && !options.tufRootPath;
+  const publicGood = mirror === PUBLIC_GOOD_TUF_MIRROR && !options.tufRootPath && !options.tufRoot;
   if (publicGood && (options.offline || env.SIGNET_OFFLINE === '1')) return embeddedTrustedRoot(options.onWarning);
   let mirrorUrl: URL;
   try {
@@ -136,7 +138,7 @@ export async function loadTrustedRoot(options: LoadTrustedRootOptions = {}): Pro
   } catch (cause) {
     throw new SignetError({ code: 'E_USAGE', message: `--tuf-mirror ${mirror} is not a URL`, cause });
   }
-  const initialRoot = options.tufRootPath ? await readFile(options.tufRootPath) : embeddedTufRoot();
+  const initialRoot = options.tufRoot ? Buffer.from(options.tufRoot) : options.tufRootPath ? await readFile(options.tufRootPath) : embeddedTufRoot();
   const cacheBase = options.cacheDir ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'signet', 'tuf');
   let text: string;
   try {
