@@ -73,7 +73,7 @@ export interface CertificateDescription {
   issuer?: string;
   /** The certificate authority that issued it (the certificate's issuer name). */
   issuedBy?: string;
-  /** Hex. */
+  /** Hex, as OpenSSL prints it (no sign byte). */
   serialNumber: string;
   /** ISO 8601. */
   notBefore: string;
@@ -116,7 +116,7 @@ export interface TimestampDescription {
   signingTime: string;
   /** The TSA's name, when the token carries it (TSTInfo's tsa field). */
   tsaName?: string;
-  /** The token's serial number, hex. */
+  /** The token's serial number, hex (no sign byte). */
   serialNumber?: string;
 }
 
@@ -229,7 +229,7 @@ function describeCertificate(der: Uint8Array, chainLength: number): CertificateD
     issuer: extensions.issuer,
     // The issuer Name is TBSCertificate's fourth field (after version, serial, signature), as @sigstore/core reads it.
     issuedBy: readable(() => distinguishedName(cert.tbsCertificate.subs[3])),
-    serialNumber: cert.serialNumber.toString('hex'),
+    serialNumber: integerHex(cert.serialNumber),
     notBefore: cert.notBefore.toISOString(),
     notAfter: cert.notAfter.toISOString(),
     extensions,
@@ -283,11 +283,18 @@ function describeTimestamp(der: Uint8Array, index: number): TimestampDescription
   const description: TimestampDescription = { signingTime: signingTime.toISOString() };
   const info = readable(() => timestamp.tstInfo.root);
   // TSTInfo (RFC 3161 §2.4.2): version, policy, messageImprint, serialNumber, genTime, …, tsa [0] OPTIONAL.
-  const serialNumber = readable(() => info?.subs[3]?.value.toString('hex'));
+  const serialNumber = readable(() => (info?.subs[3] ? integerHex(info.subs[3].value) : undefined));
   if (serialNumber) description.serialNumber = serialNumber;
   const tsaName = readable(() => generalName(info?.subs.find((sub) => sub.tag.isContextSpecific(0))?.subs[0]));
   if (tsaName) description.tsaName = tsaName;
   return description;
+}
+
+/** A DER INTEGER's bytes as the number in hex, without the sign byte DER puts before a high bit (as OpenSSL prints serials). */
+function integerHex(bytes: Buffer): string {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  return bytes.subarray(start).toString('hex');
 }
 
 /** A value that may be absent or malformed: the optional parts of a description are shown when they can be read. */
