@@ -16,6 +16,7 @@ import {
   publicKeyHint,
   readBundle,
   type SignetError,
+  type Subject,
   serializeBundle,
   signArtifact,
   signStatement,
@@ -126,7 +127,7 @@ function expectedDescription(json: BundleJson): Omit<BundleDescription, 'timesta
                 treeSize: proof.treeSize,
                 rootHash: hex(proof.rootHash),
                 hashes: proof.hashes.length,
-                ...(proof.checkpoint ? { checkpoint: { origin: proof.checkpoint.envelope.split('\n')[0] } } : {}),
+                ...(proof.checkpoint ? { checkpoint: { origin: proof.checkpoint.envelope.split('\n')[0] as string } } : {}),
               },
             }
           : {}),
@@ -196,7 +197,7 @@ describe('bundles Signet signs', () => {
 
   test('a signed statement: payload type, statement type, predicate type, each subject with its digests', async () => {
     const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const subjects = [
+    const subjects: Subject[] = [
       { name: 'app.tgz', digest: { sha256: crypto.createHash('sha256').update('app').digest('hex') } },
       { name: 'app.js', digest: { sha512: crypto.createHash('sha512').update('js').digest('hex') } },
     ];
