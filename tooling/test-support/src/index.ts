@@ -27,6 +27,7 @@ export {
   opensslCertificate,
   opensslTimestamp,
   opensslVerify,
+  sameSerial,
   signedBytes,
   sigstoreVerify,
   verifyBundle,

@@ -136,6 +136,15 @@ export function opensslTimestamp(der: Uint8Array): OpensslTimestamp {
   }
 }
 
+/**
+ * Whether a serial Signet prints (the INTEGER's bytes in hex, without a sign byte) is the number
+ * OpenSSL read. A test TSA may write a negative serial (0xdeadbeef without its sign byte), which
+ * OpenSSL prints as 0x-21524111: its bytes are the two's complement at the printed width.
+ */
+export function sameSerial(hex: string, openssl: bigint): boolean {
+  return BigInt(`0x${hex}`) === (openssl < 0n ? BigInt.asUintN(hex.length * 4, openssl) : openssl);
+}
+
 /** Signet's own verifier, called the way tests most often need it: one bundle, one policy. */
 export function verifyBundle(
   bundle: Bundle,
