@@ -59,8 +59,10 @@ export function parseCommandLine(argv: readonly string[], commands: readonly Com
   if (!command) {
     const group = commands.filter((c) => c.name.startsWith(`${first} `));
     if (group.length > 0) {
-      if (second === undefined || second === '--help' || second === '-h') return { kind: 'help', text: groupHelp(first, group) };
-      throw usageError(`unknown command "${first} ${second}"; ${first} has ${group.map((c) => c.name.split(' ')[1]).join(', ')}`);
+      if (second === '--help' || second === '-h') return { kind: 'help', text: groupHelp(first, group) };
+      const subcommands = group.map((c) => c.name.split(' ')[1]).join(', ');
+      if (second === undefined) throw usageError(`${first} needs a command: ${subcommands}`);
+      throw usageError(`unknown command "${first} ${second}"; ${first} has ${subcommands}`);
     }
     throw usageError(`unknown command "${first}"`);
   }

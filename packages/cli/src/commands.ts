@@ -199,6 +199,23 @@ Example:
     run: lazy(() => require('./commands/verify'), 'verifyAttestation'),
   },
   {
+    name: 'bundle inspect',
+    summary: 'show what a Sigstore bundle contains: content, signer, log entries, timestamps (verifies nothing)',
+    args: [{ name: 'bundle', description: 'the bundle file, e.g. app.tgz.sigstore.json' }],
+    options: { json },
+    help: `
+Reads the bundle as signet verify does (the same errors for a file that is not one) and prints
+what it claims: the signed content (a digest, or a DSSE envelope and its in-toto statement), the
+signer (a key hint, or a certificate's identity, OIDC issuer and Fulcio extensions), each
+transparency-log entry and each RFC 3161 timestamp. Nothing is checked, no trusted root is
+needed and nothing is fetched: use signet verify to rely on any of it.
+
+Examples:
+  $ signet bundle inspect dist/app.tgz.sigstore.json
+  $ signet bundle inspect provenance.sigstore.json --json | jq .signer.extensions`,
+    run: lazy(() => require('./commands/bundle'), 'inspectBundle'),
+  },
+  {
     name: 'sign-dir',
     summary: 'sign every file of a folder (a build output) as one manifest bundle',
     args: [{ name: 'dir', description: 'the folder' }],

@@ -19,10 +19,22 @@ export interface CertificateExtensions {
   sourceRepositoryRef?: string;
   /** The commit (1.13). */
   sourceRepositoryDigest?: string;
+  /** The repository's immutable identifier (1.15), e.g. GitHub's numeric repository id. */
+  sourceRepositoryIdentifier?: string;
+  /** The repository's owner, as a URI (1.16), e.g. https://github.com/org. */
+  sourceRepositoryOwnerURI?: string;
+  /** The owner's immutable identifier (1.17). */
+  sourceRepositoryOwnerIdentifier?: string;
+  /** public or private, when the certificate was issued (1.22). */
+  sourceRepositoryVisibilityAtSigning?: string;
   /** The workflow that signed, where it is defined (1.9): the SAN for CI certificates. */
   buildSignerURI?: string;
+  /** The commit of the workflow that signed (1.10). */
+  buildSignerDigest?: string;
   /** The top-level workflow that was run (1.18). */
   buildConfigURI?: string;
+  /** The commit of the top-level workflow (1.19). */
+  buildConfigDigest?: string;
   /** What triggered the run (1.20): push, release, workflow_dispatch… */
   buildTrigger?: string;
   /** github-hosted or self-hosted (1.11). */
@@ -37,13 +49,19 @@ const ARC = '1.3.6.1.4.1.57264.1';
 const CURRENT: Record<string, keyof CertificateExtensions> = {
   [`${ARC}.8`]: 'issuer',
   [`${ARC}.9`]: 'buildSignerURI',
+  [`${ARC}.10`]: 'buildSignerDigest',
   [`${ARC}.11`]: 'runnerEnvironment',
   [`${ARC}.12`]: 'sourceRepository',
   [`${ARC}.13`]: 'sourceRepositoryDigest',
   [`${ARC}.14`]: 'sourceRepositoryRef',
+  [`${ARC}.15`]: 'sourceRepositoryIdentifier',
+  [`${ARC}.16`]: 'sourceRepositoryOwnerURI',
+  [`${ARC}.17`]: 'sourceRepositoryOwnerIdentifier',
   [`${ARC}.18`]: 'buildConfigURI',
+  [`${ARC}.19`]: 'buildConfigDigest',
   [`${ARC}.20`]: 'buildTrigger',
   [`${ARC}.21`]: 'runInvocationURI',
+  [`${ARC}.22`]: 'sourceRepositoryVisibilityAtSigning',
 };
 
 /** Fulcio's deprecated extensions (raw bytes), read only where a certificate lacks the current one. */

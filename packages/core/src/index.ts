@@ -29,6 +29,18 @@ export {
   type VerifyDirectoryOptions,
   verifyDirectory,
 } from './build-manifest';
+export {
+  type BundleDescription,
+  type CertificateDescription,
+  type DsseEnvelopeDescription,
+  describeBundle,
+  type InclusionProofDescription,
+  type MessageSignatureDescription,
+  type PublicKeyDescription,
+  type StatementDescription,
+  type TimestampDescription,
+  type TlogEntryDescription,
+} from './bundle-description';
 export { BUNDLE_MEDIA_TYPE, type Bundle, parseBundle, readBundle, type SerializedBundle, serializeBundle, writeBundle } from './bundle-io';
 export { type CertificateExtensions, certificateExtensions } from './certificate-identity';
 export {

@@ -1,3 +1,4 @@
+export { type CertificateFacts, certificateFacts, FULCIO_ARC, fulcioExtensions } from './certificates';
 export {
   childEnv,
   errorLines,
@@ -21,4 +22,13 @@ export {
   writeFile,
 } from './cli';
 export { endlessBody, type LocalServer, type RecordedRequest, serveHttp } from './http-server';
-export { opensslCertificate, opensslVerify, signedBytes, sigstoreVerify, verifyBundle } from './interop';
+export {
+  type OpensslTimestamp,
+  opensslCertificate,
+  opensslTimestamp,
+  opensslVerify,
+  sameSerial,
+  signedBytes,
+  sigstoreVerify,
+  verifyBundle,
+} from './interop';

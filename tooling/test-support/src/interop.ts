@@ -106,6 +106,45 @@ export function opensslCertificate(subjectAltName: `DNS:${string}` | `IP:${strin
   }
 }
 
+/** What `openssl ts -reply -text` reads from an RFC 3161 timestamp response (DER). */
+export interface OpensslTimestamp {
+  time: Date;
+  /** The token's serial number (negative where a test TSA wrote one without its sign byte; OpenSSL prints 0x-…). */
+  serialNumber: bigint;
+  /** The TSA's name as OpenSSL prints it (`DirName:/O=…/CN=…`), when the token names one. */
+  tsa?: string;
+}
+
+export function opensslTimestamp(der: Uint8Array): OpensslTimestamp {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-ts-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'response.tsr'), der);
+    const read = spawnSync('openssl', ['ts', '-reply', '-in', 'response.tsr', '-text'], { cwd: dir, encoding: 'utf8' });
+    if (read.status !== 0) throw new Error(`openssl ts failed: ${read.stderr || read.error?.message}`);
+    const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(read.stdout)?.[1];
+    const time = field('Time stamp');
+    const serial = field('Serial number');
+    if (!time || !serial) throw new Error(`openssl ts printed no time or serial:\n${read.stdout}`);
+    const tsa = field('TSA');
+    return {
+      time: new Date(time),
+      serialNumber: serial.startsWith('0x-') ? -BigInt(`0x${serial.slice(3)}`) : BigInt(serial),
+      ...(tsa && tsa !== 'unspecified' ? { tsa } : {}),
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Whether a serial Signet prints (the INTEGER's bytes in hex, without a sign byte) is the number
+ * OpenSSL read. A test TSA may write a negative serial (0xdeadbeef without its sign byte), which
+ * OpenSSL prints as 0x-21524111: its bytes are the two's complement at the printed width.
+ */
+export function sameSerial(hex: string, openssl: bigint): boolean {
+  return BigInt(`0x${hex}`) === (openssl < 0n ? BigInt.asUintN(hex.length * 4, openssl) : openssl);
+}
+
 /** Signet's own verifier, called the way tests most often need it: one bundle, one policy. */
 export function verifyBundle(
   bundle: Bundle,
