@@ -47,7 +47,7 @@ export function kyvernoImageValidatingPolicy(policy: GatePolicy, options: ImageV
   const namespace = options.namespace === undefined ? undefined : namespaceName(options.namespace);
   const warnings = new Warnings('Kyverno');
   const rules = imageRules(policy, warnings);
-  const attestors = new Attestors(new Signers(policy, warnings));
+  const attestors = new Attestors(new Signers(policy, warnings), rules);
   const attestations = new Map<string, string>();
 
   const validations: object[] = [
@@ -171,8 +171,17 @@ function bringsAnImage(): string {
 class Attestors {
   private readonly names = new Map<string, string>();
   private readonly attestors: object[] = [];
+  /** Signers some rule needs without a log entry: a key also needed with one is then a second attestor, NAME-tlog. */
+  private readonly unlogged: Set<string>;
 
-  constructor(private readonly signers: Signers) {}
+  constructor(
+    private readonly signers: Signers,
+    rules: readonly ImageRule[],
+  ) {
+    this.unlogged = new Set(
+      rules.filter(({ rule }) => !rule.tlog).flatMap(({ rule }) => [...rule.signers, ...rule.attestations.flatMap((a) => a.signers)]),
+    );
+  }
 
   /** A CEL list of the attestors for these signers. */
   list(signers: readonly string[], tlog: boolean): string {
@@ -188,11 +197,11 @@ class Attestors {
     const key = JSON.stringify(attestor);
     let name = this.names.get(key);
     if (name === undefined) {
-      // A key required with and without a log entry is two attestors.
-      const taken = (candidate: string) => [...this.names.values()].includes(candidate);
-      const base = tlog && taken(signer) ? `${signer}-tlog` : signer;
+      const isKey = 'key' in (attestor as { cosign: object }).cosign;
+      const base = isKey && tlog && this.unlogged.has(signer) ? `${signer}-tlog` : signer;
+      const taken = new Set(this.names.values());
       name = base;
-      for (let n = 2; taken(name); n++) name = `${base}-${n}`;
+      for (let n = 2; taken.has(name); n++) name = `${base}-${n}`;
       this.names.set(key, name);
       this.attestors.push({ name, ...attestor });
     }
