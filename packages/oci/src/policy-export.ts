@@ -99,7 +99,6 @@ export function kyvernoPolicy(policy: GatePolicy, options: PolicyExportOptions =
       verifyDigest: true,
       required: true,
       failureAction: 'Enforce',
-      imageExtractors: POD_IMAGE_EXTRACTORS,
       attestors: entries(current.rule.signers),
     });
     if (current.rule.attestations.length > 0) {
@@ -108,7 +107,14 @@ export function kyvernoPolicy(policy: GatePolicy, options: PolicyExportOptions =
         attestors: entries(required.signers),
       }));
     }
-    return { name: `image-rule-${current.index}`, match: { any: [{ resources: { kinds: ['Pod'] } }] }, verifyImages: [verify] };
+    return {
+      name: `image-rule-${current.index}`,
+      match: { any: [{ resources: { kinds: ['Pod'] } }] },
+      // A rule's field (kyverno.io/v1 Rule.imageExtractors), not a verifyImages entry's: there
+      // the API server would drop it, or kubectl refuse it as an unknown field.
+      imageExtractors: POD_IMAGE_EXTRACTORS,
+      verifyImages: [verify],
+    };
   });
 
   const document = {
