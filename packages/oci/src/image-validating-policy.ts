@@ -34,7 +34,7 @@ const CEL_RESERVED = new Set(
   'as break const continue else false for function if import in let loop package namespace null return true var void while'.split(' '),
 );
 
-/** The image fields of a pod spec that name an image to pull, as `spec.X[].FIELD`. */
+/** The pod spec's lists of containers, each with the image a node pulls for it. */
 const IMAGE_LISTS = ['initContainers', 'containers', 'ephemeralContainers'];
 
 /**
