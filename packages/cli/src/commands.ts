@@ -390,17 +390,26 @@ Example:
   },
   {
     name: 'policy export',
-    summary: "turn a gate policy's image rules into a Kyverno ClusterPolicy or a Sigstore ClusterImagePolicy",
+    summary: "turn a gate policy's image rules into a Kyverno ImageValidatingPolicy or a Sigstore ClusterImagePolicy",
     args: [{ name: 'policy', description: 'the gate policy (YAML or JSON)' }],
     options: {
-      kyverno: { type: 'boolean', description: 'a Kyverno ClusterPolicy (verifyImages, type SigstoreBundle)' },
+      kyverno: { type: 'boolean', description: 'a Kyverno ImageValidatingPolicy (policies.kyverno.io/v1, Kyverno 1.19 and later)' },
+      'kyverno-clusterpolicy': {
+        type: 'boolean',
+        description: 'a Kyverno ClusterPolicy (verifyImages, type SigstoreBundle), for Kyverno before 1.20',
+      },
       'policy-controller': { type: 'boolean', description: 'Sigstore policy-controller ClusterImagePolicies' },
       name: { type: 'string', valueName: 'name', description: 'the exported policy name (default signet-images)' },
+      namespace: {
+        type: 'string',
+        valueName: 'namespace',
+        description: 'with --kyverno: a NamespacedImageValidatingPolicy for this namespace only',
+      },
       format: {
         type: 'string',
         valueName: 'format',
         choices: ['bundle', 'legacy'],
-        description: 'the signature format the images are signed in (default bundle)',
+        description: 'the signature format the images are signed in (default bundle; an ImageValidatingPolicy reads both)',
       },
       out: { type: 'string', valueName: 'file', description: 'write the YAML to this file (default: stdout)' },
     },
@@ -410,6 +419,8 @@ warning on stderr. See docs/policy-export.md.
 
 Examples:
   $ signet policy export deploy/gate-policy.yaml --kyverno > kyverno-policy.yaml
+  $ signet policy export deploy/gate-policy.yaml --kyverno --namespace shop --out shop-policy.yaml
+  $ signet policy export deploy/gate-policy.yaml --kyverno-clusterpolicy > kyverno-1.17-policy.yaml
   $ signet policy export deploy/gate-policy.yaml --policy-controller --out cip.yaml`,
     run: lazy(() => require('./commands/policy'), 'policyExport'),
   },

@@ -37,9 +37,83 @@ function parseYaml(text: string): Record<string, unknown>[] {
 }
 
 describe('signet policy export', () => {
-  it('--kyverno prints a ClusterPolicy on stdout and what Kyverno cannot express as warnings on stderr', () => {
+  it('--kyverno prints an ImageValidatingPolicy on stdout and what it cannot express as warnings on stderr', () => {
     const { dir, pem } = setup();
     const result = signet(['policy', 'export', 'gate-policy.yaml', '--kyverno'], { cwd: dir });
+    expect(result.stderr).toBe(
+      'warning: keys.release: validUntil 2027-01-01 has no Kyverno equivalent; Kyverno trusts the key at any time, so take it out of the exported policy when its window closes\n',
+    );
+    expect(result.status).toBe(0);
+    const documents = parseYaml(result.stdout);
+    expect(documents).toHaveLength(1);
+    expect(documents[0]).toMatchObject({
+      apiVersion: 'policies.kyverno.io/v1',
+      kind: 'ImageValidatingPolicy',
+      metadata: { name: 'signet-images' },
+      spec: {
+        failurePolicy: 'Fail',
+        validationActions: ['Deny'],
+        attestors: [
+          {
+            name: 'release',
+            cosign: { key: { data: pem, hashAlgorithm: 'sha256' }, ctlog: { url: 'https://rekor.sigstore.dev', insecureIgnoreSCT: true } },
+          },
+          {
+            name: 'ci',
+            cosign: {
+              keyless: {
+                identities: [
+                  { issuer: 'https://token.actions.githubusercontent.com', subjectRegExp: '^(?:https://github\\.com/acme/shop/.+)$' },
+                ],
+              },
+              ctlog: { url: 'https://rekor.sigstore.dev' },
+            },
+          },
+        ],
+        attestations: [{ name: 'cyclonedx', intoto: { type: 'https://cyclonedx.org/bom' } }],
+        validations: [
+          { message: expect.stringMatching(/^write the image as Signet names it/) },
+          { message: 'an image that no kind: image rule of the Signet policy covers: Signet denies it' },
+          {
+            expression:
+              "variables.imageRules.filter(image, image.rule == '1').all(image, verifyImageSignatures(image.image, [attestors.release, attestors.ci]) > 0)",
+            message: 'rules[1] (ghcr.io/acme/**): the image must be signed by one of release, ci',
+          },
+          {
+            expression:
+              "variables.imageRules.filter(image, image.rule == '1').all(image, verifyAttestationSignatures(image.image, attestations.cyclonedx, [attestors.release, attestors.ci]) > 0)",
+            message: 'rules[1] (ghcr.io/acme/**): the image must have a https://cyclonedx.org/bom attestation signed by one of release, ci',
+          },
+        ],
+      },
+    });
+  });
+
+  it('--kyverno --namespace --out writes a NamespacedImageValidatingPolicy to a file', () => {
+    const { dir } = setup();
+    const result = signet(
+      ['policy', 'export', 'gate-policy.yaml', '--kyverno', '--namespace', 'shop', '--name', 'shop-images', '--out', 'ivp.yaml'],
+      {
+        cwd: dir,
+      },
+    );
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.split('\n').slice(1)).toEqual(['wrote ivp.yaml (1 NamespacedImageValidatingPolicy)', '']);
+    const documents = parseYaml(fs.readFileSync(path.join(dir, 'ivp.yaml'), 'utf8'));
+    expect(documents).toEqual([
+      {
+        apiVersion: 'policies.kyverno.io/v1',
+        kind: 'NamespacedImageValidatingPolicy',
+        metadata: { name: 'shop-images', namespace: 'shop' },
+        spec: expect.objectContaining({ validationConfigurations: { mutateDigest: true, verifyDigest: true, required: true } }),
+      },
+    ]);
+  });
+
+  it('--kyverno-clusterpolicy prints a ClusterPolicy on stdout and what Kyverno cannot express as warnings on stderr', () => {
+    const { dir, pem } = setup();
+    const result = signet(['policy', 'export', 'gate-policy.yaml', '--kyverno-clusterpolicy'], { cwd: dir });
     expect(result.stderr).toBe(
       'warning: keys.release: validUntil 2027-01-01 has no Kyverno equivalent; Kyverno trusts the key at any time, so take it out of the exported policy when its window closes\n',
     );
@@ -151,8 +225,11 @@ describe('signet policy export', () => {
   });
 
   it.each([
-    [[], /needs one of --kyverno and --policy-controller/],
-    [['--kyverno', '--policy-controller'], /needs one of --kyverno and --policy-controller/],
+    [[], /needs one of --kyverno, --kyverno-clusterpolicy, --policy-controller/],
+    [['--kyverno', '--policy-controller'], /needs one of --kyverno, --kyverno-clusterpolicy, --policy-controller/],
+    [['--kyverno', '--kyverno-clusterpolicy'], /needs one of --kyverno, --kyverno-clusterpolicy, --policy-controller/],
+    [['--kyverno-clusterpolicy', '--namespace', 'shop'], /--namespace goes with --kyverno/],
+    [['--kyverno', '--namespace', 'Shop'], /"Shop" is not a Kubernetes namespace name/],
     [['--kyverno', '--format', 'v3'], /--format must be one of bundle, legacy, not "v3"/],
     [['--kyverno', '--name', 'Shop Images'], /"Shop Images" is not usable as a policy name/],
   ])('refuses %j with one usage error (exit 2) and writes nothing', (flags, message) => {

@@ -1,6 +1,7 @@
 export { type CopiedImage, type CopyImageOptions, copyImage } from './copy-image';
 export { type Credential, type CredentialSource, environmentCredentials } from './credentials';
 export { type ImagePolicyOptions, type ImageVerdict, verifyImageForPolicy } from './image-policy';
+export { type ImageValidatingPolicyOptions, kyvernoImageValidatingPolicy } from './image-validating-policy';
 export {
   COSIGN_SIGN_PREDICATE,
   type Descriptor,

@@ -17,8 +17,9 @@ import type { SignatureFormat } from './sign-image';
 
 /*
  * A gate policy's `kind: image` rules as the policies of the admission controllers teams
- * already run: a Kyverno ClusterPolicy (verifyImages) or Sigstore policy-controller
- * ClusterImagePolicies. The translation is as close as the two allow, and every place where
+ * already run: a Kyverno ClusterPolicy (verifyImages, for Kyverno before 1.20) or Sigstore
+ * policy-controller ClusterImagePolicies; the Kyverno ImageValidatingPolicy, which shares the
+ * image rules and signers below, is in image-validating-policy.ts. The translation is as close as the two allow, and every place where
  * they cannot say what Signet says is returned as a warning, never dropped in silence.
  *
  * Three differences run through everything here:
@@ -98,7 +99,6 @@ export function kyvernoPolicy(policy: GatePolicy, options: PolicyExportOptions =
       verifyDigest: true,
       required: true,
       failureAction: 'Enforce',
-      imageExtractors: POD_IMAGE_EXTRACTORS,
       attestors: entries(current.rule.signers),
     });
     if (current.rule.attestations.length > 0) {
@@ -107,7 +107,14 @@ export function kyvernoPolicy(policy: GatePolicy, options: PolicyExportOptions =
         attestors: entries(required.signers),
       }));
     }
-    return { name: `image-rule-${current.index}`, match: { any: [{ resources: { kinds: ['Pod'] } }] }, verifyImages: [verify] };
+    return {
+      name: `image-rule-${current.index}`,
+      match: { any: [{ resources: { kinds: ['Pod'] } }] },
+      // A rule's field (kyverno.io/v1 Rule.imageExtractors), not a verifyImages entry's: there
+      // the API server would drop it, or kubectl refuse it as an unknown field.
+      imageExtractors: POD_IMAGE_EXTRACTORS,
+      verifyImages: [verify],
+    };
   });
 
   const document = {
@@ -218,7 +225,7 @@ function clusterImagePolicy(name: string, images: { glob: string }[], authoritie
   return { apiVersion: 'policy.sigstore.dev/v1beta1', kind: 'ClusterImagePolicy', metadata: { name }, spec: { images, authorities } };
 }
 
-function exportName(options: PolicyExportOptions): string {
+export function exportName(options: PolicyExportOptions): string {
   const name = options.name ?? DEFAULT_NAME;
   if (!NAME_PATTERN.test(name)) {
     throw new SignetError({
@@ -229,7 +236,7 @@ function exportName(options: PolicyExportOptions): string {
   return name;
 }
 
-class Warnings {
+export class Warnings {
   private readonly lines = new Set<string>();
 
   constructor(readonly tool: string) {}
@@ -249,6 +256,8 @@ class Warnings {
 interface ImagePattern {
   /** The glob as written in the policy, for messages. */
   source: string;
+  /** An RE2 (and JavaScript) regular expression matching exactly the names the alternative matches in Signet, unanchored. */
+  regExp: string;
   /** Kyverno imageReferences: wildcards over REGISTRY/PATH:TAG or REGISTRY/PATH@DIGEST. */
   kyverno: string[];
   /** Whether those match exactly the names the Signet glob matches. */
@@ -259,7 +268,7 @@ interface ImagePattern {
   prefixes: { literal: string; wildcard: boolean }[];
 }
 
-interface ImageRule {
+export interface ImageRule {
   /** The rule's index in the policy's rules, as messages name it. */
   index: number;
   rule: GateRule;
@@ -270,6 +279,7 @@ interface ImageRule {
 
 const EVERY_IMAGE: ImagePattern = {
   source: '**',
+  regExp: '.*',
   kyverno: ['*'],
   exactInKyverno: true,
   policyController: ['**'],
@@ -277,7 +287,7 @@ const EVERY_IMAGE: ImagePattern = {
 };
 
 /** The policy's image rules that can apply to some image, in order. */
-function imageRules(policy: GatePolicy, warnings: Warnings): ImageRule[] {
+export function imageRules(policy: GatePolicy, warnings: Warnings): ImageRule[] {
   if (policy.rules.every((rule) => rule.kind !== 'image')) {
     throw new SignetError({
       code: 'E_INPUT',
@@ -340,6 +350,7 @@ function imagePattern(source: string, glob: string): ImagePattern {
   const withTagOrDigest = (name: string) => [`${name}:*`, `${name}@*`];
   return {
     source,
+    regExp: globRegExp(segments),
     // Kyverno compares wildcard.Match(pattern, ImageInfo.String()): REGISTRY/PATH:TAG (tag
     // "latest" when none) or REGISTRY/PATH@DIGEST, docker.io/library/nginx for nginx (with its
     // default defaultRegistry and enableDefaultRegistryMutation). Its * matches any run of
@@ -367,6 +378,28 @@ function imagePattern(source: string, glob: string): ImagePattern {
       return { literal: wildcard === -1 ? name : name.slice(0, wildcard), wildcard: wildcard !== -1 };
     }),
   };
+}
+
+/**
+ * The names a glob's segments match, as picomatch (dot: true) matches them: `*` and `?` within
+ * a segment, a `**` segment any number of whole segments, none included.
+ */
+function globRegExp(segments: readonly string[]): string {
+  let regExp = '';
+  let literalBefore = false;
+  for (const segment of segments) {
+    if (segment === '**') {
+      regExp += literalBefore ? '(?:/[^/]+)*' : '(?:[^/]+/)*';
+      continue;
+    }
+    const escaped = segment
+      .replace(/[.+^$()|[\]\\]/g, '\\$&')
+      .replaceAll('*', '[^/]*')
+      .replaceAll('?', '[^/]');
+    regExp += (literalBefore ? '/' : '') + escaped;
+    literalBefore = true;
+  }
+  return regExp;
 }
 
 /** {a,b} alternatives, nested ones too; a range ({1..3}) or a lone brace is refused. */
@@ -410,7 +443,7 @@ function unique<T>(values: T[]): T[] {
 // Signers
 
 /** The policy's keys and identities in each target's terms, with their warnings said once. */
-class Signers {
+export class Signers {
   constructor(
     private readonly policy: GatePolicy,
     private readonly warnings: Warnings,
@@ -439,6 +472,39 @@ class Signers {
         // A key has no certificate and so no SCT; unless told to ignore it, Kyverno's bundle
         // verifier requires an observer timestamp that an unlogged signature does not have.
         ctlog: { ignoreSCT: true },
+      },
+    };
+  }
+
+  /**
+   * A cosign attestor of a Kyverno ImageValidatingPolicy (policies.kyverno.io/v1, as
+   * Kyverno 1.19 reads it in pkg/image/verifiers/ivpol/cosign): a keyless attestor checks
+   * the certificate's issuer and subject only, so a source repository or ref is a warning.
+   */
+  imageValidatingAttestor(name: string, tlog: boolean): object {
+    const identity = this.policy.identities.get(name);
+    if (identity) {
+      for (const [field, loss] of [
+        ['sourceRepository', 'whichever repository runs it'],
+        ['sourceRepositoryRef', 'at any ref'],
+      ] as const) {
+        if (identity[field] !== undefined) {
+          this.warnings.add(
+            `identities.${name}.${field} has no ImageValidatingPolicy equivalent: its verifier checks a certificate's issuer and subject only (keyless.additionalExtensions, which Kyverno 1.19's schema accepts, is never read), so the exported attestor trusts the workflow ${loss}; a ClusterPolicy (--kyverno-clusterpolicy) checks it for GitHub`,
+          );
+        }
+      }
+      // The log and the SCT are required (no insecureIgnore*), checked against the public-good
+      // Rekor and CT log keys from Sigstore's TUF repository, as Signet requires both of a certificate.
+      return { cosign: { keyless: { identities: [this.identity(name, identity)] }, ctlog: { url: PUBLIC_GOOD_REKOR_URL } } };
+    }
+    const { pem, hash } = this.key(name);
+    return {
+      cosign: {
+        key: { data: pem, hashAlgorithm: hash },
+        // A key has no certificate and so no SCT to require; the log entry is required only
+        // where the rule says tlog (Kyverno then needs no Sigstore service at all for the key).
+        ctlog: tlog ? { url: PUBLIC_GOOD_REKOR_URL, insecureIgnoreSCT: true } : { insecureIgnoreTlog: true, insecureIgnoreSCT: true },
       },
     };
   }

@@ -34,7 +34,8 @@ const NUMERIC_HOST = '^(?:[^/:]*\\.)?(?:0x[0-9a-f]*|[0-9]+)(?::[0-9]+)?/';
 const DOTTED_DECIMAL_OR_NAMESPACE =
   '^(?:(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?::[0-9]+)?|[^/.:]*)/';
 
-const MESSAGE =
+/** Why a respelled reference is denied, for the exported policies' messages. */
+export const RESPELLED_MESSAGE =
   'write the image as Signet names it: the registry in lower case, without :443, :80 or a trailing dot, Docker Hub as docker.io, an IPv4 address in dotted decimal';
 
 /**
@@ -56,7 +57,7 @@ export function kyvernoRespelledReferencesRule(): object {
     match: { any: [{ resources: { kinds: ['Pod'] } }] },
     validate: {
       failureAction: 'Enforce',
-      message: MESSAGE,
+      message: RESPELLED_MESSAGE,
       foreach: [
         {
           list: 'request.object.spec.[initContainers, containers, ephemeralContainers][]',
@@ -86,3 +87,13 @@ export const POLICY_CONTROLLER_RESPELLED_GLOBS: readonly string[] = [
   'registry.hub.docker.com/**',
   'registry.hub.docker.com:*/**',
 ];
+
+/**
+ * A CEL expression (Kyverno ImageValidatingPolicy) true when the image reference in the
+ * variable `value` names its registry in a respelling. CEL's matches() is RE2, as Go's regexp
+ * is, and a raw string (r'…') keeps each backslash as it is.
+ */
+export function celRespelledReference(value: string): string {
+  const matches = (re: string) => `${value}.matches(r'${re}')`;
+  return [...RESPELLED_REGISTRY.map(matches), `(${matches(NUMERIC_HOST)} && !${matches(DOTTED_DECIMAL_OR_NAMESPACE)})`].join(' || ');
+}

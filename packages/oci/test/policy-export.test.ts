@@ -6,6 +6,7 @@ import { type GatePolicy, imageRuleFor, loadGatePolicy, SignetError } from '@sig
 import { useTempDir } from '@signet/test-support';
 import { parseImageReference } from '../src';
 import { IMAGE_VOLUMES_UNCHECKED, kyvernoPolicy, policyControllerPolicy, toYaml } from '../src/policy-export';
+import { kyvernoSchemaErrors } from './kyverno-schema';
 
 const tmp = useTempDir();
 
@@ -114,11 +115,11 @@ rules:
     verifyDigest: true,
     required: true,
     failureAction: 'Enforce',
-    imageExtractors: POD_EXTRACTORS,
   };
 
   it('is one Kyverno ClusterPolicy: a rule each, later rules skipping what earlier ones cover exactly', () => {
     const { documents, warnings } = kyvernoPolicy(policy);
+    expect(kyvernoSchemaErrors(documents[0] as object)).toEqual([]);
     expect(documents).toEqual([
       {
         apiVersion: 'kyverno.io/v1',
@@ -132,6 +133,7 @@ rules:
             {
               name: 'image-rule-1',
               match: pods,
+              imageExtractors: POD_EXTRACTORS,
               verifyImages: [
                 {
                   imageReferences: legacy,
@@ -157,6 +159,7 @@ rules:
             {
               name: 'image-rule-2',
               match: pods,
+              imageExtractors: POD_EXTRACTORS,
               verifyImages: [
                 {
                   imageReferences: ['ghcr.io/acme/*:*', 'ghcr.io/acme/*@*', ...nginx],
@@ -170,6 +173,7 @@ rules:
             {
               name: 'image-rule-3',
               match: pods,
+              imageExtractors: POD_EXTRACTORS,
               verifyImages: [
                 {
                   imageReferences: ['*'],

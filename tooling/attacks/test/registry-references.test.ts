@@ -287,8 +287,8 @@ rules:
     return { documents: yaml.parseAllDocuments(result.stdout).map((d) => d.toJS()), stderr: result.stderr };
   }
 
-  it.each(hostile)('Kyverno: %s (%s) is denied, or held to the release rule', async (_, name) => {
-    const { documents } = await exported('--kyverno');
+  it.each(hostile)('Kyverno ClusterPolicy: %s (%s) is denied, or held to the release rule', async (_, name) => {
+    const { documents } = await exported('--kyverno-clusterpolicy');
     const rules = (documents[0] as { spec: { rules: KyvernoRule[] } }).spec.rules;
     for (const image of [`${name}:1.0`, `${name}@${DIGEST}`]) {
       const denied = rules.some((rule) => kyvernoDenies(rule, image));
@@ -296,6 +296,13 @@ rules:
       const heldToRelease = strict !== undefined && kyvernoMatches(strict.imageReferences, image);
       expect([image, denied || heldToRelease]).toEqual([image, true]);
     }
+  });
+
+  it.each(hostile)('Kyverno ImageValidatingPolicy: %s (%s) is denied before any rule is applied', async (_, name) => {
+    const { documents } = await exported('--kyverno');
+    const [respelled] = (documents[0] as { spec: { validations: { expression: string }[] } }).spec.validations;
+    for (const image of [`${name}:1.0`, `${name}@${DIGEST}`])
+      expect([image, celDenies(respelled?.expression ?? '', image)]).toEqual([image, true]);
   });
 
   it.each(hostile)('policy-controller: %s (%s) is denied, or held to the release rule', async (_, name) => {
@@ -312,8 +319,15 @@ rules:
   });
 
   it('Kyverno verifies image volumes too; policy-controller, which cannot, says so', async () => {
-    const kyverno = await exported('--kyverno');
-    const verify = (kyverno.documents[0] as { spec: { rules: KyvernoRule[] } }).spec.rules.flatMap((rule) => rule.verifyImages ?? []);
+    const ivp = (await exported('--kyverno')).documents[0] as {
+      spec: { images: { expression: string }[]; variables: { expression: string }[] };
+    };
+    expect(ivp.spec.images).toEqual([
+      expect.objectContaining({ name: 'imageVolumes', expression: expect.stringContaining('v.image.reference') }),
+    ]);
+    expect(ivp.spec.variables[0]?.expression).toContain('images.imageVolumes');
+    const kyverno = await exported('--kyverno-clusterpolicy');
+    const verify = (kyverno.documents[0] as { spec: { rules: KyvernoRule[] } }).spec.rules.filter((rule) => rule.verifyImages);
     expect(verify.length).toBeGreaterThan(0);
     for (const rule of verify) {
       expect(rule.imageExtractors?.Pod).toEqual(
@@ -330,7 +344,8 @@ rules:
 interface KyvernoRule {
   name: string;
   validate?: { foreach?: { list: string; deny?: { conditions?: { any?: { key: string; operator: string; value: unknown }[] } } }[] };
-  verifyImages?: { imageReferences: string[]; imageExtractors?: Record<string, { path: string }[]> }[];
+  imageExtractors?: Record<string, { path: string }[]>;
+  verifyImages?: { imageReferences: string[] }[];
 }
 
 /** Kyverno's wildcard.Match: * any run of characters, ? one. */
@@ -359,6 +374,24 @@ function kyvernoDenies(rule: KyvernoRule, image: string): boolean {
       return condition.operator === 'Equals' && value === condition.value;
     }),
   );
+}
+
+/**
+ * Whether the ImageValidatingPolicy's respelled-reference validation,
+ * `variables.imageReferences.all(image, !(image.matches(r'RE') || … || (image.matches(r'RE') && !image.matches(r'RE'))))`,
+ * denies this image (RE2 syntax, which these expressions share with JavaScript's).
+ */
+function celDenies(expression: string, image: string): boolean {
+  const body = /^variables\.imageReferences\.all\(image, !\((.*)\)\)$/.exec(expression)?.[1];
+  if (body === undefined) throw new Error(`not the respelled-reference validation: ${expression}`);
+  const matches = (re: string) => new RegExp(re).test(image);
+  return body.split(' || ').some((term) => {
+    const both = /^\(image\.matches\(r'([^']*)'\) && !image\.matches\(r'([^']*)'\)\)$/.exec(term);
+    if (both) return matches(both[1] as string) && !matches(both[2] as string);
+    const one = /^image\.matches\(r'([^']*)'\)$/.exec(term);
+    if (!one) throw new Error(`not a matches() term: ${term}`);
+    return matches(one[1] as string);
+  });
 }
 
 /** policy-controller's glob: * is [^/]*, ** is .* (pkg/apis/glob). */
