@@ -1,6 +1,6 @@
 import crypto, { type KeyObject } from 'node:crypto';
-import { ed25519ph } from '@noble/curves/ed25519';
 import { twistedEdwards } from '@noble/curves/abstract/edwards';
+import { ed25519ph } from '@noble/curves/ed25519';
 import { verifyDigest } from '@signet/core';
 import { HashAlgorithm, PublicKeyDetails } from '@sigstore/protobuf-specs';
 import { Entry, HashedRekordRequestV002 } from '@sigstore/protobuf-specs/rekor/v2';
@@ -28,7 +28,13 @@ const PUBLIC_KEY: MessageSchema = { fields: [{ name: 'raw_bytes', json: 'rawByte
 const X509_CERTIFICATE: MessageSchema = { fields: [{ name: 'raw_bytes', json: 'rawBytes', number: 1, type: 'bytes' }] };
 const VERIFIER: MessageSchema = {
   fields: [
-    { name: 'public_key', json: 'publicKey', number: 1, type: { message: () => PUBLIC_KEY }, oneof: 'dev.sigstore.rekor.v2.Verifier.verifier' },
+    {
+      name: 'public_key',
+      json: 'publicKey',
+      number: 1,
+      type: { message: () => PUBLIC_KEY },
+      oneof: 'dev.sigstore.rekor.v2.Verifier.verifier',
+    },
     {
       name: 'x509_certificate',
       json: 'x509Certificate',
@@ -166,7 +172,9 @@ type VerifierKey =
 export function hashedRekordEntry(json: JsonObject): Buffer {
   // The codecs know every key details name the gateway accepts; a number it has no name for is
   // one no algorithm matches, so it is read as unspecified and refused where rekor-tiles refuses it.
-  const keyDetailsName = String(((json.signature as JsonObject | undefined)?.verifier as JsonObject | undefined)?.keyDetails ?? 'PUBLIC_KEY_DETAILS_UNSPECIFIED');
+  const keyDetailsName = String(
+    ((json.signature as JsonObject | undefined)?.verifier as JsonObject | undefined)?.keyDetails ?? 'PUBLIC_KEY_DETAILS_UNSPECIFIED',
+  );
   const request = HashedRekordRequestV002.fromJSON(withKnownKeyDetails(json));
   const signature = request.signature;
   const verifierProto = signature?.verifier;
@@ -231,9 +239,7 @@ function verifierKey(kind: 'publicKey' | 'x509Certificate', der: Buffer): Verifi
   let key: KeyObject;
   try {
     key =
-      kind === 'publicKey'
-        ? crypto.createPublicKey({ key: der, format: 'der', type: 'spki' })
-        : new crypto.X509Certificate(der).publicKey;
+      kind === 'publicKey' ? crypto.createPublicKey({ key: der, format: 'der', type: 'spki' }) : new crypto.X509Certificate(der).publicKey;
   } catch (error) {
     const what = kind === 'publicKey' ? 'public key' : 'certificate';
     throw new HashedRekordRefusal(`parsing verifier: parsing ${what}: ${(error as Error).message}`);

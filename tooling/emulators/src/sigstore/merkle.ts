@@ -62,7 +62,8 @@ export class MerkleTree {
   append(leafHash: Buffer): void {
     let hash = leafHash;
     for (let height = 0; ; height++) {
-      const level = (this.levels[height] ??= []);
+      this.levels[height] ??= [];
+      const level = this.levels[height] as Buffer[];
       level.push(hash);
       if (level.length % 2 === 1) return;
       hash = hashChildren(level[level.length - 2] as Buffer, hash);

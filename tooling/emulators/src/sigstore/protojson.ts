@@ -145,13 +145,13 @@ class GoJsonScanner {
       if (c === '"') break;
       if (c === '\\') {
         this.i++;
-        const escape = this.peek();
-        if (escape === 'u') {
+        const escaped = this.peek();
+        if (escaped === 'u') {
           for (let k = 0; k < 4; k++) {
             this.i++;
             if (!/[0-9a-fA-F]/.test(this.peek())) this.fail('in \\u hexadecimal character escape');
           }
-        } else if (!'"\\/bfnrt'.includes(escape)) {
+        } else if (!'"\\/bfnrt'.includes(escaped)) {
           this.fail('in string escape code');
         }
       } else if (c.charCodeAt(0) < 0x20) {

@@ -86,7 +86,8 @@ export class RekorV2Emulator extends SigstoreService {
 
   protected faultResponse(fault: Exclude<Fault, { kind: 'latency' | 'drop' }>, operation: string): EmulatorResponse {
     const status = fault.kind === 'throttle' ? 429 : fault.kind === 'status' ? fault.status : 500;
-    const message = fault.kind === 'status' && fault.message ? fault.message : fault.kind === 'throttle' ? 'rate limit exceeded' : 'injected fault';
+    const message =
+      fault.kind === 'status' && fault.message ? fault.message : fault.kind === 'throttle' ? 'rate limit exceeded' : 'injected fault';
     const response = READ_OPERATIONS.has(operation)
       ? { status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: message }
       : gatewayError(status, message);
