@@ -450,6 +450,36 @@ describe('POST /api/v2/log/entries refuses as rekor-tiles does', () => {
     );
   });
 
+  it('a public key Go does not read (trailing bytes, a compressed EC point): 400', async () => {
+    const key = P256();
+    const request = hashedRekordRequest(key, data);
+    const der = spki(key.publicKey);
+    request.hashedRekordRequestV002.signature.verifier = {
+      publicKey: { rawBytes: Buffer.concat([der, Buffer.of(0)]).toString('base64') },
+      keyDetails: key.keyDetails,
+    };
+    await expectRefusal(
+      request,
+      'invalid hashedrekord request',
+      'parsing verifier: parsing public key: x509: malformed or trailing data in public key',
+    );
+    const { x, y } = key.publicKey.export({ format: 'jwk' });
+    const point = Buffer.concat([Buffer.of(4), Buffer.from(x ?? '', 'base64url'), Buffer.from(y ?? '', 'base64url')]);
+    const compressed = crypto.ECDH.convertKey(point, 'prime256v1', undefined, undefined, 'compressed') as Buffer;
+    // SubjectPublicKeyInfo { id-ecPublicKey, prime256v1 } with the 33-byte point.
+    const compressedSpki = Buffer.concat([Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex'), compressed]);
+    expect(crypto.createPublicKey({ key: compressedSpki, format: 'der', type: 'spki' }).asymmetricKeyType).toBe('ec');
+    request.hashedRekordRequestV002.signature.verifier = {
+      publicKey: { rawBytes: compressedSpki.toString('base64') },
+      keyDetails: key.keyDetails,
+    };
+    await expectRefusal(
+      request,
+      'invalid hashedrekord request',
+      'parsing verifier: parsing public key: x509: failed to unmarshal elliptic curve point',
+    );
+  });
+
   it('a certificate that is not one: 400', async () => {
     await expectRefusal(
       hashedRekordRequest(P256(), data, { certificate: Buffer.from('not a certificate') }),

@@ -1,6 +1,7 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import { twistedEdwards } from '@noble/curves/abstract/edwards';
 import { ed25519ph } from '@noble/curves/ed25519';
+import * as x509 from '@peculiar/x509';
 import { verifyDigest } from '@signet/core';
 import { HashAlgorithm, PublicKeyDetails } from '@sigstore/protobuf-specs';
 import { Entry, HashedRekordRequestV002 } from '@sigstore/protobuf-specs/rekor/v2';
@@ -156,7 +157,9 @@ const VERIFICATION_ERROR: Record<VerifierKey['type'], string> = {
   ed25519: 'ed25519: invalid signature',
   other: 'unsupported public key type',
 };
+/** The curves Go's x509 knows, by OpenSSL's names, with their coordinate sizes. */
 const CURVES: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521', secp224r1: 'P-224' };
+const FIELD_BYTES: Record<string, number> = { prime256v1: 32, secp384r1: 48, secp521r1: 66, secp224r1: 28 };
 
 /** A verifier's key as Go's crypto sees it. */
 type VerifierKey =
@@ -238,8 +241,7 @@ function withKnownKeyDetails(json: JsonObject): JsonObject {
 function verifierKey(kind: 'publicKey' | 'x509Certificate', der: Buffer): VerifierKey {
   let key: KeyObject;
   try {
-    key =
-      kind === 'publicKey' ? crypto.createPublicKey({ key: der, format: 'der', type: 'spki' }) : new crypto.X509Certificate(der).publicKey;
+    key = kind === 'publicKey' ? parsePublicKey(der) : parseCertificateKey(der);
   } catch (error) {
     const what = kind === 'publicKey' ? 'public key' : 'certificate';
     throw new HashedRekordRefusal(`parsing verifier: parsing ${what}: ${(error as Error).message}`);
@@ -250,6 +252,29 @@ function verifierKey(kind: 'publicKey' | 'x509Certificate', der: Buffer): Verifi
   if (type === 'ec') return { type: 'ecdsa', curve: CURVES[details.namedCurve ?? ''] ?? details.namedCurve ?? '', key };
   if (type === 'ed25519') return { type: 'ed25519', key };
   return { type: 'other', name: type ?? 'unknown', key };
+}
+
+/**
+ * A DER SubjectPublicKeyInfo, as strictly as Go reads one: OpenSSL ignores trailing bytes and
+ * takes compressed EC points, missing RSA NULL parameters and explicit curves, which Go refuses.
+ * Node writes a key back as it read it, except for those, so a key must come back byte for byte.
+ */
+function parsePublicKey(der: Buffer): KeyObject {
+  const key = crypto.createPublicKey({ key: der, format: 'der', type: 'spki' });
+  if (!key.export({ format: 'der', type: 'spki' }).equals(der)) throw new Error('x509: malformed or trailing data in public key');
+  // The SPKI ends with the point; Go's elliptic.Unmarshal takes only an uncompressed one: 0x04 ‖ x ‖ y.
+  const field = FIELD_BYTES[key.asymmetricKeyDetails?.namedCurve ?? ''];
+  if (key.asymmetricKeyType === 'ec' && (!field || der[der.length - 1 - 2 * field] !== 0x04)) {
+    throw new Error('x509: failed to unmarshal elliptic curve point');
+  }
+  return key;
+}
+
+/** A DER certificate's key: the certificate alone (Go refuses trailing bytes), its SPKI read as parsePublicKey reads one. */
+function parseCertificateKey(der: Buffer): KeyObject {
+  const certificate = new crypto.X509Certificate(der);
+  if (!certificate.raw.equals(der)) throw new Error('x509: trailing data');
+  return parsePublicKey(Buffer.from(new x509.X509Certificate(der).publicKey.rawData));
 }
 
 function keyMatches(algorithm: AlgorithmDetails, key: VerifierKey): boolean {
