@@ -525,6 +525,7 @@ describe('POST /api/v2/log/entries refuses as rekor-tiles does', () => {
     ['a missing colon', '{"hashedRekordRequestV002" {}}', "invalid character '{' after object key"],
     ['a trailing comma', '{"hashedRekordRequestV002":{},}', "invalid character '}' looking for beginning of object key string"],
     ['not an object', '[]', 'proto: syntax error (line 1:1): unexpected token ['],
+    ['a number', ' 5', 'proto: syntax error (line 1:1): unexpected token 5'],
     ['an unknown field', '{"hashedRekordRequestV002":{},"extra":1}', 'proto: (line 1:31): unknown field "extra"'],
     ['a field twice', '{"hashedRekordRequestV002":{"digest":"","digest":""}}', 'proto: (line 1:41): duplicate field "digest"'],
     ['a message that is a string', '{"hashedRekordRequestV002":"x"}', 'proto: syntax error (line 1:28): unexpected token "x"'],

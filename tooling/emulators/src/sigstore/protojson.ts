@@ -170,18 +170,21 @@ class GoJsonScanner {
       this.i++;
       if (!isDigit(this.peek())) this.fail('in numeric literal');
     }
+    // A number may end the body (a top-level one is then complete), so what may follow its
+    // digits is looked at without the end being an error.
+    const next = () => this.s[this.i] ?? '';
     if (this.peek() === '0') this.i++;
-    else while (isDigit(this.peek())) this.i++;
-    if (this.peek() === '.') {
+    else while (isDigit(next())) this.i++;
+    if (next() === '.') {
       this.i++;
       if (!isDigit(this.peek())) this.fail('after decimal point in numeric literal');
-      while (isDigit(this.peek())) this.i++;
+      while (isDigit(next())) this.i++;
     }
-    if (this.peek() === 'e' || this.peek() === 'E') {
+    if (next() === 'e' || next() === 'E') {
       this.i++;
       if (this.peek() === '+' || this.peek() === '-') this.i++;
       if (!isDigit(this.peek())) this.fail('in exponent of numeric literal');
-      while (isDigit(this.peek())) this.i++;
+      while (isDigit(next())) this.i++;
     }
     return { kind: 'number', pos, raw: this.s.slice(pos, this.i) };
   }
