@@ -9,6 +9,7 @@ export {
   FulcioEmulator,
   OidcIssuerEmulator,
   RekorEmulator,
+  RekorV2Emulator,
   type SigningConfigJson,
   SigstoreStack,
   TimestampAuthorityEmulator,

@@ -18,14 +18,18 @@ describe('the emulators command, Sigstore section', () => {
       });
       child?.on('exit', (code) => reject(new Error(`exited ${code}: ${output}`)));
     });
-    const printed = Object.fromEntries([...output.matchAll(/^# ([A-Za-z ]+): +(\S+)$/gm)].map((m) => [m[1], m[2] as string]));
-    for (const name of ['OIDC issuer', 'Fulcio', 'Rekor', 'TSA', 'TUF mirror']) {
+    const printed = Object.fromEntries(
+      [...output.matchAll(/^# ([A-Za-z0-9 ]+): +(\S+)(?: \(.*\))?$/gm)].map((m) => [m[1], m[2] as string]),
+    );
+    for (const name of ['OIDC issuer', 'Fulcio', 'Rekor', 'Rekor v2', 'TSA', 'TUF mirror']) {
       expect(new URL(printed[name] as string).hostname).toBe('127.0.0.1');
     }
     const trustedRoot = JSON.parse(fs.readFileSync(printed['trusted root'] as string, 'utf8'));
-    expect(trustedRoot.tlogs[0].baseUrl).toBe(printed.Rekor);
+    expect(trustedRoot.tlogs.map((log: { baseUrl: string }) => log.baseUrl)).toEqual([printed.Rekor, printed['Rekor v2']]);
     const signingConfig = JSON.parse(fs.readFileSync(printed['signing config'] as string, 'utf8'));
     expect(signingConfig.caUrls[0].url).toBe(printed.Fulcio);
+    const signingConfigRekorV2 = JSON.parse(fs.readFileSync(printed['signing config with Rekor v2'] as string, 'utf8'));
+    expect(signingConfigRekorV2.rekorTlogUrls[0]).toMatchObject({ url: printed['Rekor v2'], majorApiVersion: 2 });
     expect(JSON.parse(fs.readFileSync(printed['TUF root'] as string, 'utf8')).signed._type).toBe('root');
 
     const token = /^export SIGSTORE_ID_TOKEN="(.+)"$/m.exec(output)?.[1] ?? '';

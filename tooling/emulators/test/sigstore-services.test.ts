@@ -210,12 +210,17 @@ describe('Fulcio, the TSA and the TUF repository', () => {
     );
   });
 
-  it('the TUF repository serves its signed metadata, no newer root, and both targets', async () => {
+  it('the TUF repository serves its signed metadata, no newer root, and its three targets', async () => {
     expect((await get(`${stack.tuf.url}/1.root.json`)).text).toBe(fs.readFileSync(stack.tufRootPath, 'utf8'));
     expect((await get(`${stack.tuf.url}/2.root.json`)).status).toBe(404);
     const targets = JSON.parse((await get(`${stack.tuf.url}/targets.json`)).text);
-    expect(Object.keys(targets.signed.targets).sort()).toEqual(['signing_config.v0.2.json', 'trusted_root.json']);
+    expect(Object.keys(targets.signed.targets).sort()).toEqual([
+      'signing_config.v0.2.json',
+      'signing_config_rekor_v2.v0.2.json',
+      'trusted_root.json',
+    ]);
     expect(JSON.parse((await get(`${stack.tuf.url}/targets/signing_config.v0.2.json`)).text)).toEqual(stack.signingConfig);
+    expect(JSON.parse((await get(`${stack.tuf.url}/targets/signing_config_rekor_v2.v0.2.json`)).text)).toEqual(stack.signingConfigRekorV2);
   });
 });
 

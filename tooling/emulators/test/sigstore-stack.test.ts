@@ -232,8 +232,8 @@ describe('keyless bundles made with @sigstore/sign verify with @sigstore/verify'
       'alice@example.com',
     );
     const after = stack.services.map((service) => service.requests.length);
-    // OIDC issuer (tokens are minted in-process), Fulcio, Rekor, TSA, TUF.
-    expect(after.map((count, i) => count - (before[i] as number))).toEqual([0, 1, 1, 1, 0]);
+    // OIDC issuer (tokens are minted in-process), Fulcio, Rekor, Rekor v2, TSA, TUF.
+    expect(after.map((count, i) => count - (before[i] as number))).toEqual([0, 1, 1, 0, 1, 0]);
   });
 });
 
@@ -261,6 +261,20 @@ describe("the stack's trust material", () => {
     expect(JSON.parse(fs.readFileSync(stack.trustedRootPath, 'utf8'))).toEqual(root);
     const rekorKeyId = crypto.createHash('sha256').update(stack.rekor.log.publicKey).digest('base64');
     expect(root.tlogs[0]).toMatchObject({ baseUrl: stack.rekor.url, logId: { keyId: rekorKeyId }, checkpointKeyId: { keyId: rekorKeyId } });
+    // Rekor v2 as log2025-1 is in the public-good root: Ed25519, its log id the checkpoint key ID.
+    const v2KeyId = crypto
+      .createHash('sha256')
+      .update(
+        Buffer.concat([Buffer.from(`${new URL(stack.rekorV2.url).host}\n`), Buffer.of(0x01), stack.rekorV2.log.publicKey.subarray(-32)]),
+      )
+      .digest('base64');
+    expect(root.tlogs[1]).toMatchObject({
+      baseUrl: stack.rekorV2.url,
+      hashAlgorithm: 'SHA2_256',
+      publicKey: { rawBytes: stack.rekorV2.log.publicKey.toString('base64'), keyDetails: 'PKIX_ED25519' },
+      logId: { keyId: v2KeyId },
+      checkpointKeyId: { keyId: v2KeyId },
+    });
     const ctKeyId = crypto.createHash('sha256').update(stack.fulcio.ca.ctLogPublicKey).digest('base64');
     expect(root.ctlogs[0]?.logId.keyId).toBe(ctKeyId);
     expect(root.certificateAuthorities[0]?.certChain.certificates).toEqual([
@@ -269,6 +283,7 @@ describe("the stack's trust material", () => {
     expect(root.timestampAuthorities[0]?.certChain.certificates).toHaveLength(2);
     for (const validFor of [
       root.tlogs[0]?.publicKey.validFor,
+      root.tlogs[1]?.publicKey.validFor,
       root.certificateAuthorities[0]?.validFor,
       root.timestampAuthorities[0]?.validFor,
     ]) {
@@ -285,5 +300,21 @@ describe("the stack's trust material", () => {
     expect(config.rekorTlogUrls[0]?.url).toBe(stack.rekor.url);
     expect(config.tsaUrls[0]?.url).toBe(`${stack.tsa.url}/api/v1/timestamp`);
     expect(SigningConfig.fromJSON(config).rekorTlogConfig?.selector).toBe(2 /* ServiceSelector.ANY */);
+  });
+
+  it('the Rekor v2 signing config lists the v2 log first and newest, then v1, as public-good does', () => {
+    const config = stack.signingConfigRekorV2;
+    expect(JSON.parse(fs.readFileSync(stack.signingConfigRekorV2Path, 'utf8'))).toEqual(config);
+    expect(config).toMatchObject({
+      caUrls: stack.signingConfig.caUrls,
+      oidcUrls: stack.signingConfig.oidcUrls,
+      tsaUrls: stack.signingConfig.tsaUrls,
+      rekorTlogConfig: { selector: 'ANY' },
+      tsaConfig: { selector: 'ANY' },
+    });
+    const [v2, v1] = config.rekorTlogUrls;
+    expect([v2?.url, v2?.majorApiVersion, v1?.url, v1?.majorApiVersion]).toEqual([stack.rekorV2.url, 2, stack.rekor.url, 1]);
+    expect(new Date(v2?.validFor.start ?? '').getTime()).toBeGreaterThan(new Date(v1?.validFor.start ?? '').getTime());
+    expect(new Date(v2?.validFor.start ?? '').getTime()).toBeLessThan(Date.now() - 60_000);
   });
 });

@@ -3,14 +3,17 @@ export { FulcioEmulator, type FulcioEmulatorOptions } from './fulcio';
 export { type InclusionProof, type LogEntry, TransparencyLog } from './log';
 export { DEFAULT_EMAIL, OidcIssuerEmulator, type TokenOptions } from './oidc';
 export { RekorEmulator } from './rekor';
+export { RekorV2Emulator, type ServerLogEntry } from './rekor-v2';
 export { SigstoreService } from './service';
 export { SigstoreStack } from './stack';
+export { TiledLog, tilePath } from './tiled-log';
 export {
   type CertificateAuthorityJson,
   type ServiceJson,
   SIGNING_CONFIG_MEDIA_TYPE,
   type SigningConfigJson,
   signingConfigOf,
+  signingConfigRekorV2Of,
   TRUSTED_ROOT_MEDIA_TYPE,
   type TransparencyLogInstanceJson,
   type TrustedRootJson,

@@ -1,4 +1,5 @@
 import crypto, { type KeyObject } from 'node:crypto';
+import { auditPath, hashLeaf, treeHash } from './merkle';
 
 /*
  * Rekor's transparency log: an append-only RFC 6962 Merkle tree of canonicalized entry bodies,
@@ -108,47 +109,6 @@ export class TransparencyLog {
     const signature = crypto.sign('sha256', Buffer.from(note), this.privateKey);
     return `${note}\n\u2014 ${this.origin} ${Buffer.concat([this.logId.subarray(0, 4), signature]).toString('base64')}\n`;
   }
-}
-
-export function hashLeaf(body: Buffer): Buffer {
-  return crypto
-    .createHash('sha256')
-    .update(Buffer.from([0x00]))
-    .update(body)
-    .digest();
-}
-
-function hashChildren(left: Buffer, right: Buffer): Buffer {
-  return crypto
-    .createHash('sha256')
-    .update(Buffer.from([0x01]))
-    .update(left)
-    .update(right)
-    .digest();
-}
-
-/** The largest power of two smaller than n (n > 1). */
-function split(n: number): number {
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return k;
-}
-
-/** RFC 6962 MTH. */
-function treeHash(leaves: Buffer[]): Buffer {
-  if (leaves.length === 0) return crypto.createHash('sha256').digest();
-  if (leaves.length === 1) return leaves[0] as Buffer;
-  const k = split(leaves.length);
-  return hashChildren(treeHash(leaves.slice(0, k)), treeHash(leaves.slice(k)));
-}
-
-/** RFC 6962 PATH(m, D[n]). */
-function auditPath(index: number, leaves: Buffer[]): Buffer[] {
-  if (leaves.length <= 1) return [];
-  const k = split(leaves.length);
-  return index < k
-    ? [...auditPath(index, leaves.slice(0, k)), treeHash(leaves.slice(k))]
-    : [...auditPath(index - k, leaves.slice(k)), treeHash(leaves.slice(0, k))];
 }
 
 /** RFC 8785 JSON canonicalization, for the JSON Rekor stores and signs (strings, integers, objects, arrays). */

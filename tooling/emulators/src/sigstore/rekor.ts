@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import type { Fault } from '../faults';
 import type { EmulatorRequest, EmulatorResponse } from '../http-emulator';
 import { EntryError, storedEntry } from './entries';
-import { canonicalJson, hashLeaf, type LogEntry, TransparencyLog } from './log';
+import { canonicalJson, type LogEntry, TransparencyLog } from './log';
+import { hashLeaf } from './merkle';
 import { SigstoreService } from './service';
 
 /*

@@ -5,7 +5,8 @@ import type { HttpEmulator } from '../http-emulator';
 import { FulcioEmulator } from './fulcio';
 import { OidcIssuerEmulator, type TokenOptions } from './oidc';
 import { RekorEmulator } from './rekor';
-import { type SigningConfigJson, signingConfigOf, type TrustedRootJson, trustedRootOf } from './trust';
+import { RekorV2Emulator } from './rekor-v2';
+import { type SigningConfigJson, signingConfigOf, signingConfigRekorV2Of, type TrustedRootJson, trustedRootOf } from './trust';
 import { TimestampAuthorityEmulator } from './tsa';
 import { TufRepositoryEmulator } from './tuf';
 
@@ -16,25 +17,27 @@ interface Started {
   dir: string;
   trustedRoot: TrustedRootJson;
   signingConfig: SigningConfigJson;
+  signingConfigRekorV2: SigningConfigJson;
 }
 
 /**
  * A private Sigstore instance on 127.0.0.1: an OIDC issuer, Fulcio (trusting that issuer),
- * Rekor, a timestamp authority, and a TUF repository serving the stack's trusted root and
- * signing config. Each service is its own HttpEmulator, with its own port, request log and
+ * Rekor v1, a Rekor v2 log, a timestamp authority, and a TUF repository serving the stack's
+ * trusted root and both signing configs (Rekor v1, and the opt-in Rekor v2 one). Each service is its own HttpEmulator, with its own port, request log and
  * faults; stop one for a dead service, start it again to bring it back on the same port.
  */
 export class SigstoreStack {
   readonly oidc = new OidcIssuerEmulator();
   readonly fulcio = new FulcioEmulator();
   readonly rekor = new RekorEmulator();
+  readonly rekorV2 = new RekorV2Emulator();
   readonly tsa = new TimestampAuthorityEmulator();
   readonly tuf = new TufRepositoryEmulator();
   private started?: Started;
 
   /** Every service, for loops over logs and faults. */
   get services(): HttpEmulator[] {
-    return [this.oidc, this.fulcio, this.rekor, this.tsa, this.tuf];
+    return [this.oidc, this.fulcio, this.rekor, this.rekorV2, this.tsa, this.tuf];
   }
 
   /** Starts every service, then writes the trust material to a temporary directory. */
@@ -45,15 +48,19 @@ export class SigstoreStack {
     const validFrom = new Date(Date.now() - VALIDITY_MARGIN_MS);
     const trustedRoot = trustedRootOf(this, validFrom);
     const signingConfig = signingConfigOf(this, validFrom);
+    const signingConfigRekorV2 = signingConfigRekorV2Of(this, validFrom);
+    // Target names as public-good's TUF repository has them.
     this.tuf.publish([
       { name: 'trusted_root.json', content: JSON.stringify(trustedRoot) },
       { name: 'signing_config.v0.2.json', content: JSON.stringify(signingConfig) },
+      { name: 'signing_config_rekor_v2.v0.2.json', content: JSON.stringify(signingConfigRekorV2) },
     ]);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-sigstore-'));
     fs.writeFileSync(path.join(dir, 'trusted_root.json'), JSON.stringify(trustedRoot, null, 2));
     fs.writeFileSync(path.join(dir, 'signing_config.json'), JSON.stringify(signingConfig, null, 2));
+    fs.writeFileSync(path.join(dir, 'signing_config_rekor_v2.json'), JSON.stringify(signingConfigRekorV2, null, 2));
     fs.writeFileSync(path.join(dir, 'tuf-root.json'), this.tuf.rootJson);
-    this.started = { dir, trustedRoot, signingConfig };
+    this.started = { dir, trustedRoot, signingConfig, signingConfigRekorV2 };
     return this;
   }
 
@@ -64,14 +71,19 @@ export class SigstoreStack {
     this.started = undefined;
   }
 
-  /** trusted_root.json's content: Fulcio's CA, the CT log, Rekor and the TSA. */
+  /** trusted_root.json's content: Fulcio's CA, the CT log, Rekor v1 and v2 (tlogs, in that order) and the TSA. */
   get trustedRoot(): TrustedRootJson {
     return this.state.trustedRoot;
   }
 
-  /** The signing config's content (v0.2): Fulcio, the OIDC issuer, Rekor and the TSA. */
+  /** The signing config's content (v0.2): Fulcio, the OIDC issuer, Rekor v1 and the TSA. */
   get signingConfig(): SigningConfigJson {
     return this.state.signingConfig;
+  }
+
+  /** The Rekor v2 signing config's content (v0.2): as signingConfig, with the v2 log listed (first) besides v1. */
+  get signingConfigRekorV2(): SigningConfigJson {
+    return this.state.signingConfigRekorV2;
   }
 
   /** The temporary directory holding the files below; removed by stop(). */
@@ -85,6 +97,10 @@ export class SigstoreStack {
 
   get signingConfigPath(): string {
     return path.join(this.state.dir, 'signing_config.json');
+  }
+
+  get signingConfigRekorV2Path(): string {
+    return path.join(this.state.dir, 'signing_config_rekor_v2.json');
   }
 
   /** The TUF repository's initial root.json, to seed a TUF client with `tuf.url` as its mirror. */

@@ -2,6 +2,7 @@ import * as x509 from '@peculiar/x509';
 import type { FulcioEmulator } from './fulcio';
 import type { OidcIssuerEmulator } from './oidc';
 import type { RekorEmulator } from './rekor';
+import type { RekorV2Emulator } from './rekor-v2';
 import type { TimestampAuthorityEmulator } from './tsa';
 
 /*
@@ -22,10 +23,13 @@ export interface TimeRangeJson {
 export interface TransparencyLogInstanceJson {
   baseUrl: string;
   hashAlgorithm: 'SHA2_256';
-  publicKey: { rawBytes: string; keyDetails: 'PKIX_ECDSA_P256_SHA_256'; validFor: TimeRangeJson };
-  /** SHA-256 of the public key (DER SPKI). */
+  publicKey: { rawBytes: string; keyDetails: 'PKIX_ECDSA_P256_SHA_256' | 'PKIX_ED25519'; validFor: TimeRangeJson };
+  /**
+   * For Rekor v1 and a CT log, SHA-256 of the public key (DER SPKI); for Rekor v2, the
+   * signed-note key ID of its checkpoints, SHA-256(origin ‖ 0x0A ‖ 0x01 ‖ Ed25519 key).
+   */
   logId: { keyId: string };
-  /** The key id checkpoints are signed under: for a Rekor v1 log, its log id. */
+  /** The key id checkpoints are signed under: the log id (rekor-tiles sets both alike). */
   checkpointKeyId: { keyId: string };
   operator: string;
 }
@@ -66,18 +70,25 @@ export interface SigningConfigJson {
   tsaConfig: { selector: 'ANY' };
 }
 
+/** The services a stack's trust material and signing configs name. */
+export interface StackServices {
+  oidc: OidcIssuerEmulator;
+  fulcio: FulcioEmulator;
+  rekor: RekorEmulator;
+  rekorV2: RekorV2Emulator;
+  tsa: TimestampAuthorityEmulator;
+}
+
 /**
- * The trusted root of a started Fulcio, Rekor and TSA. Validity starts at `validFrom`, which
- * must lie in the past: Rekor's integrated time and the TSA's time are whole seconds, so a
+ * The trusted root of a started Fulcio, Rekor (v1 and v2) and TSA. Validity starts at `validFrom`,
+ * which must lie in the past: Rekor's integrated time and the TSA's time are whole seconds, so a
  * validity starting "now" (with milliseconds) would refuse a timestamp taken in the same second.
  */
-export function trustedRootOf(
-  services: { fulcio: FulcioEmulator; rekor: RekorEmulator; tsa: TimestampAuthorityEmulator },
-  validFrom: Date,
-): TrustedRootJson {
+export function trustedRootOf(services: Omit<StackServices, 'oidc'>, validFrom: Date): TrustedRootJson {
   const validFor = { start: validFrom.toISOString() };
-  const { fulcio, rekor, tsa } = services;
+  const { fulcio, rekor, rekorV2, tsa } = services;
   const logId = rekor.log.logId.toString('base64');
+  const logIdV2 = rekorV2.log.logId.toString('base64');
   return {
     mediaType: TRUSTED_ROOT_MEDIA_TYPE,
     tlogs: [
@@ -87,6 +98,15 @@ export function trustedRootOf(
         publicKey: { rawBytes: rekor.log.publicKey.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor },
         logId: { keyId: logId },
         checkpointKeyId: { keyId: logId },
+        operator: OPERATOR,
+      },
+      {
+        // As log2025-1.rekor.sigstore.dev is in the public-good root: an Ed25519 key, named by its checkpoint key ID.
+        baseUrl: rekorV2.url,
+        hashAlgorithm: 'SHA2_256',
+        publicKey: { rawBytes: rekorV2.log.publicKey.toString('base64'), keyDetails: 'PKIX_ED25519', validFor },
+        logId: { keyId: logIdV2 },
+        checkpointKeyId: { keyId: logIdV2 },
         operator: OPERATOR,
       },
     ],
@@ -106,27 +126,45 @@ export function trustedRootOf(
   };
 }
 
-/** The signing config of a started stack: every URL a keyless signer needs. */
-export function signingConfigOf(
-  services: { oidc: OidcIssuerEmulator; fulcio: FulcioEmulator; rekor: RekorEmulator; tsa: TimestampAuthorityEmulator },
-  validFrom: Date,
+/** The signing config of a started stack: every URL a keyless signer needs, with Rekor v1 as the log. */
+export function signingConfigOf(services: Omit<StackServices, 'rekorV2'>, validFrom: Date): SigningConfigJson {
+  const start = validFrom.toISOString();
+  return keylessSigningConfig(services, start, [service(services.rekor.url, 1, start)]);
+}
+
+/**
+ * The opt-in Rekor v2 signing config, shaped as public-good's `signing_config_rekor_v2.v0.2.json`:
+ * the v2 log first and newer (its start a minute after the v1 log's), then the v1 log, for
+ * clients that only speak v1. A client picks the highest API version it supports, so a v2
+ * client logs to v2 and must then take a timestamp from the TSA, the only signed time it gets.
+ */
+export function signingConfigRekorV2Of(services: StackServices, validFrom: Date): SigningConfigJson {
+  const start = validFrom.toISOString();
+  return keylessSigningConfig(services, start, [
+    service(services.rekorV2.url, 2, new Date(validFrom.getTime() + 60_000).toISOString()),
+    service(services.rekor.url, 1, start),
+  ]);
+}
+
+function keylessSigningConfig(
+  services: Pick<StackServices, 'oidc' | 'fulcio' | 'tsa'>,
+  start: string,
+  rekorTlogUrls: ServiceJson[],
 ): SigningConfigJson {
-  const service = (url: string): ServiceJson => ({
-    url,
-    majorApiVersion: 1,
-    validFor: { start: validFrom.toISOString() },
-    operator: OPERATOR,
-  });
   return {
     mediaType: SIGNING_CONFIG_MEDIA_TYPE,
-    caUrls: [service(services.fulcio.url)],
-    oidcUrls: [service(services.oidc.url)],
-    rekorTlogUrls: [service(services.rekor.url)],
+    caUrls: [service(services.fulcio.url, 1, start)],
+    oidcUrls: [service(services.oidc.url, 1, start)],
+    rekorTlogUrls,
     // A signing config names the TSA by its full endpoint, not its base URL.
-    tsaUrls: [service(`${services.tsa.url}/api/v1/timestamp`)],
+    tsaUrls: [service(`${services.tsa.url}/api/v1/timestamp`, 1, start)],
     rekorTlogConfig: { selector: 'ANY' },
     tsaConfig: { selector: 'ANY' },
   };
+}
+
+function service(url: string, majorApiVersion: number, start: string): ServiceJson {
+  return { url, majorApiVersion, validFor: { start }, operator: OPERATOR };
 }
 
 function certificateAuthority(uri: string, chain: Buffer[], validFor: TimeRangeJson): CertificateAuthorityJson {
