@@ -100,6 +100,30 @@ describe('sign-bundle, then verify-bundle', () => {
     await ok(dir, verifyArgs('st.sigstore.json', 'a.txt'));
   });
 
+  it('with a staging-like Rekor v2 signing config: a hashedrekord 0.0.2 entry and a timestamp, and verify-bundle accepts it', async () => {
+    const dir = tmp();
+    writeFile(dir, 'a.txt', crypto.randomBytes(512));
+    const token = await stack.mintToken({ email: EMAIL });
+    await ok(dir, [
+      'sign-bundle',
+      '--identity-token',
+      token,
+      '--bundle',
+      'a.txt.sigstore.json',
+      '--trusted-root',
+      stack.trustedRootPath,
+      '--signing-config',
+      stack.signingConfigRekorV2Path,
+      'a.txt',
+    ]);
+    const bundle = readBundle(dir, 'a.txt.sigstore.json');
+    expect(bundle.verificationMaterial.tlogEntries.map((entry) => entry.kindVersion)).toEqual([{ kind: 'hashedrekord', version: '0.0.2' }]);
+    expect(bundle.verificationMaterial.tlogEntries[0]?.integratedTime ?? '0').toBe('0');
+    expect(bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps).toHaveLength(1);
+    await ok(dir, verifyArgs('a.txt.sigstore.json', 'a.txt'));
+    await ok(dir, verifyArgs('a.txt.sigstore.json', `sha256:${sha256Hex(fs.readFileSync(path.join(dir, 'a.txt')))}`));
+  });
+
   it('a file named like a digest is a file, as the protocol says', async () => {
     const dir = tmp();
     const name = `sha256:${'0'.repeat(64)}`;

@@ -498,6 +498,33 @@ describe('the services, from the signing config the TUF repository serves', () =
     await ok(dir, ['verify', name, ...byEmail(), ...trustedRoot()]);
   });
 
+  it('a config offering Rekor v1 and v2 (as public-good\'s signing_config_rekor_v2 does): v2, with its timestamp; --rekor-version 1 keeps v1', async () => {
+    const dir = tmp();
+    const name = artifact(dir);
+    const v2Before = stack.rekorV2.calls('CreateEntry').length;
+    await ok(dir, ['sign', name, '--key', 'keyless', '--signing-config', stack.signingConfigRekorV2Path], { SIGSTORE_ID_TOKEN: await token() });
+    expect(stack.rekorV2.calls('CreateEntry').length - v2Before).toBe(1);
+    const bundle = readJson(dir, `${name}.sigstore.json`) as unknown as {
+      verificationMaterial: { tlogEntries: { kindVersion: { kind: string; version: string } }[]; timestampVerificationData: { rfc3161Timestamps: unknown[] } };
+    };
+    expect(bundle.verificationMaterial.tlogEntries.map((entry) => entry.kindVersion)).toEqual([{ kind: 'hashedrekord', version: '0.0.2' }]);
+    expect(bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps).toHaveLength(1);
+    const verified = parsed(await ok(dir, ['verify', name, ...byEmail(), ...trustedRoot(), '--json']));
+    // A v2 entry has no log time: the timestamp is the only time.
+    expect(verified.timestamps.map((t) => t.source)).toEqual(['timestamp-authority']);
+
+    const v1 = artifact(dir, 'v1.tgz');
+    await ok(dir, ['sign', v1, '--key', 'keyless', '--signing-config', stack.signingConfigRekorV2Path, '--rekor-version', '1'], { SIGSTORE_ID_TOKEN: await token() });
+    expect(bundleOf(dir, `${v1}.sigstore.json`).verificationMaterial.tlogEntries[0]?.kindVersion).toEqual({ kind: 'hashedrekord', version: '0.0.1' });
+
+    writeFile(dir, 'sbom.json', JSON.stringify(CYCLONEDX));
+    const attested = await ok(dir, ['attest', name, '--predicate', 'sbom.json', '--type', 'cyclonedx', '--key', 'keyless', '--signing-config', stack.signingConfigRekorV2Path], {
+      SIGSTORE_ID_TOKEN: await token(),
+    });
+    expect(attested.status).toBe(0);
+    await ok(dir, ['verify-attestation', name, '--bundle', `${name}.cyclonedx.sigstore.json`, '--type', 'cyclonedx', ...byEmail(), ...trustedRoot()]);
+  });
+
   it('--rekor-version 2 with a config that offers only v1: exit 2, E_INPUT naming the version, nothing sent', async () => {
     const dir = tmp();
     const name = artifact(dir);

@@ -25,9 +25,10 @@ const ENTRY_KIND = 'hashedrekord';
 const ENTRY_VERSION = '0.0.2';
 
 /**
- * Sigstore's PublicKeyDetails for a signature by `key` with `algorithm`, as Rekor v2 accepts them,
- * or a clear refusal: pure Ed25519 (rekor-tiles takes only Ed25519ph), and RSA over SHA-384 or
- * SHA-512, for which the algorithm registry has no entry.
+ * Sigstore's PublicKeyDetails for a signature by `key` with `algorithm`, as rekor-tiles accepts
+ * them (its allowed set since #927: ECDSA P-256/SHA-256, P-384/SHA-384, P-521/SHA-512, RSA PKCS#1
+ * v1.5 at 2048/3072/4096 bits with SHA-256, Ed25519ph), or a clear refusal before anything is sent:
+ * pure Ed25519, RSA-PSS, RSA over SHA-384/512 or of another size.
  */
 export function rekorKeyDetails(algorithm: SignatureAlgorithm, key: KeyObject): PublicKeyDetails {
   const info = algorithmInfo(algorithm);
@@ -50,24 +51,26 @@ export function rekorKeyDetails(algorithm: SignatureAlgorithm, key: KeyObject): 
         'ecdsa-p521-sha512': PublicKeyDetails.PKIX_ECDSA_P521_SHA_512,
       }[algorithm as 'ecdsa-p256-sha256'];
     }
-    case 'rsa-pkcs1v15':
-    case 'rsa-pss': {
-      if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'rsa-pss') throw mismatch();
+    case 'rsa-pss':
+      throw new SignetError({
+        code: 'E_USAGE',
+        message:
+          'Rekor v2 refuses RSA-PSS signatures (rekor-tiles logs RSA as PKCS#1 v1.5 only); use an RSA PKCS#1 v1.5 or ECDSA key, log in Rekor v1 (--rekor-version 1), or sign without a log entry',
+      });
+    case 'rsa-pkcs1v15': {
+      if (key.asymmetricKeyType !== 'rsa') throw mismatch();
       const bits = details.modulusLength ?? 0;
-      if (info.hash !== 'sha256' || ![2048, 3072, 4096].includes(bits)) {
+      const table: Record<number, PublicKeyDetails> = {
+        2048: PublicKeyDetails.PKIX_RSA_PKCS1V15_2048_SHA256,
+        3072: PublicKeyDetails.PKIX_RSA_PKCS1V15_3072_SHA256,
+        4096: PublicKeyDetails.PKIX_RSA_PKCS1V15_4096_SHA256,
+      };
+      if (info.hash !== 'sha256' || table[bits] === undefined) {
         throw new SignetError({
           code: 'E_USAGE',
           message: `Rekor v2 logs RSA signatures over SHA-256 with 2048-, 3072- or 4096-bit keys only; this signer signs ${algorithm} with a ${bits}-bit key. Log in Rekor v1 (--rekor-version 1), or sign without a log entry`,
         });
       }
-      const pss = info.family === 'rsa-pss';
-      const table: Record<number, PublicKeyDetails> = pss
-        ? { 2048: PublicKeyDetails.PKIX_RSA_PSS_2048_SHA256, 3072: PublicKeyDetails.PKIX_RSA_PSS_3072_SHA256, 4096: PublicKeyDetails.PKIX_RSA_PSS_4096_SHA256 }
-        : {
-            2048: PublicKeyDetails.PKIX_RSA_PKCS1V15_2048_SHA256,
-            3072: PublicKeyDetails.PKIX_RSA_PKCS1V15_3072_SHA256,
-            4096: PublicKeyDetails.PKIX_RSA_PKCS1V15_4096_SHA256,
-          };
       return table[bits] as PublicKeyDetails;
     }
   }

@@ -140,6 +140,14 @@ export class SigstoreService {
       const { HTTPError } = require('@sigstore/sign/dist/external/error') as typeof import('@sigstore/sign/dist/external/error');
       return new HTTPError({ status: 409, message: 'entry already exists', location });
     }
+    const index = response.headers.get('x-log-index');
+    if (response.status === 409 && index !== null && /^\d{1,20}$/.test(index)) {
+      // Rekor v2: an earlier attempt of this very upload landed, and the log serves no entry to fetch back.
+      return new SignetError({
+        code: 'E_PROVIDER',
+        message: `${this.name} (${this.baseURL}) already holds this entry (log index ${index}): an earlier attempt of the upload landed and its answer was lost; sign again. Nothing was written`,
+      });
+    }
     if (how.refusesTokens && response.status >= 400 && response.status < 500) {
       return new SignetError({
         code: 'E_PERMISSION',

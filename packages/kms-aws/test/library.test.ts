@@ -6,6 +6,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import {
   createStatement,
   type KeyProvider,
+  loadTrustedRoot,
   type ProviderOptions,
   parseKeyRef,
   type Signer,
@@ -17,6 +18,7 @@ import {
   verifyDigest,
 } from '@signet/core';
 import { ALIAS_NOT_FOUND_YET, AwsKmsEmulator, type KeySpec } from '@signet/emulators/aws-kms';
+import { SigstoreStack } from '@signet/emulators/sigstore';
 import { opensslVerify, verifyBundle } from '@signet/test-support';
 import { type AwsKmsProviderOptions, createAwsKmsProvider, provider } from '../src';
 
@@ -110,6 +112,40 @@ describe('every key type AWS KMS signs with', () => {
     const publicKey = crypto.createPublicKey(await signer.publicKey());
     expect(verifyDigest(publicKey, 'ecdsa', 'sha256', digest, signature as Buffer)).toBe(true);
   });
+});
+
+describe('logged in Rekor v2 (rekor-tiles), a timestamp beside each entry', () => {
+  const stack = new SigstoreStack();
+  beforeAll(() => stack.start(), 60_000);
+  afterAll(() => stack.stop());
+
+  test.each([
+    ['ECC_NIST_P256', 'PKIX_ECDSA_P256_SHA_256'],
+    ['ECC_NIST_P384', 'PKIX_ECDSA_P384_SHA_384'],
+    ['RSA_3072', 'PKIX_RSA_PKCS1V15_3072_SHA256'],
+  ] as const)('%s: message and DSSE, logged with keyDetails %s, verified with the trusted root', async (keySpec, keyDetails) => {
+    const alias = uniqueAlias(`v2-${keySpec.toLowerCase()}`);
+    await kms.createKey({ keySpec: keySpec as KeySpec, alias });
+    const signer = await open(`awskms:///${alias}`);
+    const pem = await signer.publicKey();
+    const services = { rekorLogs: [{ url: stack.rekorV2.url, version: 2 as const }], tsaURLs: [stack.tsa.url] };
+    const message = await signArtifact({ bytes: data }, signer, { services, tlogUpload: true });
+    const statement = createStatement(
+      [{ name: 'artifact', digest: { sha256: crypto.createHash('sha256').update(data).digest('hex') } }],
+      'https://example.com/predicate/v1',
+      { ok: true },
+    );
+    const dsse = await signStatement(statement, signer, { services, tlogUpload: true });
+    for (const bundle of [message, dsse]) {
+      const entry = bundle.verificationMaterial.tlogEntries[0];
+      expect(entry?.kindVersion).toEqual({ kind: 'hashedrekord', version: '0.0.2' });
+      expect(JSON.parse(entry?.canonicalizedBody.toString('utf8') ?? '{}').spec.hashedRekordV002.signature.verifier.keyDetails).toBe(keyDetails);
+    }
+    const trustedRoot = await loadTrustedRoot({ trustedRootPath: stack.trustedRootPath });
+    const policy = { keys: [{ publicKey: pem }], tlogThreshold: 1, timestampThreshold: 1, predicateTypes: 'any' as const };
+    await expect(verifyBundle(message, { bytes: data }, policy, { trustedRoot })).resolves.toMatchObject({ tlogEntries: 1 });
+    await expect(verifyBundle(dsse, { bytes: data }, policy, { trustedRoot })).resolves.toMatchObject({ statement });
+  }, 60_000);
 });
 
 describe('settings', () => {

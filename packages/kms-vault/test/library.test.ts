@@ -10,6 +10,7 @@ import {
   createStatement,
   isSignetError,
   type KeyProvider,
+  loadTrustedRoot,
   parseKeyRef,
   type Signer,
   serializeBundle,
@@ -17,6 +18,7 @@ import {
   signArtifacts,
   signStatement,
 } from '@signet/core';
+import { SigstoreStack } from '@signet/emulators/sigstore';
 import { VaultTransitEmulator } from '@signet/emulators/vault-transit';
 import { opensslVerify, sigstoreVerify, verifyBundle } from '@signet/test-support';
 import NodeVault from 'node-vault';
@@ -63,6 +65,43 @@ async function expectVerified(bundle: Bundle, pem: string, options: { sigstore: 
   expect(opensslVerify(json, ARTIFACT, pem)).toBe(true);
   if (options.sigstore) sigstoreVerify(json, ARTIFACT, pem);
 }
+
+describe('logged in Rekor v2 (rekor-tiles), a timestamp beside each entry', () => {
+  const stack = new SigstoreStack();
+  beforeAll(() => stack.start(), 60_000);
+  afterAll(() => stack.stop());
+
+  it.each([
+    ['ecdsa-p256', 'PKIX_ECDSA_P256_SHA_256'],
+    ['ecdsa-p521', 'PKIX_ECDSA_P521_SHA_512'],
+    ['rsa-2048', 'PKIX_RSA_PKCS1V15_2048_SHA256'],
+  ] as const)('%s: message and DSSE, logged with keyDetails %s, verified with the trusted root', async (type, keyDetails) => {
+    vault.createKey(`v2-${type}`, type);
+    const signer = await open(`hashivault://v2-${type}`);
+    const pem = await signer.publicKey();
+    const services = { rekorLogs: [{ url: stack.rekorV2.url, version: 2 as const }], tsaURLs: [stack.tsa.url] };
+    const message = await signArtifact({ bytes: ARTIFACT }, signer, { services, tlogUpload: true });
+    const attestation = await signStatement(statementAbout(ARTIFACT), signer, { services, tlogUpload: true });
+    for (const bundle of [message, attestation]) {
+      const entry = bundle.verificationMaterial.tlogEntries[0];
+      expect(entry?.kindVersion).toEqual({ kind: 'hashedrekord', version: '0.0.2' });
+      expect(JSON.parse(entry?.canonicalizedBody.toString('utf8') ?? '{}').spec.hashedRekordV002.signature.verifier.keyDetails).toBe(keyDetails);
+    }
+    const trustedRoot = await loadTrustedRoot({ trustedRootPath: stack.trustedRootPath });
+    const policy = { keys: [{ publicKey: pem }], tlogThreshold: 1, timestampThreshold: 1, predicateTypes: 'any' as const };
+    await expect(verifyBundle(message, { bytes: ARTIFACT }, policy, { trustedRoot })).resolves.toMatchObject({ tlogEntries: 1 });
+    await expect(verifyBundle(attestation, { bytes: ARTIFACT }, policy, { trustedRoot })).resolves.toMatchObject({ tlogEntries: 1 });
+  }, 60_000);
+
+  it('a Transit RSA key signing PSS is refused before Rekor v2 is asked (rekor-tiles logs PKCS#1 v1.5 only)', async () => {
+    vault.createKey('v2-pss', 'rsa-2048');
+    const signer = await open('hashivault://v2-pss', { rsaSignatureAlgorithm: 'pss' });
+    const before = stack.rekorV2.requests.length;
+    const services = { rekorLogs: [{ url: stack.rekorV2.url, version: 2 as const }], tsaURLs: [stack.tsa.url] };
+    await expectCode(signArtifact({ bytes: ARTIFACT }, signer, { services, tlogUpload: true }), 'E_USAGE');
+    expect(stack.rekorV2.requests.length).toBe(before);
+  });
+});
 
 describe('every Transit key type signs blobs and attestations that verify offline', () => {
   const cases = [
