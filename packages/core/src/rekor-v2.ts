@@ -5,8 +5,8 @@ import { PublicKeyDetails, TransparencyLogEntry as TransparencyLogEntryCodec } f
 import { CreateEntryRequest, Entry } from '@sigstore/protobuf-specs/rekor/v2';
 import { algorithmInfo, type SignatureAlgorithm } from './algorithms';
 import { SignetError } from './errors';
-import { SigstoreService, type TransportOptions } from './sigstore-transport';
-import type { Witness } from './witness';
+import { SigstoreService } from './sigstore-transport';
+import type { TransportOptions, Witness } from './witness';
 
 /*
  * Rekor v2 (rekor-tiles) as it is today, in Signet's own client because @sigstore/sign 4.x's is

@@ -4,6 +4,7 @@ import { CreateEntryRequest } from '@sigstore/protobuf-specs/rekor/v2';
 import type { FulcioSigner, RekorWitness, TSAWitness } from '@sigstore/sign';
 import { SignetError } from './errors';
 import { httpRequest, isLoopbackUrl, readJson } from './http';
+import type { TransportOptions } from './witness';
 
 /*
  * @sigstore/sign layers its Sigstore clients as sigstore-js's external/fetch.ts →
@@ -13,12 +14,7 @@ import { httpRequest, isLoopbackUrl, readJson } from './http';
  * stays @sigstore/sign's own.
  */
 
-export interface TransportOptions {
-  /** Deadline per attempt. */
-  timeoutMs: number;
-  /** Further attempts after a 5xx, 408, 429 or a failed connection, as @sigstore/sign's fetchWithRetry makes. */
-  retries: number;
-}
+export type { TransportOptions } from './witness';
 
 const MAX_ANSWER_BYTES = 1024 * 1024;
 const RETRIED_STATUSES = (status: number) => status === 408 || status === 429 || status >= 500;

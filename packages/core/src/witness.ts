@@ -13,3 +13,11 @@ export interface Witness {
     publicKey: string,
   ) => Promise<{ tlogEntries?: TransparencyLogEntry[]; rfc3161Timestamps?: RFC3161SignedTimestamp[] }>;
 }
+
+/** How a witness speaks to its service. */
+export interface TransportOptions {
+  /** Deadline per attempt. */
+  timeoutMs: number;
+  /** Further attempts after a 5xx, 408, 429 or a failed connection, as @sigstore/sign's fetchWithRetry makes. */
+  retries: number;
+}
