@@ -9,6 +9,11 @@ import { generateKey, type RunResult, SIGNET, signetAsync, singleErrorLine } fro
 import { tarballFileName } from '../src';
 import { type LocalRegistry, makePackage, npm, startRegistry } from './support/verdaccio';
 
+// Every test here runs the signet CLI, which runs the real npm CLI (pack, publish, view) several
+// times over: on a machine busy with other work a test takes minutes, not seconds. The limit is
+// for a hang, not a measure of speed (that is the npm benchmark's job).
+jest.setTimeout(240_000);
+
 let registry: LocalRegistry;
 let work: string;
 let keys: { key: string; pub: string; other: string };
@@ -304,7 +309,7 @@ describe('signet npm verify', () => {
     const malformed = await run(verifyArgs(specs[0] as string, '--policy', policy));
     expect(malformed.status).toBe(2);
     expect(singleErrorLine(malformed.stderr).code).toBe('E_INPUT');
-  }, 120_000);
+  });
 
   test('a package signed by a key the policy does not trust fails', async () => {
     await release('signet-test-stranger', '1.0.0');
@@ -373,7 +378,7 @@ describe('signet npm verify', () => {
     const failed = (JSON.parse(bad.stdout).packages as { name: string; ok: boolean }[]).filter((p) => !p.ok).map((p) => p.name);
     expect(failed).toEqual(['signet-test-lock-c']);
     // Five releases through Verdaccio and three verifications: more than the 60 s default on a loaded machine.
-  }, 180_000);
+  });
 
   test('neither a key, an identity nor a policy file is a usage error', async () => {
     const result = await run(verifyArgs('signet-test-found@1.2.3'));
