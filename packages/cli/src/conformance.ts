@@ -104,8 +104,8 @@ async function signBundle(argv: readonly string[]): Promise<number> {
   const bundle = values['in-toto']
     ? await signStatement(parseStatement(await readRegularFile(file)), signer, options)
     : await signArtifact({ path: file }, signer, options);
-  // What was made is checked before it is written: the certificate's own identity, against the
-  // trusted root given (or the one the services belong to), with every log entry and timestamp.
+  // Given a trusted root, what was made is checked before it is written: by the certificate's own
+  // identity, with every log entry and timestamp, as the suite's verify-bundle will check it.
   const material = bundle.verificationMaterial.content;
   const certificate = material.$case === 'certificate' ? material.certificate.rawBytes : undefined;
   if (values['trusted-root'] && certificate) {
