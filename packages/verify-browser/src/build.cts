@@ -151,11 +151,12 @@ export function pageWithIntegrity(
   });
   const integrity: Record<string, string> = {};
   for (const [file, data] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (/\.m?js$/.test(file) && file !== SERVICE_WORKER) integrity[`${base}${file}`] = sri(data);
+    if (/\.m?js$/.test(file) && file !== SERVICE_WORKER && file !== BOOTSTRAP) integrity[`${base}${file}`] = sri(data);
   }
   const importMap = JSON.stringify({ integrity });
   const head = `<script type="importmap">${importMap}</script><script src="${base}${BOOTSTRAP}" integrity="${sri(files.get(BOOTSTRAP) ?? '')}" crossorigin="anonymous"></script>`;
-  const at = /<head\b[^>]*>/i.exec(out);
+  // After <meta charset> (which must come in the first 1024 bytes), else at the start of <head>.
+  const at = /<meta\s+charset\s*=[^>]*>/i.exec(out) ?? /<head\b[^>]*>/i.exec(out);
   out = at ? `${out.slice(0, at.index + at[0].length)}${head}${out.slice(at.index + at[0].length)}` : `${head}${out}`;
   return { html: out, importMap };
 }
@@ -184,4 +185,83 @@ export function headersSnippet(importMaps: readonly string[], enforceIntegrity: 
     '# Cache-Control: no-cache',
     '',
   ].join('\n');
+}
+
+export interface BrowserBuildInput {
+  /** The plugin's name, for messages. */
+  label: string;
+  options: BrowserOptions;
+  /** The public path the files are served under: '/' or '/app/'. */
+  base: string;
+  /** The manifest bundle's path in the output folder. */
+  manifestPath: string;
+  /** The signing key's public key (PEM), trusted by default; absent for keyless signing. */
+  signerPublicKey?: string;
+  /** Every file of the output so far, by name, as it will be written. */
+  files: ReadonlyMap<string, string | Uint8Array>;
+  /** Whether every script the bundler loads carries integrity (then Integrity-Policy is enforced). */
+  enforceIntegrity: boolean;
+}
+
+/** When a browser build is signed (its manifest's createdAt): SOURCE_DATE_EPOCH when set (reproducible builds), else now. */
+export function buildTime(env: Record<string, string | undefined> = process.env): Date {
+  const epoch = env.SOURCE_DATE_EPOCH;
+  return epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : new Date();
+}
+
+/** What a `browser` build adds to the output (worker, bootstrap, headers) and the pages it rewrites. */
+export function browserBuild(input: BrowserBuildInput): { added: Map<string, string>; changed: Map<string, string> } {
+  const { label, options } = input;
+  checkBrowserOptions(label, options);
+  if (!input.base.startsWith('/') || !input.base.endsWith('/')) {
+    throw usage(
+      label,
+      `the service worker checks files served from this origin: the public base must be a path such as "/" or "/app/", not ${JSON.stringify(input.base)}`,
+    );
+  }
+  for (const prefix of options.passThrough ?? []) {
+    const covered = [...input.files.keys()].find((name) => `${input.base}${name}`.startsWith(prefix));
+    if (covered) throw usage(label, `passThrough ${JSON.stringify(prefix)} would let ${covered}, a signed file, through unchecked`);
+  }
+  const identities = options.identity ? [options.identity].flat() : undefined;
+  let policy: WorkerConfig['policy'];
+  if (identities) {
+    if (!options.trustedRoot)
+      throw usage(
+        label,
+        'keyless needs trustedRoot: a trusted_root.json file for the browser to check certificates and log entries against',
+      );
+    policy = {
+      identities,
+      trustedRoot: JSON.parse(fs.readFileSync(options.trustedRoot, 'utf8')),
+      tlogThreshold: options.tlogThreshold ?? 1,
+    };
+  } else {
+    const keys = options.keys ?? (input.signerPublicKey ? [input.signerPublicKey] : []);
+    if (keys.length === 0) throw usage(label, 'give keys (the public keys the browser trusts) or identity (keyless)');
+    policy = { keys: keys.map((key, i) => browserKey(label, key, options.keys ? undefined : i === 0 ? 'the signing key' : undefined)) };
+    if (options.tlogThreshold) policy.tlogThreshold = options.tlogThreshold;
+  }
+  const config: WorkerConfig = {
+    manifest: `${input.base}${input.manifestPath}`,
+    base: input.base,
+    mode: options.mode ?? 'enforce',
+    passThrough: options.passThrough ?? [],
+    ...(options.reportUrl && { reportUrl: options.reportUrl }),
+    policy,
+  };
+  const scripts = browserScripts(config);
+  const added = new Map<string, string>(Object.entries(scripts));
+  for (const name of added.keys()) if (input.files.has(name)) throw usage(label, `the build itself emits ${name}`);
+  const files = new Map<string, string | Uint8Array>([...input.files, ...added]);
+  const changed = new Map<string, string>();
+  const importMaps: string[] = [];
+  for (const [name, data] of input.files) {
+    if (!name.endsWith('.html')) continue;
+    const page = pageWithIntegrity(typeof data === 'string' ? data : Buffer.from(data).toString('utf8'), name, input.base, files);
+    changed.set(name, page.html);
+    importMaps.push(page.importMap);
+  }
+  added.set(HEADERS, headersSnippet(importMaps, input.enforceIntegrity));
+  return { added, changed };
 }

@@ -50,7 +50,6 @@ const config = scope.SIGNET_CONFIG;
 const CHECKED_DESTINATIONS = new Set(['document', 'iframe', 'frame', 'script', 'style', 'worker', 'sharedworker', 'font']);
 const CACHE = 'signet';
 const HELD = new URL('/__signet/held-manifest', scope.location.origin).href;
-const REFRESH_INTERVAL_MS = 10_000;
 
 interface Held {
   manifest: VerifiedManifest;
@@ -59,7 +58,8 @@ interface Held {
 
 let held: Promise<Held | undefined> | undefined;
 let refreshing: Promise<Held | undefined> | undefined;
-let lastRefresh = 0;
+/** When the last fetch of the manifest ended: a refusal after it needs no new one. */
+let refreshedAt = 0;
 
 class Refusal extends Error {
   constructor(
@@ -91,7 +91,6 @@ function current(): Promise<Held | undefined> {
 /** Fetches the manifest and adopts it when it verifies and is not older than `than`; else keeps `than` (or throws when there is none). */
 function refresh(than: Held | undefined): Promise<Held | undefined> {
   refreshing ??= (async () => {
-    lastRefresh = Date.now();
     const response = await fetch(new URL(config.manifest, scope.location.origin).href, { cache: 'no-store' });
     if (!response.ok) throw new Refusal('manifest', `the signed manifest could not be fetched (HTTP ${response.status})`);
     const text = await response.text();
@@ -121,6 +120,7 @@ function refresh(than: Held | undefined): Promise<Held | undefined> {
     return next;
   })().finally(() => {
     refreshing = undefined;
+    refreshedAt = Date.now();
   });
   return refreshing;
 }
@@ -173,14 +173,22 @@ async function answer(event: FetchEvent, path: string | undefined): Promise<Resp
   }
   const checked = (path !== undefined && manifest?.manifest.files.has(path)) || CHECKED_DESTINATIONS.has(request.destination);
   if (!checked || !manifest) return fetch(request);
+  const started = Date.now();
   // The whole body is needed to hash it; a range is fetched whole, checked, and answered whole.
-  const response = await fetch(request.headers.has('range') ? new Request(request, { headers: withoutRange(request.headers) }) : request);
+  // The worker judges the bytes itself: a request's own integrity (from the import map, or a
+  // tag's) is checked by the browser on the worker's answer, after this check.
+  const response = await fetch(
+    request.integrity || request.headers.has('range')
+      ? new Request(request, { integrity: '', headers: withoutRange(request.headers) })
+      : request,
+  );
   if (response.type === 'opaqueredirect') return response;
   const body = await response.arrayBuffer();
   const digest = hex(await sha(256, new Uint8Array(body)));
   let refusal = judge(manifest, path, digest, response.status);
-  if (refusal && Date.now() - lastRefresh > REFRESH_INTERVAL_MS) {
-    // A new deploy looks like this too: fetch the manifest again, and judge against it.
+  if (refusal && (refreshing !== undefined || refreshedAt < started)) {
+    // A new deploy looks like this too: fetch the manifest again (once for the responses that
+    // arrived meanwhile), and judge against it.
     try {
       manifest = await refresh(manifest);
       refusal = manifest ? judge(manifest, path, digest, response.status) : refusal;
