@@ -1,5 +1,5 @@
 import type { TlogEntry } from './bundle.js';
-import { base64Decode, base64Encode, concat, equal, hex, hexDecode, sha, utf8 } from './encoding.js';
+import { base64Decode, base64Encode, equal, hex, hexDecode, sha, utf8 } from './encoding.js';
 import { fail } from './errors.js';
 import { derToRaw } from './signature.js';
 
