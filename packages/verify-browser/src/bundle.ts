@@ -1,4 +1,4 @@
-import { base64Decode } from './encoding.js';
+import { base64Decode, base64Encode } from './encoding.js';
 import { fail } from './errors.js';
 
 /*
@@ -35,6 +35,8 @@ export interface ParsedBundle {
     | { kind: 'x509CertificateChain'; certificates: Uint8Array[] };
   tlogEntries: TlogEntry[];
   rfc3161Timestamps: number;
+  /** The RFC 3161 timestamp tokens, as read. */
+  timestampTokens: Uint8Array[];
   /** The JSON as given, for the keyless part (which reads the bundle itself). */
   json: Record<string, unknown>;
 }
@@ -75,7 +77,7 @@ export function parseBundle(input: unknown): ParsedBundle {
     );
   }
   const mediaType = given as string;
-  const bundle: ParsedBundle = { mediaType, tlogEntries: [], rfc3161Timestamps: 0, json };
+  const bundle: ParsedBundle = { mediaType, tlogEntries: [], rfc3161Timestamps: 0, timestampTokens: [], json };
   if (isSet(json.messageSignature)) bundle.content = { kind: 'messageSignature' };
   else if (isSet(json.dsseEnvelope)) {
     const envelope = json.dsseEnvelope;
@@ -103,7 +105,7 @@ export function parseBundle(input: unknown): ParsedBundle {
     const timestamps = field(material, 'timestampVerificationData');
     if (isSet(timestamps)) {
       const tokens = list(field(timestamps, 'rfc3161Timestamps'));
-      for (const token of tokens) bytes(field(token, 'signedTimestamp'));
+      bundle.timestampTokens = tokens.map((token) => bytes(field(token, 'signedTimestamp')));
       bundle.rfc3161Timestamps = tokens.length;
     }
   }
@@ -164,5 +166,52 @@ function tlogEntry(value: unknown): TlogEntry {
       },
     }),
     canonicalizedBody: bytes(field(value, 'canonicalizedBody')),
+  };
+}
+
+/**
+ * The bundle as read, written back as JSON: what another verifier (the keyless part's) is given,
+ * so that it judges exactly the bytes and fields this one read, not the JSON as sent.
+ */
+export function normalizedJson(bundle: ParsedBundle): Record<string, unknown> {
+  const b64 = base64Encode;
+  const content = bundle.content;
+  const material = bundle.material;
+  return {
+    mediaType: bundle.mediaType,
+    ...(content?.kind === 'dsse' && {
+      dsseEnvelope: {
+        payload: b64(content.payload),
+        payloadType: content.payloadType,
+        signatures: content.signatures.map((sig) => ({ sig: b64(sig), keyid: '' })),
+      },
+    }),
+    verificationMaterial: {
+      ...(material?.kind === 'certificate' && { certificate: { rawBytes: b64(material.rawBytes) } }),
+      ...(material?.kind === 'x509CertificateChain' && {
+        x509CertificateChain: { certificates: material.certificates.map((c) => ({ rawBytes: b64(c) })) },
+      }),
+      ...(material?.kind === 'publicKey' && { publicKey: { hint: material.hint } }),
+      tlogEntries: bundle.tlogEntries.map((entry) => ({
+        logIndex: entry.logIndex,
+        ...(entry.logId && { logId: { keyId: b64(entry.logId.keyId) } }),
+        ...(entry.kindVersion && { kindVersion: entry.kindVersion }),
+        integratedTime: entry.integratedTime,
+        ...(entry.inclusionPromise && { inclusionPromise: { signedEntryTimestamp: b64(entry.inclusionPromise.signedEntryTimestamp) } }),
+        ...(entry.inclusionProof && {
+          inclusionProof: {
+            logIndex: entry.inclusionProof.logIndex,
+            rootHash: b64(entry.inclusionProof.rootHash),
+            treeSize: entry.inclusionProof.treeSize,
+            hashes: entry.inclusionProof.hashes.map(b64),
+            ...(entry.inclusionProof.checkpoint && { checkpoint: entry.inclusionProof.checkpoint }),
+          },
+        }),
+        canonicalizedBody: b64(entry.canonicalizedBody),
+      })),
+      ...(bundle.timestampTokens.length > 0 && {
+        timestampVerificationData: { rfc3161Timestamps: bundle.timestampTokens.map((t) => ({ signedTimestamp: b64(t) })) },
+      }),
+    },
   };
 }

@@ -1,6 +1,8 @@
 import { SigstoreVerifier, type X509Certificate } from '@freedomofpress/sigstore-browser';
+import { normalizedJson } from './bundle.js';
 import { fail, ManifestError } from './errors.js';
-import type { IdentityRule, KeylessRequest, VerifiedManifest } from './verify.js';
+import { trustedLogs } from './tlog.js';
+import { checkLogEntries, envelopeDigests, type IdentityRule, type KeylessRequest, type VerifiedManifest } from './verify.js';
 
 /*
  * Keyless manifests: a Fulcio certificate, SCTs, Rekor entries and timestamps, checked by
@@ -50,10 +52,21 @@ export async function verifyKeyless({
       matched = { subject, issuer };
     },
   };
+  // The log entries as the key path checks them (SET, inclusion proof, checkpoint, body), in
+  // addition to sigstore-browser's own checks: @signet/core refuses what fails either.
+  const content = bundle.content;
+  if (content?.kind !== 'dsse') return fail('E_BUNDLE', 'the bundle holds no DSSE envelope');
+  const logs = await trustedLogs(policy.trustedRoot);
+  await checkLogEntries(
+    bundle.tlogEntries,
+    logs,
+    content.signatures[0] ?? new Uint8Array(0),
+    await envelopeDigests(content.payloadType, content.payload),
+  );
   const verifier = new SigstoreVerifier({ tlogThreshold: required, ctlogThreshold: 1, tsaThreshold: 0 });
   try {
     await verifier.loadSigstoreRoot(policy.trustedRoot as never);
-    await verifier.verifyDsse(bundle.json as never, identityPolicy as never);
+    await verifier.verifyDsse(normalizedJson(bundle) as never, identityPolicy as never);
   } catch (error) {
     if (error instanceof ManifestError) throw error;
     fail('E_CERTIFICATE', `the keyless signature does not verify: ${error instanceof Error ? error.message : String(error)}`, error);

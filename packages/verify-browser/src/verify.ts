@@ -146,22 +146,16 @@ async function verifyKeySignature(
     logs = await trustedLogs(policy.trustedRoot);
   }
   const pae = preAuthEncoding(payloadType, payload);
-  // What a log entry's body may record of this envelope: the payload's digest, or (Rekor v2) the PAE's.
-  const digests = [await sha(256, payload), await sha(256, pae), await sha(384, pae), await sha(512, pae)];
+  const digests = await envelopeDigests(payloadType, payload);
 
   let firstError: ManifestError | undefined;
   for (const candidate of candidates) {
     try {
-      const times = await checkWitnesses(bundle, logs);
+      const times = checkWitnesses(bundle);
       for (const time of times) {
         if (!keyValidAt(candidate, time)) fail('E_POLICY', `Public key is not valid for timestamp: ${time.toISOString()}`);
       }
-      for (const entry of entries) {
-        if (entry.inclusionPromise) await verifyInclusionPromise(entry, logs);
-        if (entry.inclusionProof) await verifyInclusionProof(entry, logs);
-        if (!entry.inclusionPromise && !entry.inclusionProof) fail('E_TLOG', 'inclusion could not be verified');
-        await verifyEntryBody(entry, signature, digests);
-      }
+      await checkLogEntries(entries, logs, signature, digests);
       if (!(await verifySignature(candidate, pae, signature))) {
         fail('E_SIGNATURE', 'the signature does not verify: the manifest or the bundle was changed, or another key signed it');
       }
@@ -184,8 +178,29 @@ async function verifyKeySignature(
   throw firstError ?? new ManifestError('E_POLICY', 'no key was tried');
 }
 
-/** The times the bundle proves: each log entry's integrated time under its verified SET. RFC 3161 timestamps are keyless-part work. */
-async function checkWitnesses(bundle: ParsedBundle, logs: TrustedLog[]): Promise<Date[]> {
+/** Each log entry: its SET and inclusion proof (at least one), and its body bound to this envelope. */
+export async function checkLogEntries(
+  entries: ParsedBundle['tlogEntries'],
+  logs: TrustedLog[],
+  signature: Uint8Array,
+  digests: Uint8Array[],
+): Promise<void> {
+  for (const entry of entries) {
+    if (entry.inclusionPromise) await verifyInclusionPromise(entry, logs);
+    if (entry.inclusionProof) await verifyInclusionProof(entry, logs);
+    if (!entry.inclusionPromise && !entry.inclusionProof) fail('E_TLOG', 'inclusion could not be verified');
+    await verifyEntryBody(entry, signature, digests);
+  }
+}
+
+/** What a log entry's body may record of an envelope: the payload's digest, or (Rekor v2) the PAE's. */
+export async function envelopeDigests(payloadType: string, payload: Uint8Array): Promise<Uint8Array[]> {
+  const pae = preAuthEncoding(payloadType, payload);
+  return [await sha(256, payload), await sha(256, pae), await sha(384, pae), await sha(512, pae)];
+}
+
+/** The times the bundle claims under a SET (each verified with its entry before the signature counts). RFC 3161 timestamps are keyless-part work. */
+function checkWitnesses(bundle: ParsedBundle): Date[] {
   if (bundle.rfc3161Timestamps > 0) {
     fail(
       'E_TIMESTAMP',
@@ -195,8 +210,8 @@ async function checkWitnesses(bundle: ParsedBundle, logs: TrustedLog[]): Promise
   const times: Date[] = [];
   const keys: string[] = [];
   for (const entry of bundle.tlogEntries) {
+    // Its SET is verified with the entry below, before anything is accepted (sigstore-js's order).
     if (!entry.inclusionPromise) continue;
-    await verifyInclusionPromise(entry, logs);
     times.push(new Date(Number(entry.integratedTime) * 1000));
     keys.push(`${hex(entry.logId?.keyId ?? new Uint8Array(0))}@${entry.integratedTime}`);
   }
