@@ -51,6 +51,27 @@ const CHECKED_DESTINATIONS = new Set(['document', 'iframe', 'frame', 'script', '
 const CACHE = 'signet';
 const HELD = new URL('/__signet/held-manifest', scope.location.origin).href;
 
+/**
+ * Bodies this worker verified, by path and digest, kept while it runs (bounded): a warm reload
+ * is answered from them without fetching and hashing again. Documents are never kept, so a
+ * navigation always reaches the server and shows a new deploy (a new manifest).
+ */
+const verified = new Map<string, { body: ArrayBuffer; status: number; statusText: string; headers: [string, string][] }>();
+let verifiedBytes = 0;
+const VERIFIED_BYTES_LIMIT = 32 * 1024 * 1024;
+const DOCUMENTS = new Set(['document', 'iframe', 'frame']);
+
+function keep(key: string, body: ArrayBuffer, response: Response): void {
+  if (body.byteLength > VERIFIED_BYTES_LIMIT / 8) return;
+  verified.set(key, { body, status: response.status, statusText: response.statusText, headers: [...response.headers] });
+  verifiedBytes += body.byteLength;
+  for (const [oldest, entry] of verified) {
+    if (verifiedBytes <= VERIFIED_BYTES_LIMIT) break;
+    verified.delete(oldest);
+    verifiedBytes -= entry.body.byteLength;
+  }
+}
+
 interface Held {
   manifest: VerifiedManifest;
   digest: string;
@@ -173,6 +194,9 @@ async function answer(event: FetchEvent, path: string | undefined): Promise<Resp
   }
   const checked = (path !== undefined && manifest?.manifest.files.has(path)) || CHECKED_DESTINATIONS.has(request.destination);
   if (!checked || !manifest) return fetch(request);
+  const expected = path === undefined ? undefined : manifest.manifest.files.get(path);
+  const kept = expected && !request.headers.has('range') ? verified.get(`${path}@${expected}`) : undefined;
+  if (kept) return new Response(kept.body.slice(0), { status: kept.status, statusText: kept.statusText, headers: kept.headers });
   const started = Date.now();
   // The whole body is needed to hash it; a range is fetched whole, checked, and answered whole.
   // The worker judges the bytes itself: a request's own integrity (from the import map, or a
@@ -199,7 +223,8 @@ async function answer(event: FetchEvent, path: string | undefined): Promise<Resp
   if (refusal) {
     const blocked = await refuse(event, path, refusal);
     if (config.mode === 'enforce') return blocked;
-  }
+  } else if (response.status === 200 && !DOCUMENTS.has(request.destination) && path !== undefined && !request.headers.has('range'))
+    keep(`${path}@${digest}`, body.slice(0), response);
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
