@@ -23,7 +23,7 @@ const { chromium } = require('playwright-core');
 const { build: esbuild } = require('esbuild');
 
 const CHUNKS = 200;
-const LOAD_ROUNDS = 21;
+const LOAD_ROUNDS = 41;
 const VERIFY_RUNS = 31;
 const SUBJECTS = 2000;
 const KEY_PATH_BUDGET = 15 * 1024;
