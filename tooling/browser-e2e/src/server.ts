@@ -21,6 +21,7 @@ export interface Report {
   path: string;
   url: string;
   message: string;
+  mode?: string;
 }
 
 export class SiteServer {

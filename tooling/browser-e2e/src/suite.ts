@@ -19,6 +19,7 @@ export function browserSuite(bundler: Bundler): void {
     let dir: string;
     let current: string;
     let old: string;
+    let reportOnly: string;
     let server: SiteServer;
     let origin: string;
     let browser: Browser;
@@ -32,6 +33,8 @@ export function browserSuite(bundler: Bundler): void {
       // The old deployment: validly signed by the same key, a day earlier.
       await buildApp(bundler, { out: old, key: ws.key, variant: 'old', epoch: Math.floor(Date.now() / 1000) - 86_400 });
       await buildApp(bundler, { out: current, key: ws.key });
+      reportOnly = path.join(dir, 'report-only');
+      await buildApp(bundler, { out: reportOnly, key: ws.key, mode: 'report' });
       server = new SiteServer(current);
       origin = await server.start();
       browser = await launchChromium();
@@ -159,6 +162,20 @@ export function browserSuite(bundler: Bundler): void {
       await expect(page.getAttribute('#signet-reason', 'data-reason')).resolves.toBe('rollback');
       expect(await page.textContent('#signet-reason')).toContain('before the one this browser holds');
       expect((await reported('rollback', 'index.html')).url).toBe(`${origin}/`);
+    }, 60_000);
+
+    test("mode 'report': a modified chunk is let through, and reported", async () => {
+      server.reset(reportOnly);
+      // Installed on this visit: the chunks it loaded did not pass through the worker (which
+      // would keep them, verified, and answer later requests with those bytes).
+      const { page } = await visit();
+      const chunk = (fs.readdirSync(reportOnly, { recursive: true }) as string[]).find((name) => /greeting[^/]*\.js$/.test(name)) as string;
+      server.modify(chunk.split(path.sep).join('/'), 'window.tampered = true; export function greeting() { return "tampered"; }');
+      // The import map's integrity would refuse it in the browser: load it as the worker sees it, by fetch.
+      const body = await page.evaluate(async (url: string) => (await fetch(url)).text(), `/${chunk.split(path.sep).join('/')}`);
+      expect(body).toContain('tampered');
+      const report = await reported('modified', chunk.split(path.sep).join('/'));
+      expect(report).toMatchObject({ mode: 'report' });
     }, 60_000);
 
     test('the old deployment alone, on a first visit, runs: the worker protects from the visit it was installed on', async () => {
