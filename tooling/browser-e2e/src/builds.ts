@@ -1,8 +1,10 @@
 // Real builds of the fixture apps, each in its own process, with a fresh signing key.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { childEnv, generateKey } from '@signet/test-support';
 
 export type Bundler = 'vite' | 'webpack';
@@ -18,8 +20,11 @@ export interface BuildOptions {
   epoch?: number;
 }
 
+// The Vite the plugin is developed and tested with (Vite 8), as its own tests resolve it.
+const VITE = pathToFileURL(createRequire(require.resolve('@signet/vite-plugin/package.json')).resolve('vite')).href;
+
 const SCRIPTS: Record<Bundler, string> = {
-  vite: "const v = await import('vite'); await v.build({ root: process.cwd(), configFile: 'vite.config.mjs' });",
+  vite: `const v = await import(${JSON.stringify(VITE)}); await v.build({ root: process.cwd(), configFile: 'vite.config.mjs' });`,
   webpack:
     "const webpack = (await import('webpack')).default; const config = (await import('./webpack.config.js')).default; await new Promise((resolve, reject) => webpack(config, (error, stats) => { if (error) return reject(error); if (stats.hasErrors()) return reject(new Error(stats.toString('errors-only'))); resolve(); }));",
 };
