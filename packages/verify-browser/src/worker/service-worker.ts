@@ -78,6 +78,8 @@ interface Held {
 }
 
 let held: Promise<Held | undefined> | undefined;
+/** The manifest held, once loaded: the fetch handler answers kept bodies without waiting on anything. */
+let heldNow: Held | undefined;
 let refreshing: Promise<Held | undefined> | undefined;
 /** When the last fetch of the manifest ended: a refusal after it needs no new one. */
 let refreshedAt = 0;
@@ -99,7 +101,8 @@ function current(): Promise<Held | undefined> {
     if (stored) {
       const text = await stored.text();
       try {
-        return { manifest: await verifyManifest(text, config.policy), digest: hex(await sha(256, new TextEncoder().encode(text))) };
+        heldNow = { manifest: await verifyManifest(text, config.policy), digest: hex(await sha(256, new TextEncoder().encode(text))) };
+        return heldNow;
       } catch {
         await cache.delete(HELD);
       }
@@ -138,6 +141,7 @@ function refresh(than: Held | undefined): Promise<Held | undefined> {
       await cache.put(HELD, new Response(text, { headers: { 'content-type': 'application/json' } }));
     }
     held = Promise.resolve(next);
+    heldNow = next;
     return next;
   })().finally(() => {
     refreshing = undefined;
@@ -180,7 +184,11 @@ scope.addEventListener('fetch', (event) => {
   if (url.pathname === new URL(config.manifest, url.origin).pathname) return;
   if (config.passThrough.some((prefix) => url.pathname.startsWith(prefix))) return;
   const path = subjectPath(url.pathname);
-  event.respondWith(answer(event, path));
+  const expected = path === undefined ? undefined : heldNow?.manifest.files.get(path);
+  const kept = expected === undefined || request.headers.has('range') ? undefined : verified.get(`${path}@${expected}`);
+  // A body this worker verified for this path and digest: answered at once (the Response copies it).
+  if (kept) event.respondWith(new Response(kept.body, { status: kept.status, statusText: kept.statusText, headers: kept.headers }));
+  else event.respondWith(answer(event, path));
 });
 
 async function answer(event: FetchEvent, path: string | undefined): Promise<Response> {
@@ -194,9 +202,6 @@ async function answer(event: FetchEvent, path: string | undefined): Promise<Resp
   }
   const checked = (path !== undefined && manifest?.manifest.files.has(path)) || CHECKED_DESTINATIONS.has(request.destination);
   if (!checked || !manifest) return fetch(request);
-  const expected = path === undefined ? undefined : manifest.manifest.files.get(path);
-  const kept = expected && !request.headers.has('range') ? verified.get(`${path}@${expected}`) : undefined;
-  if (kept) return new Response(kept.body.slice(0), { status: kept.status, statusText: kept.statusText, headers: kept.headers });
   const started = Date.now();
   // The whole body is needed to hash it; a range is fetched whole, checked, and answered whole.
   // The worker judges the bytes itself: a request's own integrity (from the import map, or a
@@ -224,7 +229,7 @@ async function answer(event: FetchEvent, path: string | undefined): Promise<Resp
     const blocked = await refuse(event, path, refusal);
     if (config.mode === 'enforce') return blocked;
   } else if (response.status === 200 && !DOCUMENTS.has(request.destination) && path !== undefined && !request.headers.has('range'))
-    keep(`${path}@${digest}`, body.slice(0), response);
+    keep(`${path}@${digest}`, body, response);
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
