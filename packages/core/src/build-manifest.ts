@@ -50,6 +50,11 @@ export interface ManifestPredicate {
   /** The output folder, relative to the project root. */
   outputDir: string;
   fileCount: number;
+  /**
+   * When the build was signed (ISO 8601, UTC), written when BuildInfo.createdAt is given: a
+   * browser holding a verified manifest refuses one older than it (a rollback).
+   */
+  createdAt?: string;
 }
 
 export interface BuildInfo {
@@ -65,6 +70,12 @@ export interface BuildInfo {
    * file is signed as one more subject, so it is verified like every other file it could serve.
    */
   sha256sums?: string;
+  /**
+   * Record when the build was signed in Signet's manifest predicate (`createdAt`), so that a
+   * browser can refuse an older manifest than the one it holds. The plugins set it for
+   * `browser` builds, from SOURCE_DATE_EPOCH when that is set.
+   */
+  createdAt?: Date;
   onWarning?: (message: string) => void;
 }
 
@@ -106,6 +117,7 @@ export async function buildStatement(subjects: Subject[], info: BuildInfo): Prom
       environment: { node: process.version, platform: os.platform(), arch: os.arch(), ci: ciName() },
       outputDir,
       fileCount: subjects.length,
+      ...(info.createdAt && { createdAt: info.createdAt.toISOString() }),
     };
     return createStatement(subjects, MANIFEST_PREDICATE_TYPE, predicate);
   }
@@ -244,13 +256,7 @@ const MANIFEST_TYPES: readonly string[] = [MANIFEST_PREDICATE_TYPE, SLSA_PROVENA
 export async function verifyDirectory(dir: string, policy: Policy, options: VerifyDirectoryOptions = {}): Promise<VerifiedDirectory> {
   const root = await directoryRoot(dir);
   const bundlePath = options.bundlePath ?? path.join(root, DEFAULT_MANIFEST_PATH);
-  const bundle = await readBundle(bundlePath);
-  const accepted = Array.isArray(policy.predicateTypes)
-    ? MANIFEST_TYPES.filter((type) => policy.predicateTypes?.includes(type))
-    : MANIFEST_TYPES;
-  const verifier = createVerifier({ ...options, policy: { ...policy, predicateTypes: accepted } });
-  const verified = await verifier.verifyStatement(bundle);
-  const expected = manifestEntries(verified.statement);
+  const { verified, files: expected } = await verifyManifestBundle(await readBundle(bundlePath), policy, options);
 
   // The manifest bundle is the one file in the folder that cannot be its own subject.
   const bundleInside = path.relative(root, path.resolve(bundlePath));
@@ -273,6 +279,32 @@ export async function verifyDirectory(dir: string, policy: Policy, options: Veri
     throw new DirectoryMismatchError(dir, verified, missing, extra, modified, allowedExtra);
   }
   return { verified, files: toHash.length, allowedExtra };
+}
+
+/** A build's signed manifest, verified: its signature and signer, and each file's sha256. */
+export interface VerifiedManifest {
+  verified: VerifiedStatement;
+  /** Every file the manifest names (posix, relative to the output folder) and its lower-case hex sha256. */
+  files: Map<string, string>;
+}
+
+/**
+ * Verifies a build's manifest bundle without a folder: the signature and signer under the
+ * policy, a manifest predicate type, and the manifest's form (see manifestEntries). What
+ * verifyDirectory checks before it reads the files, and what @signet/verify-browser checks in
+ * a browser: the two are tested against each other on the same bundles.
+ */
+export async function verifyManifestBundle(
+  bundle: Bundle,
+  policy: Policy,
+  options: Omit<VerifierOptions, 'policy'> = {},
+): Promise<VerifiedManifest> {
+  const accepted = Array.isArray(policy.predicateTypes)
+    ? MANIFEST_TYPES.filter((type) => policy.predicateTypes?.includes(type))
+    : MANIFEST_TYPES;
+  const verifier = createVerifier({ ...options, policy: { ...policy, predicateTypes: accepted } });
+  const verified = await verifier.verifyStatement(bundle);
+  return { verified, files: manifestEntries(verified.statement) };
 }
 
 /**
@@ -311,14 +343,21 @@ function manifestEntries(statement: Statement): Map<string, string> {
   if (statement.predicateType === MANIFEST_PREDICATE_TYPE) {
     const predicate = statement.predicate as Partial<ManifestPredicate> | null;
     if (typeof predicate !== 'object' || predicate === null || Array.isArray(predicate)) fail('has no predicate');
-    const field = unknown(predicate as object, ['tool', 'bundler', 'environment', 'outputDir', 'fileCount']);
+    const field = unknown(predicate as object, ['tool', 'bundler', 'environment', 'outputDir', 'fileCount', 'createdAt']);
     if (field !== undefined) fail(`predicate has an unknown field ${JSON.stringify(field.slice(0, 40))}`);
+    const createdAt = predicate?.createdAt;
+    if (createdAt !== undefined && (typeof createdAt !== 'string' || !ISO_TIME.test(createdAt) || Number.isNaN(Date.parse(createdAt)))) {
+      fail(`predicate's createdAt ${JSON.stringify(String(createdAt).slice(0, 40))} is not an ISO 8601 UTC time`);
+    }
     if (predicate?.fileCount !== expected.size) {
       fail(`predicate counts ${JSON.stringify(predicate?.fileCount)} files, and its subjects are ${expected.size}`);
     }
   }
   return expected;
 }
+
+/** The form Date.toISOString writes, which is the only one a Signet build writes. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 function sha256sumsPathFor(manifestPath: string): string {
   const dir = path.posix.dirname(manifestPath);

@@ -26,8 +26,10 @@ export {
   signBuild,
   signDirectory,
   type VerifiedDirectory,
+  type VerifiedManifest,
   type VerifyDirectoryOptions,
   verifyDirectory,
+  verifyManifestBundle,
 } from './build-manifest';
 export {
   type BundleDescription,

@@ -232,6 +232,36 @@ describe('verifyDirectory', () => {
     }
   });
 
+  it('records createdAt when the build gives it, and refuses a manifest whose createdAt is not a time it writes', async () => {
+    const dir = tmp();
+    writeTree(dir, { 'app.js': 'x' });
+    const digest = crypto.createHash('sha256').update('x').digest('hex');
+    const signed = await signBuild(
+      [{ name: 'app.js', data: 'x' }],
+      { bundler: { name: 't', version: '1' }, outputDir: dir, createdAt: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)) },
+      signer,
+    );
+    expect((signed.statement.predicate as { createdAt?: string }).createdAt).toBe('2026-01-02T03:04:05.000Z');
+    fs.mkdirSync(path.join(dir, '.well-known/signet'), { recursive: true });
+    fs.writeFileSync(path.join(dir, DEFAULT_MANIFEST_PATH), signed.bundleJson);
+    await expect(verifyDirectory(dir, policy)).resolves.toMatchObject({ files: 1 });
+    const predicate = {
+      tool: { name: 'signet', version: '1' },
+      bundler: { name: 't', version: '1' },
+      environment: {},
+      outputDir: '.',
+      fileCount: 1,
+    };
+    for (const createdAt of ['2026-01-02', 'yesterday', 1767322000, '2026-13-02T03:04:05.000Z']) {
+      const statement = createStatement([{ name: 'app.js', digest: { sha256: digest } }], MANIFEST_PREDICATE_TYPE, {
+        ...predicate,
+        createdAt,
+      });
+      fs.writeFileSync(path.join(dir, DEFAULT_MANIFEST_PATH), JSON.stringify(serializeBundle(await signStatement(statement, signer))));
+      await expect(verifyDirectory(dir, policy)).rejects.toMatchObject({ code: 'E_BUNDLE', message: expect.stringContaining('createdAt') });
+    }
+  });
+
   it('takes SLSA provenance as a manifest only when a Signet build wrote it', async () => {
     const dir = tmp();
     writeTree(dir, { 'app.js': 'x' });

@@ -1,4 +1,5 @@
 import { manifestOutputPaths } from '@signet/core';
+import { type BrowserOptions, checkBrowserOptions } from '@signet/verify-browser/build';
 
 export interface SignetPluginOptions {
   /**
@@ -24,10 +25,20 @@ export interface SignetPluginOptions {
    * `['client']` by default; `['client', 'ssr']` signs the server build too.
    */
   environments?: string[];
+  /**
+   * Make the browser refuse what the signed manifest does not cover: the build also emits a
+   * service worker (`/signet-sw.js`) and a bootstrap that registers it, adds Subresource
+   * Integrity and an import map to the pages, and writes the headers for the server
+   * (`.well-known/signet/headers.txt`), all signed. `{ keys }` (default: the signing key's
+   * public key) or `{ identity, trustedRoot }` for keyless; `mode` 'enforce' or 'report';
+   * `passThrough` path prefixes (an API); `reportUrl`. See @signet/verify-browser.
+   */
+  browser?: BrowserOptions;
 }
 
 /** The options with their defaults, and the names of the files the plugin itself emits. */
-export interface ResolvedOptions extends Required<Omit<SignetPluginOptions, 'include' | 'exclude'>> {
+export interface ResolvedOptions extends Required<Omit<SignetPluginOptions, 'include' | 'exclude' | 'browser'>> {
+  browser?: BrowserOptions;
   include: string[];
   exclude: string[];
   sha256sumsPath: string;
@@ -40,6 +51,7 @@ export interface ResolvedOptions extends Required<Omit<SignetPluginOptions, 'inc
  */
 export function resolveOptions(options: SignetPluginOptions): ResolvedOptions {
   const { manifest: output, sha256sums: sha256sumsPath } = manifestOutputPaths('signet', options.output);
+  if (options.browser !== undefined) checkBrowserOptions('signet', options.browser);
   return {
     key: options.key,
     output,
@@ -50,5 +62,6 @@ export function resolveOptions(options: SignetPluginOptions): ResolvedOptions {
     provenance: options.provenance ?? false,
     environments: options.environments ?? ['client'],
     sha256sumsPath,
+    ...(options.browser !== undefined && { browser: options.browser }),
   };
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { type BuildFile, fileFilter, isSignetError, openSigner, redactSecrets, type Signer, SignetError, signBuild } from '@signet/core';
+import { browserBuild, buildTime } from '@signet/verify-browser/build';
 import { type ResolvedOptions, resolveOptions, type SignetPluginOptions } from './options';
 import { publicFiles } from './public-dir';
 import type { Plugin, PluginContext } from './vite-types';
@@ -54,6 +55,43 @@ export function signet(options: SignetPluginOptions): Plugin {
       states.set(environment, state);
     }
     return state;
+  };
+
+  /**
+   * A `browser` build's own files (the worker, its bootstrap, the headers) emitted, and each
+   * page given integrity metadata and the bootstrap, before anything is hashed: all are signed.
+   * Vite's pages import every script as a module, lazy chunks with import(): the import map's
+   * integrity covers them, so Integrity-Policy is enforced.
+   */
+  const browserFiles = async (
+    context: { emitFile: PluginContext['emitFile'] },
+    bundle: Record<string, { type: string; fileName: string; code?: string; source?: string | Uint8Array }>,
+    folder: Folder,
+    base: string,
+    signer: Signer | undefined,
+  ) => {
+    const files = new Map<string, string | Uint8Array>();
+    for (const item of Object.values(bundle)) {
+      if (covers(item.fileName)) files.set(item.fileName, (item.type === 'chunk' ? item.code : item.source) ?? '');
+    }
+    const { added, changed } = browserBuild({
+      label: 'signet',
+      options: resolved.browser ?? {},
+      base,
+      manifestPath: resolved.output,
+      signerPublicKey: signer && !signer.certificate ? await signer.publicKey() : undefined,
+      files,
+      enforceIntegrity: true,
+    });
+    for (const [name, html] of changed) {
+      const item = bundle[name];
+      if (item) item.source = html;
+      folder.files.set(name, html);
+    }
+    for (const [name, text] of added) {
+      context.emitFile({ type: 'asset', fileName: name, source: text });
+      folder.files.set(name, text);
+    }
   };
 
   const plugin: Plugin = {
@@ -153,6 +191,14 @@ export function signet(options: SignetPluginOptions): Plugin {
           // A later output writing the same name (a library's CSS, once per format) overwrites it on disk.
           if (covers(item.fileName)) folder.files.set(item.fileName, item.type === 'chunk' ? item.code : item.source);
         }
+        if (resolved.browser && !folder.done) {
+          try {
+            await browserFiles(this, bundle as never, folder, config.base, await state.build.signer);
+          } catch (error) {
+            report(this, resolved, error);
+            folder.done = true;
+          }
+        }
         folder.outputs.add(outputKey);
         if (folder.outputs.size < (state.outputsPerFolder.get(folderPath) ?? 1)) return;
         // The folder's last output: this build is done with it, whatever happens next.
@@ -176,6 +222,7 @@ export function signet(options: SignetPluginOptions): Plugin {
               outputDir: folderPath,
               provenance: resolved.provenance,
               sha256sums: resolved.sha256sums ? resolved.sha256sumsPath : undefined,
+              ...(resolved.browser && { createdAt: buildTime() }),
               onWarning: (message) => this.warn(message),
             },
             signer,

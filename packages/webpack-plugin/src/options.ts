@@ -1,4 +1,5 @@
 import { manifestOutputPaths } from '@signet/core';
+import { type BrowserOptions, checkBrowserOptions } from '@signet/verify-browser/build';
 
 export interface SignetWebpackPluginOptions {
   /**
@@ -21,10 +22,20 @@ export interface SignetWebpackPluginOptions {
   provenance?: boolean;
   /** true: sign in development mode too; false: never sign; default: sign unless the mode is development. */
   enabled?: boolean;
+  /**
+   * Make the browser refuse what the signed manifest does not cover: the build also emits a
+   * service worker (`/signet-sw.js`) and a bootstrap that registers it, adds Subresource
+   * Integrity (and, for ES module output, an import map) to the pages, and writes the headers
+   * for the server (`.well-known/signet/headers.txt`), all signed. Needs an absolute
+   * `output.publicPath` ('/'). `{ keys }` (default: the signing key's public key) or
+   * `{ identity, trustedRoot }` for keyless; `mode`, `passThrough`, `reportUrl`.
+   */
+  browser?: BrowserOptions;
 }
 
 /** The options with their defaults, and the names of the files the plugin itself emits. */
-export interface ResolvedOptions extends Required<Omit<SignetWebpackPluginOptions, 'enabled' | 'include' | 'exclude'>> {
+export interface ResolvedOptions extends Required<Omit<SignetWebpackPluginOptions, 'enabled' | 'include' | 'exclude' | 'browser'>> {
+  browser?: BrowserOptions;
   enabled: boolean | undefined;
   include: string[];
   exclude: string[];
@@ -38,6 +49,7 @@ export interface ResolvedOptions extends Required<Omit<SignetWebpackPluginOption
  */
 export function resolveOptions(options: SignetWebpackPluginOptions): ResolvedOptions {
   const { manifest: output, sha256sums: sha256sumsPath } = manifestOutputPaths('SignetWebpackPlugin', options.output);
+  if (options.browser !== undefined) checkBrowserOptions('SignetWebpackPlugin', options.browser);
   return {
     key: options.key,
     output,
@@ -48,5 +60,6 @@ export function resolveOptions(options: SignetWebpackPluginOptions): ResolvedOpt
     provenance: options.provenance ?? false,
     enabled: options.enabled,
     sha256sumsPath,
+    ...(options.browser !== undefined && { browser: options.browser }),
   };
 }

@@ -1,4 +1,5 @@
 import { type BuildFile, fileFilter, isSignetError, openSigner, redactSecrets, SignetError, signBuild } from '@signet/core';
+import { browserBuild, buildTime } from '@signet/verify-browser/build';
 import type { Compilation, Compiler, sources } from 'webpack';
 import { type ResolvedOptions, resolveOptions, type SignetWebpackPluginOptions } from './options';
 
@@ -50,20 +51,21 @@ export class SignetWebpackPlugin {
     // A failed build is not written (production) or not worth a signature, a KMS call and a log entry.
     if (compilation.errors.length > 0) return undefined;
     const { compiler } = compilation;
-    const covered = new Map<string, sources.Source>();
-    const files: BuildFile[] = [];
-    for (const asset of compilation.getAssets()) {
-      const name = diskName(asset.name);
-      if (!this.covers(name)) continue;
-      covered.set(asset.name, asset.source);
-      files.push({ name, data: asset.source.buffer() });
-    }
     const onWarning = (message: string) => compilation.warnings.push(new compiler.webpack.WebpackError(`${PLUGIN_NAME}: ${message}`));
     try {
       if (!this.options.key) {
         throw new SignetError({ code: 'E_USAGE', message: 'no key: give the plugin a key reference, e.g. { key: "file:signing.key" }' });
       }
       const signer = await openSigner(this.options.key, { onWarning });
+      if (this.options.browser) await this.browserFiles(compilation, signer.certificate ? undefined : await signer.publicKey());
+      const covered = new Map<string, sources.Source>();
+      const files: BuildFile[] = [];
+      for (const asset of compilation.getAssets()) {
+        const name = diskName(asset.name);
+        if (!this.covers(name)) continue;
+        covered.set(asset.name, asset.source);
+        files.push({ name, data: asset.source.buffer() });
+      }
       const signed = await signBuild(
         files,
         {
@@ -72,6 +74,7 @@ export class SignetWebpackPlugin {
           outputDir: compilation.outputOptions.path ?? compiler.outputPath,
           provenance: this.options.provenance,
           sha256sums: this.options.sha256sums ? this.options.sha256sumsPath : undefined,
+          ...(this.options.browser && { createdAt: buildTime() }),
           onWarning,
         },
         signer,
@@ -84,6 +87,34 @@ export class SignetWebpackPlugin {
       this.report(compilation, error);
       return undefined;
     }
+  }
+
+  /**
+   * A `browser` build's own files (the worker, its bootstrap, the headers) emitted, and each
+   * page given integrity metadata and the bootstrap, before anything is hashed: all are signed.
+   * Integrity-Policy is enforced only where webpack loads chunks as ES modules (an import map
+   * carries their integrity); JSONP chunks get no integrity from webpack, so it is report-only.
+   */
+  private async browserFiles(compilation: Compilation, signerPublicKey: string | undefined): Promise<void> {
+    const { RawSource } = compilation.compiler.webpack.sources;
+    const publicPath = compilation.outputOptions.publicPath;
+    const files = new Map<string, Uint8Array>();
+    for (const asset of compilation.getAssets()) {
+      const name = diskName(asset.name);
+      if (this.covers(name)) files.set(name, asset.source.buffer());
+    }
+    const { added, changed } = browserBuild({
+      label: PLUGIN_NAME,
+      options: this.options.browser ?? {},
+      base: typeof publicPath === 'string' && publicPath !== 'auto' ? publicPath : String(publicPath),
+      manifestPath: this.options.output,
+      signerPublicKey,
+      files,
+      enforceIntegrity: compilation.outputOptions.chunkLoading === 'import',
+    });
+    // Already minified: marked so, the minimizers (which also run on assets added later) leave them as signed.
+    for (const [name, html] of changed) compilation.updateAsset(name, new RawSource(html), { minimized: true });
+    for (const [name, text] of added) compilation.emitAsset(name, new RawSource(text), { minimized: true });
   }
 
   /**

@@ -172,6 +172,36 @@ const ARTIFACT_MUTATIONS = [
   (bytes) => ['truncate the artifact', bytes.subarray(0, bytes.length - 1)],
 ];
 
+/**
+ * One mutant: a seed picked from `all` ({ name, json, artifact }), its JSON and artifact changed
+ * one to three times. `random` is a prng(); the same sequence gives the same mutants.
+ */
+function mutateOne(all, random) {
+  const s = random.pick(all);
+  const json = structuredClone(s.json);
+  const context = { others: all.filter((o) => o !== s).map((o) => o.json) };
+  const applied = [];
+  let artifact = s.artifact;
+  const count = 1 + random.int(3);
+  for (let m = 0; m < count; m++) {
+    if (random.next() < 0.12) {
+      const [what, bytes] = random.pick(ARTIFACT_MUTATIONS)(artifact, random);
+      artifact = bytes;
+      applied.push(what);
+      continue;
+    }
+    // A mutation that no longer fits what earlier ones left (a deleted parent) does not apply.
+    let done;
+    try {
+      done = random.pick(MUTATIONS)(json, context, random);
+    } catch {
+      done = undefined;
+    }
+    if (done) applied.push(done);
+  }
+  return { seed: s, json, artifact, applied };
+}
+
 /** What a verification proved, to compare a mutant's with its seed's. */
 function claims(verified) {
   return JSON.stringify({
@@ -204,28 +234,7 @@ async function runMutationFuzz({ cases = 1000, seed = 1, onCase } = {}) {
   const result = { cases, refused: 0, accepted: 0, falseAccepts: 0, crashes: 0, byCode: {}, failures: [], ms: 0 };
   const started = Date.now();
   for (let i = 0; i < cases; i++) {
-    const s = random.pick(all);
-    const json = structuredClone(s.json);
-    const context = { others: all.filter((o) => o !== s).map((o) => o.json) };
-    const applied = [];
-    let artifact = s.artifact;
-    const count = 1 + random.int(3);
-    for (let m = 0; m < count; m++) {
-      if (random.next() < 0.12) {
-        const [what, bytes] = random.pick(ARTIFACT_MUTATIONS)(artifact, random);
-        artifact = bytes;
-        applied.push(what);
-        continue;
-      }
-      // A mutation that no longer fits what earlier ones left (a deleted parent) does not apply.
-      let done;
-      try {
-        done = random.pick(MUTATIONS)(json, context, random);
-      } catch {
-        done = undefined;
-      }
-      if (done) applied.push(done);
-    }
+    const { seed: s, json, artifact, applied } = mutateOne(all, random);
     const label = `${s.name}: ${applied.join('; ') || 'nothing'}`;
     let outcome;
     try {
@@ -266,4 +275,4 @@ async function runMutationFuzz({ cases = 1000, seed = 1, onCase } = {}) {
   return result;
 }
 
-module.exports = { runMutationFuzz };
+module.exports = { runMutationFuzz, mutateOne, prng };

@@ -1,0 +1,3 @@
+import { browserSuite } from '../src/suite';
+
+browserSuite('vite');
