@@ -12,6 +12,11 @@ export type { TrustedRoot };
 const MEDIA_TYPE = /^application\/vnd\.dev\.sigstore\.trustedroot(\+json;version=0\.[12]|\.v0\.[12]\+json)$/;
 
 /** A trusted root with nothing in it: verification by public keys only, fully offline. */
+/** A trusted root as its JSON (protobuf-specs' encoding), to embed or write out. */
+export function serializeTrustedRoot(root: TrustedRoot): unknown {
+  return TrustedRoot.toJSON(root);
+}
+
 export function emptyTrustedRoot(): TrustedRoot {
   return {
     mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
@@ -138,7 +143,11 @@ export async function loadTrustedRoot(options: LoadTrustedRootOptions = {}): Pro
   } catch (cause) {
     throw new SignetError({ code: 'E_USAGE', message: `--tuf-mirror ${mirror} is not a URL`, cause });
   }
-  const initialRoot = options.tufRoot ? Buffer.from(options.tufRoot) : options.tufRootPath ? await readFile(options.tufRootPath) : embeddedTufRoot();
+  const initialRoot = options.tufRoot
+    ? Buffer.from(options.tufRoot)
+    : options.tufRootPath
+      ? await readFile(options.tufRootPath)
+      : embeddedTufRoot();
   const cacheBase = options.cacheDir ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'signet', 'tuf');
   let text: string;
   try {

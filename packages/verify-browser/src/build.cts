@@ -201,6 +201,8 @@ export interface BrowserBuildInput {
   files: ReadonlyMap<string, string | Uint8Array>;
   /** Whether every script the bundler loads carries integrity (then Integrity-Policy is enforced). */
   enforceIntegrity: boolean;
+  /** The trusted root (JSON) to embed for keyless when the options name none: public-good's, fetched at build time. */
+  defaultTrustedRoot?: unknown;
 }
 
 /** When a browser build is signed (its manifest's createdAt): SOURCE_DATE_EPOCH when set (reproducible builds), else now. */
@@ -226,14 +228,15 @@ export function browserBuild(input: BrowserBuildInput): { added: Map<string, str
   const identities = options.identity ? [options.identity].flat() : undefined;
   let policy: WorkerConfig['policy'];
   if (identities) {
-    if (!options.trustedRoot)
+    const trustedRoot = options.trustedRoot ? JSON.parse(fs.readFileSync(options.trustedRoot, 'utf8')) : input.defaultTrustedRoot;
+    if (!trustedRoot)
       throw usage(
         label,
         'keyless needs trustedRoot: a trusted_root.json file for the browser to check certificates and log entries against',
       );
     policy = {
       identities,
-      trustedRoot: JSON.parse(fs.readFileSync(options.trustedRoot, 'utf8')),
+      trustedRoot,
       tlogThreshold: options.tlogThreshold ?? 1,
     };
   } else {

@@ -1,5 +1,8 @@
 // What the plugins emit for a `browser` build (the ./build entry, as they load it: dist/build.cjs).
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 const build = require('../dist/build.cjs') as typeof import('../src/build.cjs');
 
@@ -45,6 +48,20 @@ test('refuses a pass-through prefix that covers a signed file, a base that is no
   expect(() => build.browserBuild({ ...input, base: 'https://cdn.example/' })).toThrow(/must be a path such as "\/"/);
   expect(() => build.browserBuild({ ...input, options: { identity: { subject: 's', issuer: 'i' } } })).toThrow(/keyless needs trustedRoot/);
   expect(() => build.browserBuild({ ...input, signerPublicKey: undefined })).toThrow(/give keys/);
+});
+
+test('keyless without a trusted root named embeds the one the plugin fetched at build time (public-good), a named one wins', () => {
+  const fetched = { mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [{ baseUrl: 'https://rekor.sigstore.dev' }] };
+  const identity = { subject: 's', issuer: 'i' };
+  const configOf = (worker: string) => JSON.parse(/^self\.SIGNET_CONFIG = (.*);$/m.exec(worker)?.[1] ?? '{}');
+  const embedded = build.browserBuild({ ...input, options: { identity }, defaultTrustedRoot: fetched });
+  expect(configOf(embedded.added.get('signet-sw.js') as string).policy).toMatchObject({ identities: [identity], trustedRoot: fetched });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-root-'));
+  const named = { mediaType: fetched.mediaType, tlogs: [] };
+  fs.writeFileSync(path.join(dir, 'root.json'), JSON.stringify(named));
+  const chosen = build.browserBuild({ ...input, options: { identity, trustedRoot: path.join(dir, 'root.json') }, defaultTrustedRoot: fetched });
+  expect(configOf(chosen.added.get('signet-sw.js') as string).policy.trustedRoot).toEqual(named);
+  fs.rmSync(dir, { recursive: true });
 });
 
 test('emits the worker with its policy, the bootstrap and the headers, and gives the page integrity, an import map and the bootstrap', () => {

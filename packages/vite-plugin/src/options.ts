@@ -30,7 +30,7 @@ export interface SignetPluginOptions {
    * service worker (`/signet-sw.js`) and a bootstrap that registers it, adds Subresource
    * Integrity and an import map to the pages, and writes the headers for the server
    * (`.well-known/signet/headers.txt`), all signed. `{ keys }` (default: the signing key's
-   * public key) or `{ identity, trustedRoot }` for keyless; `mode` 'enforce' or 'report';
+   * public key) or `{ identity, trustedRoot? }` for keyless (default: public-good's trusted root, fetched through TUF at build time); `mode` 'enforce' or 'report';
    * `passThrough` path prefixes (an API); `reportUrl`. See @signet/verify-browser.
    */
   browser?: BrowserOptions;

@@ -1,5 +1,16 @@
 import path from 'node:path';
-import { type BuildFile, fileFilter, isSignetError, openSigner, redactSecrets, type Signer, SignetError, signBuild } from '@signet/core';
+import {
+  type BuildFile,
+  fileFilter,
+  isSignetError,
+  loadTrustedRoot,
+  openSigner,
+  redactSecrets,
+  serializeTrustedRoot,
+  type Signer,
+  SignetError,
+  signBuild,
+} from '@signet/core';
 import { browserBuild, buildTime } from '@signet/verify-browser/build';
 import { type ResolvedOptions, resolveOptions, type SignetPluginOptions } from './options';
 import { publicFiles } from './public-dir';
@@ -82,6 +93,9 @@ export function signet(options: SignetPluginOptions): Plugin {
       signerPublicKey: signer && !signer.certificate ? await signer.publicKey() : undefined,
       files,
       enforceIntegrity: true,
+      // Keyless without a trusted root named: public-good's, through TUF, as signing keyless reaches it.
+      defaultTrustedRoot:
+        resolved.browser?.identity && !resolved.browser.trustedRoot ? serializeTrustedRoot(await loadTrustedRoot()) : undefined,
     });
     for (const [name, html] of changed) {
       const item = bundle[name];

@@ -28,7 +28,7 @@ export interface SignetWebpackPluginOptions {
    * Integrity (and, for ES module output, an import map) to the pages, and writes the headers
    * for the server (`.well-known/signet/headers.txt`), all signed. Needs an absolute
    * `output.publicPath` ('/'). `{ keys }` (default: the signing key's public key) or
-   * `{ identity, trustedRoot }` for keyless; `mode`, `passThrough`, `reportUrl`.
+   * `{ identity, trustedRoot? }` for keyless (default: public-good's trusted root, fetched through TUF at build time); `mode`, `passThrough`, `reportUrl`.
    */
   browser?: BrowserOptions;
 }

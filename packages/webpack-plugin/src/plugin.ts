@@ -1,4 +1,14 @@
-import { type BuildFile, fileFilter, isSignetError, openSigner, redactSecrets, SignetError, signBuild } from '@signet/core';
+import {
+  type BuildFile,
+  fileFilter,
+  isSignetError,
+  loadTrustedRoot,
+  openSigner,
+  redactSecrets,
+  serializeTrustedRoot,
+  SignetError,
+  signBuild,
+} from '@signet/core';
 import { browserBuild, buildTime } from '@signet/verify-browser/build';
 import type { Compilation, Compiler, sources } from 'webpack';
 import { type ResolvedOptions, resolveOptions, type SignetWebpackPluginOptions } from './options';
@@ -111,6 +121,9 @@ export class SignetWebpackPlugin {
       signerPublicKey,
       files,
       enforceIntegrity: compilation.outputOptions.chunkLoading === 'import',
+      // Keyless without a trusted root named: public-good's, through TUF, as signing keyless reaches it.
+      defaultTrustedRoot:
+        this.options.browser?.identity && !this.options.browser.trustedRoot ? serializeTrustedRoot(await loadTrustedRoot()) : undefined,
     });
     // Already minified: marked so, the minimizers (which also run on assets added later) leave them as signed.
     for (const [name, html] of changed) compilation.updateAsset(name, new RawSource(html), { minimized: true });
