@@ -513,10 +513,14 @@ export class RegistryClient {
   private async expect(response: Response, statuses: number[], repo: Repository, action: string): Promise<void> {
     if (statuses.includes(response.status)) return;
     let detail = '';
+    let registryCode: string | undefined;
     try {
       const text = Buffer.from(await response.arrayBuffer()).toString('utf8');
       const error = (JSON.parse(text) as { errors?: { code?: unknown; message?: unknown }[] }).errors?.[0];
-      if (error) detail = registryErrorDetail(error);
+      if (error) {
+        detail = registryErrorDetail(error);
+        registryCode = typeof error.code === 'string' ? error.code : undefined;
+      }
     } catch {
       // Not the spec's JSON error body; the status says enough.
     }
@@ -533,8 +537,17 @@ export class RegistryClient {
     } else if (response.status >= 400 && response.status < 500) {
       code = 'E_INPUT';
     }
-    throw new SignetError({ code, message: `could not ${action}: ${repo.registry} answered ${response.status}${detail}${advice}` });
+    const error = new SignetError({ code, message: `could not ${action}: ${repo.registry} answered ${response.status}${detail}${advice}` });
+    if (registryCode) registryCodes.set(error, registryCode);
+    throw error;
   }
+}
+
+const registryCodes = new WeakMap<SignetError, string>();
+
+/** The registry's own code (DIGEST_INVALID, MANIFEST_UNKNOWN, …) of a request it refused, when it gave one. */
+export function registryErrorCode(error: unknown): string | undefined {
+  return error instanceof SignetError ? registryCodes.get(error) : undefined;
 }
 
 function pull(repo: Repository): string {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SignetError } from '@signet/core';
 import type { Descriptor } from './media-types';
+import { registryErrorCode } from './registry-client';
 
 /** A manifest at a tag that several writers add descriptors to: the referrers index, a legacy `.sig` manifest. */
 export interface SharedManifest {
@@ -29,6 +30,8 @@ export async function addToSharedManifest(manifest: SharedManifest, entries: Des
   // How long a read and a write take here and now: another writer is about as slow, and the
   // wait before each confirming read must outlast its read-to-write gap.
   let slowest = 0;
+  // A registry refusal we retried; if it is still the last word after every round, it is the answer.
+  let refused: unknown;
   for (let round = 0; round < 20; round++) {
     const started = Date.now();
     const listed = await manifest.read();
@@ -42,9 +45,21 @@ export async function addToSharedManifest(manifest: SharedManifest, entries: Des
     }
     confirmations = 0;
     for (const entry of entries) seen.set(manifest.key(entry), entry);
-    await manifest.write([...seen.values()]);
+    try {
+      await manifest.write([...seen.values()]);
+      refused = undefined;
+    } catch (error) {
+      // Two writers with the same entries push the same config blob at once, and
+      // docker-registry's filesystem storage rewrites that blob's link file in place (truncate,
+      // then write): a manifest checked in between reads an empty link, an invalid digest, and
+      // is refused with DIGEST_INVALID (distribution 2.8, storage/driver/filesystem PutContent).
+      // Nothing of ours was wrong; the next round reads and writes again.
+      if (registryErrorCode(error) !== 'DIGEST_INVALID') throw error;
+      refused = error;
+    }
     slowest = Math.max(slowest, Date.now() - started);
     await sleep(Math.random() * Math.max(50, slowest) * Math.min(round + 1, 6));
   }
+  if (refused) throw refused;
   throw new SignetError({ code: 'E_PROVIDER', message: `${manifest.name} kept losing entries to other writers; try again` });
 }
