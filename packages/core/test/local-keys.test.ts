@@ -142,7 +142,7 @@ describe('opening local keys', () => {
     ],
   ])('opens a key made by openssl genpkey (%s)', async (_name, args, algorithm) => {
     const keyPath = path.join(tmp(), 'openssl.pem');
-    execFileSync('openssl', ['genpkey', ...args, '-out', keyPath]);
+    execFileSync('openssl', ['genpkey', ...args, '-out', keyPath], { stdio: 'pipe' });
     const signer = await openSigner(keyPath, { env });
     expect(signer.algorithm).toBe(algorithm);
   });
