@@ -1,4 +1,4 @@
-import { manifestOutputPaths } from '@signet/core';
+import { manifestOutputPaths, type SigstoreServices } from '@signet/core';
 import { type BrowserOptions, checkBrowserOptions } from '@signet/verify-browser/build';
 
 export interface SignetPluginOptions {
@@ -34,11 +34,19 @@ export interface SignetPluginOptions {
    * `passThrough` path prefixes (an API); `reportUrl`. See @signet/verify-browser.
    */
   browser?: BrowserOptions;
+  /**
+   * The Sigstore services keyless signing uses (Fulcio, Rekor, TSA): public-good's unless
+   * given, e.g. a private deployment's `await readSigningConfig('signing_config.json')` from
+   * @signet/core. With `browser: { identity }` a private deployment also needs
+   * `browser.trustedRoot`: public-good's root is only embedded when public-good signs.
+   */
+  sigstore?: SigstoreServices;
 }
 
 /** The options with their defaults, and the names of the files the plugin itself emits. */
-export interface ResolvedOptions extends Required<Omit<SignetPluginOptions, 'include' | 'exclude' | 'browser'>> {
+export interface ResolvedOptions extends Required<Omit<SignetPluginOptions, 'include' | 'exclude' | 'browser' | 'sigstore'>> {
   browser?: BrowserOptions;
+  sigstore?: SigstoreServices;
   include: string[];
   exclude: string[];
   sha256sumsPath: string;
@@ -63,5 +71,6 @@ export function resolveOptions(options: SignetPluginOptions): ResolvedOptions {
     environments: options.environments ?? ['client'],
     sha256sumsPath,
     ...(options.browser !== undefined && { browser: options.browser }),
+    ...(options.sigstore !== undefined && { sigstore: options.sigstore }),
   };
 }

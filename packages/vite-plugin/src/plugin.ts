@@ -6,9 +6,10 @@ import {
   loadTrustedRoot,
   openSigner,
   redactSecrets,
-  serializeTrustedRoot,
   type Signer,
   SignetError,
+  type SigstoreServices,
+  serializeTrustedRoot,
   signBuild,
 } from '@signet/core';
 import { browserBuild, buildTime } from '@signet/verify-browser/build';
@@ -93,9 +94,12 @@ export function signet(options: SignetPluginOptions): Plugin {
       signerPublicKey: signer && !signer.certificate ? await signer.publicKey() : undefined,
       files,
       enforceIntegrity: true,
-      // Keyless without a trusted root named: public-good's, through TUF, as signing keyless reaches it.
+      // Keyless without a trusted root named: public-good's, through TUF, as signing keyless
+      // reaches it; never when the build signs with other services (that root could not verify it).
       defaultTrustedRoot:
-        resolved.browser?.identity && !resolved.browser.trustedRoot ? serializeTrustedRoot(await loadTrustedRoot()) : undefined,
+        resolved.browser?.identity && !resolved.browser.trustedRoot && !resolved.sigstore
+          ? serializeTrustedRoot(await loadTrustedRoot())
+          : undefined,
     });
     for (const [name, html] of changed) {
       const item = bundle[name];
@@ -166,7 +170,7 @@ export function signet(options: SignetPluginOptions): Plugin {
           );
           build.signer = Promise.resolve(undefined);
         } else {
-          build.signer = openKey(resolved.key, (message) => this.warn(message)).catch((error: unknown) => {
+          build.signer = openKey(resolved.key, resolved.sigstore, (message) => this.warn(message)).catch((error: unknown) => {
             report(this, resolved, error);
             return undefined;
           });
@@ -240,6 +244,7 @@ export function signet(options: SignetPluginOptions): Plugin {
               onWarning: (message) => this.warn(message),
             },
             signer,
+            { services: resolved.sigstore },
           );
           this.emitFile({ type: 'asset', fileName: resolved.output, source: signed.bundleJson });
           if (resolved.sha256sums) this.emitFile({ type: 'asset', fileName: resolved.sha256sumsPath, source: signed.sha256sums });
@@ -252,13 +257,17 @@ export function signet(options: SignetPluginOptions): Plugin {
   return plugin;
 }
 
-async function openKey(key: string | undefined, onWarning: (message: string) => void): Promise<Signer> {
+async function openKey(
+  key: string | undefined,
+  services: SigstoreServices | undefined,
+  onWarning: (message: string) => void,
+): Promise<Signer> {
   if (!key)
     throw new SignetError({
       code: 'E_USAGE',
       message: 'no key: give the plugin a key reference, e.g. signet({ key: "file:signing.key" })',
     });
-  return openSigner(key, { onWarning });
+  return openSigner(key, { onWarning, services });
 }
 
 function newBuild(): Build {
@@ -279,7 +288,8 @@ function pluginsAfter(plugins: readonly Plugin[], own: Plugin): string[] {
  * the plugin's name before the message ("[plugin signet] E_KEY_NOT_FOUND: …").
  */
 function report(context: Context, options: ResolvedOptions, error: unknown): void {
-  const code = isSignetError(error) ? error.code : 'E_INTERNAL';
+  // @signet/verify-browser/build depends on no core: its option errors carry only their code.
+  const code = isSignetError(error) ? error.code : (error as { code?: unknown } | null)?.code === 'E_USAGE' ? 'E_USAGE' : 'E_INTERNAL';
   // Bundlers print what a plugin reports: no secret a provider repeated may reach the build log.
   const reason = redactSecrets(error instanceof Error ? error.message : String(error));
   if (options.failOnError) context.error(`${code}: ${reason}`);

@@ -1,4 +1,4 @@
-import { manifestOutputPaths } from '@signet/core';
+import { manifestOutputPaths, type SigstoreServices } from '@signet/core';
 import { type BrowserOptions, checkBrowserOptions } from '@signet/verify-browser/build';
 
 export interface SignetWebpackPluginOptions {
@@ -31,11 +31,20 @@ export interface SignetWebpackPluginOptions {
    * `{ identity, trustedRoot? }` for keyless (default: public-good's trusted root, fetched through TUF at build time); `mode`, `passThrough`, `reportUrl`.
    */
   browser?: BrowserOptions;
+  /**
+   * The Sigstore services keyless signing uses (Fulcio, Rekor, TSA): public-good's unless
+   * given, e.g. a private deployment's `await readSigningConfig('signing_config.json')` from
+   * @signet/core. With `browser: { identity }` a private deployment also needs
+   * `browser.trustedRoot`: public-good's root is only embedded when public-good signs.
+   */
+  sigstore?: SigstoreServices;
 }
 
 /** The options with their defaults, and the names of the files the plugin itself emits. */
-export interface ResolvedOptions extends Required<Omit<SignetWebpackPluginOptions, 'enabled' | 'include' | 'exclude' | 'browser'>> {
+export interface ResolvedOptions
+  extends Required<Omit<SignetWebpackPluginOptions, 'enabled' | 'include' | 'exclude' | 'browser' | 'sigstore'>> {
   browser?: BrowserOptions;
+  sigstore?: SigstoreServices;
   enabled: boolean | undefined;
   include: string[];
   exclude: string[];
@@ -61,5 +70,6 @@ export function resolveOptions(options: SignetWebpackPluginOptions): ResolvedOpt
     enabled: options.enabled,
     sha256sumsPath,
     ...(options.browser !== undefined && { browser: options.browser }),
+    ...(options.sigstore !== undefined && { sigstore: options.sigstore }),
   };
 }

@@ -5,8 +5,8 @@ import {
   loadTrustedRoot,
   openSigner,
   redactSecrets,
-  serializeTrustedRoot,
   SignetError,
+  serializeTrustedRoot,
   signBuild,
 } from '@signet/core';
 import { browserBuild, buildTime } from '@signet/verify-browser/build';
@@ -66,7 +66,7 @@ export class SignetWebpackPlugin {
       if (!this.options.key) {
         throw new SignetError({ code: 'E_USAGE', message: 'no key: give the plugin a key reference, e.g. { key: "file:signing.key" }' });
       }
-      const signer = await openSigner(this.options.key, { onWarning });
+      const signer = await openSigner(this.options.key, { onWarning, services: this.options.sigstore });
       if (this.options.browser) await this.browserFiles(compilation, signer.certificate ? undefined : await signer.publicKey());
       const covered = new Map<string, sources.Source>();
       const files: BuildFile[] = [];
@@ -88,6 +88,7 @@ export class SignetWebpackPlugin {
           onWarning,
         },
         signer,
+        { services: this.options.sigstore },
       );
       const { RawSource } = compiler.webpack.sources;
       compilation.emitAsset(this.options.output, new RawSource(signed.bundleJson));
@@ -121,9 +122,12 @@ export class SignetWebpackPlugin {
       signerPublicKey,
       files,
       enforceIntegrity: compilation.outputOptions.chunkLoading === 'import',
-      // Keyless without a trusted root named: public-good's, through TUF, as signing keyless reaches it.
+      // Keyless without a trusted root named: public-good's, through TUF, as signing keyless
+      // reaches it; never when the build signs with other services (that root could not verify it).
       defaultTrustedRoot:
-        this.options.browser?.identity && !this.options.browser.trustedRoot ? serializeTrustedRoot(await loadTrustedRoot()) : undefined,
+        this.options.browser?.identity && !this.options.browser.trustedRoot && !this.options.sigstore
+          ? serializeTrustedRoot(await loadTrustedRoot())
+          : undefined,
     });
     // Already minified: marked so, the minimizers (which also run on assets added later) leave them as signed.
     for (const [name, html] of changed) compilation.updateAsset(name, new RawSource(html), { minimized: true });
@@ -161,7 +165,8 @@ export class SignetWebpackPlugin {
 
   /** On compilation.errors (the build fails), or with failOnError false on compilation.warnings. */
   private report(compilation: Compilation, error: unknown): void {
-    const code = isSignetError(error) ? error.code : 'E_INTERNAL';
+    // @signet/verify-browser/build depends on no core: its option errors carry only their code.
+    const code = isSignetError(error) ? error.code : (error as { code?: unknown } | null)?.code === 'E_USAGE' ? 'E_USAGE' : 'E_INTERNAL';
     // Bundlers print what a plugin reports: no secret a provider repeated may reach the build log.
     const reason = redactSecrets(error instanceof Error ? error.message : String(error));
     const suffix = this.options.failOnError ? '' : ' (failOnError is false: the build goes on unsigned)';

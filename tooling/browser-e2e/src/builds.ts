@@ -5,14 +5,26 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { SigstoreServices } from '@signet/core';
 import { childEnv, generateKey } from '@signet/test-support';
 
 export type Bundler = 'vite' | 'webpack';
 export const FIXTURES = path.resolve(__dirname, '..', 'fixtures');
 
+/** Keyless signing against a local Sigstore stack, for the browser's `identity` policy. */
+export interface KeylessBuild {
+  identityToken: string;
+  sigstore: SigstoreServices;
+  identity: { subject: string; issuer: string };
+  /** The trusted root the worker embeds; none: the plugin's default. */
+  trustedRoot?: string;
+}
+
 export interface BuildOptions {
   out: string;
+  /** A key reference; ignored when keyless is given. */
   key: string;
+  keyless?: KeylessBuild;
   /** Written into the app, so two builds differ. */
   variant?: string;
   mode?: 'enforce' | 'report';
@@ -30,6 +42,14 @@ const SCRIPTS: Record<Bundler, string> = {
 };
 
 export function buildApp(bundler: Bundler, options: BuildOptions): Promise<void> {
+  return buildOutput(bundler, options).then(({ status, output }) => {
+    if (status !== 0 || !fs.existsSync(path.join(options.out, 'signet-sw.js')))
+      throw new Error(`the ${bundler} build failed (${status}):\n${output}`);
+  });
+}
+
+/** Runs the build and tells how it ended, for builds that must fail. */
+export function buildOutput(bundler: Bundler, options: BuildOptions): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', SCRIPTS[bundler]], {
       cwd: path.join(FIXTURES, `${bundler}-app`),
@@ -39,6 +59,14 @@ export function buildApp(bundler: Bundler, options: BuildOptions): Promise<void>
         SIGNET_E2E_VARIANT: options.variant ?? 'current',
         SIGNET_E2E_MODE: options.mode ?? 'enforce',
         SOURCE_DATE_EPOCH: options.epoch === undefined ? undefined : String(options.epoch),
+        SIGSTORE_ID_TOKEN: options.keyless?.identityToken,
+        SIGNET_E2E_KEYLESS: options.keyless
+          ? JSON.stringify({
+              sigstore: options.keyless.sigstore,
+              identity: options.keyless.identity,
+              trustedRoot: options.keyless.trustedRoot,
+            })
+          : undefined,
       }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -50,11 +78,7 @@ export function buildApp(bundler: Bundler, options: BuildOptions): Promise<void>
       output += chunk;
     });
     child.on('error', reject);
-    child.on('close', (status) =>
-      status === 0 && fs.existsSync(path.join(options.out, 'signet-sw.js'))
-        ? resolve()
-        : reject(new Error(`the ${bundler} build failed (${status}):\n${output}`)),
-    );
+    child.on('close', (status) => resolve({ status, output }));
   });
 }
 
