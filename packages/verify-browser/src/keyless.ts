@@ -32,8 +32,10 @@ export async function verifyKeyless({
     issuer: rule.issuerRegExp ? anchored(rule.issuerRegExp) : undefined,
   }));
   let matched: { subject: string; issuer: string } | undefined;
+  let validity: { notBefore: Date; notAfter: Date } | undefined;
   const identityPolicy = {
     verify(cert: Certificate) {
+      validity = { notBefore: cert.notBefore, notAfter: cert.notAfter };
       const subject = cert.subjectAltName ?? '';
       const issuer = cert.extFulcioIssuerV2?.issuer ?? cert.extFulcioIssuerV1?.issuer ?? '';
       const repository = cert.extSourceRepositoryURI?.sourceRepositoryURI ?? cert.extGitHubWorkflowRepository?.workflowRepository;
@@ -63,7 +65,20 @@ export async function verifyKeyless({
     content.signatures[0] ?? new Uint8Array(0),
     await envelopeDigests(content.payloadType, content.payload),
   );
-  const verifier = new SigstoreVerifier({ tlogThreshold: required, ctlogThreshold: 1, tsaThreshold: 0 });
+  // A certificate lives minutes (Fulcio's: ten), so its signature counts only at a time something
+  // trusted vouches for: an entry's signed entry timestamp (its SET, checked with the entry above)
+  // or an RFC 3161 timestamp (sigstore-browser checks every one against a trusted TSA and the
+  // certificate's validity). An integratedTime without a SET is the bundle's word, not a time.
+  const loggedTimes = bundle.tlogEntries
+    .filter((entry) => entry.inclusionPromise)
+    .map((entry) => new Date(Number(entry.integratedTime) * 1000));
+  if (loggedTimes.length === 0 && bundle.rfc3161Timestamps === 0) {
+    fail(
+      'E_TIMESTAMP',
+      'the certificate bundle has no trusted time (no transparency-log entry with a signed timestamp, no RFC 3161 timestamp): it cannot be verified',
+    );
+  }
+  const verifier = new SigstoreVerifier({ tlogThreshold: required, ctlogThreshold: 1, tsaThreshold: bundle.rfc3161Timestamps });
   try {
     await verifier.loadSigstoreRoot(policy.trustedRoot as never);
     await verifier.verifyDsse(normalizedJson(bundle) as never, identityPolicy as never);
@@ -71,8 +86,16 @@ export async function verifyKeyless({
     if (error instanceof ManifestError) throw error;
     fail('E_CERTIFICATE', `the keyless signature does not verify: ${error instanceof Error ? error.message : String(error)}`, error);
   }
-  if (!matched) fail('E_POLICY', 'the certificate was not checked against the policy');
-  return { signer: { kind: 'certificate', ...matched }, timestamps: [], tlogEntries: bundle.tlogEntries.length };
+  if (!matched || !validity) return fail('E_POLICY', 'the certificate was not checked against the policy');
+  const { notBefore, notAfter } = validity;
+  const outside = loggedTimes.find((time) => !(notBefore <= time && time <= notAfter));
+  if (outside) {
+    fail(
+      'E_CERTIFICATE',
+      `the log recorded the signature at ${outside.toISOString()}, outside the certificate's validity (${notBefore.toISOString()} to ${notAfter.toISOString()})`,
+    );
+  }
+  return { signer: { kind: 'certificate', ...matched }, timestamps: loggedTimes, tlogEntries: bundle.tlogEntries.length };
 }
 
 function anchored(pattern: string): RegExp {

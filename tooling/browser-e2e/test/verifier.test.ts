@@ -205,6 +205,30 @@ describeInChromium('@signet/verify-browser in Chromium against @signet/core', ()
     expect(browserSide.map((o) => (o as { code: string }).code)).toEqual(['E_POLICY', 'E_TLOG']);
   }, 60_000);
 
+  test('a keyless manifest with no verified time (SET and timestamps removed, the inclusion proof kept) is refused in Chromium as in Node', async () => {
+    const keyless = cases.find((c) => c.name === 'keyless manifest') as Case;
+    const json = structuredClone(keyless.json) as {
+      verificationMaterial: { tlogEntries: Record<string, unknown>[]; timestampVerificationData?: unknown };
+    };
+    const entry = json.verificationMaterial.tlogEntries[0] as Record<string, unknown>;
+    expect(entry.inclusionProof).toBeDefined();
+    delete entry.inclusionPromise;
+    const variants = [
+      { ...json, verificationMaterial: { ...json.verificationMaterial, timestampVerificationData: undefined } },
+      { ...json, verificationMaterial: { ...json.verificationMaterial, timestampVerificationData: {} } },
+      { ...json, verificationMaterial: { ...json.verificationMaterial, timestampVerificationData: { rfc3161Timestamps: [] } } },
+    ].map((v) => JSON.parse(JSON.stringify(v)));
+    const browserSide = await inChromium(variants.map((v) => ({ json: v, policy: keyless.browser })));
+    const nodeSide = await Promise.all(variants.map((v) => inNode(v, keyless)));
+    expect(nodeSide.map((o) => o.accepted)).toEqual([false, false, false]);
+    expect(browserSide).toEqual(nodeSide);
+    // Its RFC 3161 timestamp alone is a trusted time: without the SET it still verifies, in both.
+    const timestamped = JSON.parse(JSON.stringify(json));
+    const [inBrowser] = await inChromium([{ json: timestamped, policy: keyless.browser }]);
+    expect(inBrowser).toEqual(await inNode(timestamped, keyless));
+    expect(inBrowser?.accepted).toBe(true);
+  }, 60_000);
+
   test('1,000 mutants of the key-signed and logged manifests: the same verdict and code in Chromium as in Node', async () => {
     const random = prng(20261208);
     const seeds = cases.filter((c) => c.name !== 'keyless manifest');
