@@ -136,6 +136,7 @@ class SignetVerifier implements Verifier {
   }
 
   async verify(bundle: Bundle, artifact: Artifact): Promise<Verified> {
+    assertDistinctLogEntries(bundle);
     const statement = isStatementBundle(bundle) ? dsseStatement(bundle) : undefined;
     const content = signatureContent(bundle);
     this.assertCovers(bundle);
@@ -186,6 +187,7 @@ class SignetVerifier implements Verifier {
   }
 
   async verifyStatement(bundle: Bundle): Promise<VerifiedStatement> {
+    assertDistinctLogEntries(bundle);
     if (bundle.content.$case !== 'dsseEnvelope') {
       throw new SignetError({ code: 'E_BUNDLE', message: 'the bundle holds a signature over one artifact, not a signed statement (DSSE)' });
     }
@@ -407,6 +409,38 @@ function signedEntity(bundle: Bundle, content: SignatureCheck): SignedEntity {
  * dsse 0.0.2, from a tile-based log) has no log time: its integratedTime is 0 and nothing signs
  * it, so the signature's time rests on a timestamp alone, as cosign 3 requires.
  */
+const DECIMAL = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * Each log entry counts once, and its numbers are plain decimals: a copy of an entry (its index
+ * spelled "01", its SET removed) is not a second log's word, and sigstore-js counts entries,
+ * not entries that differ. "01", "1e3" or "0x1" would also make one entry look like two.
+ */
+function assertDistinctLogEntries(bundle: Bundle): void {
+  const seen = new Set<string>();
+  for (const entry of bundle.verificationMaterial.tlogEntries) {
+    const numbers: [string, string | undefined][] = [
+      ['log index', entry.logIndex],
+      ['integrated time', entry.integratedTime],
+      ["proof's log index", entry.inclusionProof?.logIndex],
+      ["proof's tree size", entry.inclusionProof?.treeSize],
+    ];
+    for (const [name, value] of numbers) {
+      if (value !== undefined && !DECIMAL.test(value)) {
+        throw new SignetError({
+          code: 'E_BUNDLE',
+          message: `the bundle is malformed: a log entry's ${name} ${JSON.stringify(value)} is not a decimal number`,
+        });
+      }
+    }
+    const key = `${Buffer.from(entry.logId?.keyId ?? []).toString('hex')}/${entry.logIndex}`;
+    if (seen.has(key)) {
+      throw new SignetError({ code: 'E_TLOG', message: `the bundle holds the entry at log index ${entry.logIndex} of one log twice` });
+    }
+    seen.add(key);
+  }
+}
+
 function assertRekorV2Timestamped(bundle: Bundle): void {
   const material = bundle.verificationMaterial;
   if ((material.timestampVerificationData?.rfc3161Timestamps.length ?? 0) > 0) return;

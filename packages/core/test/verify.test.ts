@@ -63,6 +63,34 @@ const flipLastByte = (base64: string) => {
   return bytes.toString('base64');
 };
 
+describe('log entries', () => {
+  type Entry = Record<string, unknown> & { logIndex: string; integratedTime: string };
+  const entries = (json: BundleJson) => (json.verificationMaterial as { tlogEntries: Entry[] }).tlogEntries;
+  it.each([
+    ['an exact copy', (entry: Entry) => ({ ...entry })],
+    ['a copy without its SET', (entry: Entry) => ({ ...entry, inclusionPromise: undefined })],
+  ])('a copy of the one entry does not meet a threshold of two: %s', async (_name, copy) => {
+    const doubled = bundle('message.key.logged', (json) => {
+      const list = entries(json);
+      list.push(JSON.parse(JSON.stringify(copy(list[0] as Entry))));
+    });
+    await expect(verify(doubled, byKey({ tlogThreshold: 2 }))).rejects.toMatchObject({
+      code: 'E_TLOG',
+      message: expect.stringMatching(/twice/),
+    });
+    await expect(verify(doubled, byKey({ tlogThreshold: 1 }))).rejects.toMatchObject({ code: 'E_TLOG' });
+  });
+
+  it.each(['1e3', '01', '0x1', '-1', ' 1'])('refuses a log index or integrated time spelled %j', async (spelling) => {
+    for (const field of ['logIndex', 'integratedTime'] as const) {
+      const odd = bundle('message.key.logged', (json) => {
+        (entries(json)[0] as Entry)[field] = spelling;
+      });
+      await expect(verify(odd, byKey({ tlogThreshold: 1 }))).rejects.toMatchObject({ code: 'E_BUNDLE' });
+    }
+  });
+});
+
 describe('the committed fixtures', () => {
   it('each verify as they were signed', async () => {
     await expect(verify(bundle('message.key'), byKey())).resolves.toMatchObject({ signer: { kind: 'key', name: 'release' } });

@@ -64,8 +64,9 @@ export function checkBrowserOptions(label: string, options: BrowserOptions): voi
     throw usage(label, `mode is 'enforce' or 'report', not ${JSON.stringify(options.mode)}`);
   }
   for (const prefix of options.passThrough ?? []) {
-    if (typeof prefix !== 'string' || !prefix.startsWith('/') || prefix.length < 2) {
-      throw usage(label, `passThrough ${JSON.stringify(prefix)} must be a path prefix such as "/api/"`);
+    // Ending in "/": "/api" would also pass "/api-docs.html" through.
+    if (typeof prefix !== 'string' || !prefix.startsWith('/') || !prefix.endsWith('/') || prefix.length < 3) {
+      throw usage(label, `passThrough ${JSON.stringify(prefix)} must be a folder prefix such as "/api/" (starting and ending with "/")`);
     }
   }
   for (const rule of [options.identity ?? []].flat()) {

@@ -44,6 +44,19 @@ export interface ParsedBundle {
 type Json = Record<string, unknown>;
 const isSet = (value: unknown) => value !== null && value !== undefined;
 const str = (value: unknown, fallback = ''): string => (isSet(value) ? String(value) : fallback);
+
+/**
+ * An int64 field (JSON text or number) as its canonical decimal text: "01", "1e3" or "0x1" would
+ * make one entry look like two where entries are compared or counted, so they are refused.
+ */
+function uint(value: unknown, name: string): string {
+  if (!isSet(value)) return '0';
+  const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+  if (typeof text !== 'string' || !/^(0|[1-9][0-9]*)$/.test(text)) {
+    fail('E_BUNDLE', `the bundle is malformed: ${name} ${JSON.stringify(value)} is not a non-negative integer in decimal`);
+  }
+  return text;
+}
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 const field = (value: unknown, key: string): unknown => (isSet(value) ? (value as Json)[key] : undefined);
 
@@ -151,16 +164,16 @@ function tlogEntry(value: unknown): TlogEntry {
   const proof = field(value, 'inclusionProof');
   const checkpoint = field(proof, 'checkpoint');
   return {
-    logIndex: str(field(value, 'logIndex'), '0'),
+    logIndex: uint(field(value, 'logIndex'), 'a log index'),
     ...(isSet(logId) && { logId: { keyId: bytes(field(logId, 'keyId')) } }),
     ...(isSet(kindVersion) && { kindVersion: { kind: str(field(kindVersion, 'kind')), version: str(field(kindVersion, 'version')) } }),
-    integratedTime: str(field(value, 'integratedTime'), '0'),
+    integratedTime: uint(field(value, 'integratedTime'), 'an integrated time'),
     ...(isSet(promise) && { inclusionPromise: { signedEntryTimestamp: bytes(field(promise, 'signedEntryTimestamp')) } }),
     ...(isSet(proof) && {
       inclusionProof: {
-        logIndex: str(field(proof, 'logIndex'), '0'),
+        logIndex: uint(field(proof, 'logIndex'), "a proof's log index"),
         rootHash: bytes(field(proof, 'rootHash')),
-        treeSize: str(field(proof, 'treeSize'), '0'),
+        treeSize: uint(field(proof, 'treeSize'), "a proof's tree size"),
         hashes: list(field(proof, 'hashes')).map(bytes),
         ...(isSet(checkpoint) && { checkpoint: { envelope: str(field(checkpoint, 'envelope')) } }),
       },

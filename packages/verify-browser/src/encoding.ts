@@ -63,7 +63,8 @@ export function hexDecode(text: string): Uint8Array {
 
 export const utf8 = {
   encode: (text: string): Uint8Array => new TextEncoder().encode(text),
-  decode: (bytes: Uint8Array): string => new TextDecoder().decode(bytes),
+  // A BOM is kept, as Node's Buffer#toString keeps it: a payload that starts with one is not JSON in @signet/core either.
+  decode: (bytes: Uint8Array): string => new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes),
 };
 
 export function concat(...parts: Uint8Array[]): Uint8Array {

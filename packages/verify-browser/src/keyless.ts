@@ -38,15 +38,16 @@ export async function verifyKeyless({
       validity = { notBefore: cert.notBefore, notAfter: cert.notAfter };
       const subject = cert.subjectAltName ?? '';
       const issuer = cert.extFulcioIssuerV2?.issuer ?? cert.extFulcioIssuerV1?.issuer ?? '';
-      const repository = cert.extSourceRepositoryURI?.sourceRepositoryURI ?? cert.extGitHubWorkflowRepository?.workflowRepository;
+      // One value each, read as @signet/core reads them: the source-repository extension, else
+      // the legacy GitHub one as a URL; the ref likewise. Each compared exactly.
+      const legacyRepository = cert.extGitHubWorkflowRepository?.workflowRepository;
+      const repository =
+        cert.extSourceRepositoryURI?.sourceRepositoryURI ?? (legacyRepository ? `https://github.com/${legacyRepository}` : undefined);
       const ref = cert.extSourceRepositoryRef?.sourceRepositoryRef ?? cert.extGitHubWorkflowRef?.workflowRef;
       const ok = patterns.some(({ rule, subject: s, issuer: i }) => {
         const subjectOk = s ? s.test(subject) : rule.subject === subject;
         const issuerOk = i ? i.test(issuer) : rule.issuer === issuer;
-        const repositoryOk =
-          rule.sourceRepository === undefined ||
-          rule.sourceRepository === repository ||
-          `https://github.com/${repository}` === rule.sourceRepository;
+        const repositoryOk = rule.sourceRepository === undefined || rule.sourceRepository === repository;
         const refOk = rule.sourceRepositoryRef === undefined || rule.sourceRepositoryRef === ref;
         return subjectOk && issuerOk && repositoryOk && refOk;
       });

@@ -19,6 +19,8 @@ export interface TrustedRootJson {
     hashAlgorithm?: string;
     publicKey?: { rawBytes?: string; keyDetails?: string; validFor?: { start?: string; end?: string } };
     logId?: { keyId?: string };
+    /** The key ID of the log's checkpoints and SETs when it is not the log ID (sigstore-js prefers it). */
+    checkpointKeyId?: { keyId?: string };
   }[];
   [other: string]: unknown;
 }
@@ -45,6 +47,17 @@ export async function trustedLogs(root: TrustedRootJson): Promise<TrustedLog[]> 
   for (const [i, log] of (Array.isArray(root?.tlogs) ? root.tlogs : []).entries()) {
     const validFor = log.publicKey?.validFor;
     if (validFor && !validFor.start) fail('E_TRUST_ROOT', `the trusted root's tlogs[${i}] has a validFor without a start`);
+    // A time that is there must be a time: an end of "" is not "no end".
+    const time = (value: string | undefined, name: string): Date | undefined => {
+      if (value === undefined || value === null) return undefined;
+      const date = new Date(value);
+      if (typeof value !== 'string' || Number.isNaN(date.getTime())) {
+        fail('E_TRUST_ROOT', `the trusted root's tlogs[${i}] validFor.${name} ${JSON.stringify(value)} is not a time`);
+      }
+      return date;
+    };
+    const start = time(validFor?.start, 'start');
+    const end = time(validFor?.end, 'end');
     const spki = base64Decode(String(log.publicKey?.rawBytes ?? '')) as Uint8Array<ArrayBuffer>;
     let key: CryptoKey | undefined;
     for (const algorithm of KEY_ALGORITHMS) {
@@ -53,11 +66,12 @@ export async function trustedLogs(root: TrustedRootJson): Promise<TrustedLog[]> 
     }
     if (!key) fail('E_TRUST_ROOT', `the trusted root holds an unreadable key (tlogs[${i}])`);
     logs.push({
-      logId: base64Decode(String(log.logId?.keyId ?? '')),
+      // sigstore-js matches SETs and checkpoint key hints against the checkpoint key ID when the root gives one.
+      logId: base64Decode(String(log.checkpointKeyId?.keyId ?? log.logId?.keyId ?? '')),
       baseUrl: String(log.baseUrl ?? ''),
       key,
-      start: validFor?.start ? new Date(validFor.start) : new Date(0),
-      end: validFor?.end ? new Date(validFor.end) : new Date(8.64e15),
+      start: start ?? new Date(0),
+      end: end ?? new Date(8.64e15),
     });
   }
   return logs;
@@ -105,6 +119,15 @@ export async function verifyInclusionProof(entry: TlogEntry, logs: TrustedLog[])
     return { name: name as string, keyHint: bytes.subarray(0, 4), signature: bytes.subarray(4) };
   });
   if (signatures.length === 0) fail('E_TLOG', 'no signatures found in checkpoint');
+  // sigstore-js matches each name as a pattern and fails on one that is not: a line it cannot
+  // read is not skipped in favour of the next.
+  for (const { name } of signatures) {
+    try {
+      new RegExp(name);
+    } catch (cause) {
+      fail('E_BUNDLE', `the bundle is malformed: checkpoint signature name ${JSON.stringify(name)} is not a valid pattern`, cause);
+    }
+  }
   const lines = note.trimEnd().split('\n');
   if (lines.length < 3) fail('E_TLOG', 'too few lines in checkpoint header');
   let treeSize: bigint;

@@ -71,7 +71,16 @@ export interface KeylessRequest {
 
 /** Verifies a build manifest bundle (its JSON text or parsed JSON) under the policy; throws a ManifestError for every refusal. */
 export async function verifyManifest(input: unknown, policy: ManifestPolicy): Promise<VerifiedManifest> {
+  for (const rule of policy.identities ?? []) {
+    // As @signet/core: a rule with both forms of a field would be judged by one and not the other.
+    const subjects = [rule.subject, rule.subjectRegExp].filter((value) => value);
+    const issuers = [rule.issuer, rule.issuerRegExp].filter((value) => value);
+    if (subjects.length !== 1 || issuers.length !== 1) {
+      fail('E_USAGE', 'an identity needs exactly one of subject and subjectRegExp, and one of issuer and issuerRegExp');
+    }
+  }
   const bundle = parseBundle(input);
+  assertDistinctLogEntries(bundle.tlogEntries);
   const content = bundle.content;
   if (content?.kind !== 'dsse') return fail('E_BUNDLE', 'the bundle holds a signature over one artifact, not a signed statement (DSSE)');
   if (content.payloadType !== INTOTO_PAYLOAD_TYPE) {
@@ -176,6 +185,16 @@ async function verifyKeySignature(
     fail('E_SIGNATURE', `the signature does not verify with any of the ${candidates.length} trusted keys`);
   }
   throw firstError ?? new ManifestError('E_POLICY', 'no key was tried');
+}
+
+/** Each entry counts once toward a threshold, as in @signet/core: a copy (its SET removed, say) is not a second log. */
+function assertDistinctLogEntries(entries: ParsedBundle['tlogEntries']): void {
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    const key = `${hex(entry.logId?.keyId ?? new Uint8Array(0))}/${entry.logIndex}`;
+    if (seen.has(key)) fail('E_TLOG', `the bundle holds the entry at log index ${entry.logIndex} of one log twice`);
+    seen.add(key);
+  }
 }
 
 /** Each log entry: its SET and inclusion proof (at least one), and its body bound to this envelope. */

@@ -28,11 +28,13 @@ const input = {
   enforceIntegrity: true,
 };
 
-test('refuses options that cannot work: keys and identity, an unknown mode, a pass-through that is not a path, an identity without issuer', () => {
+test('refuses options that cannot work: keys and identity, an unknown mode, a pass-through that is not a folder, an identity without issuer', () => {
   for (const [options, message] of [
     [{ keys: [pem], identity: { subject: 's', issuer: 'i' } }, 'keys or identity, not both'],
     [{ mode: 'block' }, "mode is 'enforce' or 'report'"],
-    [{ passThrough: ['api'] }, 'must be a path prefix'],
+    [{ passThrough: ['api'] }, 'must be a folder prefix'],
+    // "/api" would also let "/api-docs.html" through.
+    [{ passThrough: ['/api'] }, 'must be a folder prefix'],
     [{ identity: { subject: 's' } }, 'one of issuer/issuerRegExp'],
   ] as const) {
     expect(() => build.checkBrowserOptions('signet', options as never)).toThrow(
@@ -51,7 +53,10 @@ test('refuses a pass-through prefix that covers a signed file, a base that is no
 });
 
 test('keyless without a trusted root named embeds the one the plugin fetched at build time (public-good), a named one wins', () => {
-  const fetched = { mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [{ baseUrl: 'https://rekor.sigstore.dev' }] };
+  const fetched = {
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [{ baseUrl: 'https://rekor.sigstore.dev' }],
+  };
   const identity = { subject: 's', issuer: 'i' };
   const configOf = (worker: string) => JSON.parse(/^self\.SIGNET_CONFIG = (.*);$/m.exec(worker)?.[1] ?? '{}');
   const embedded = build.browserBuild({ ...input, options: { identity }, defaultTrustedRoot: fetched });
@@ -59,7 +64,11 @@ test('keyless without a trusted root named embeds the one the plugin fetched at 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-root-'));
   const named = { mediaType: fetched.mediaType, tlogs: [] };
   fs.writeFileSync(path.join(dir, 'root.json'), JSON.stringify(named));
-  const chosen = build.browserBuild({ ...input, options: { identity, trustedRoot: path.join(dir, 'root.json') }, defaultTrustedRoot: fetched });
+  const chosen = build.browserBuild({
+    ...input,
+    options: { identity, trustedRoot: path.join(dir, 'root.json') },
+    defaultTrustedRoot: fetched,
+  });
   expect(configOf(chosen.added.get('signet-sw.js') as string).policy.trustedRoot).toEqual(named);
   fs.rmSync(dir, { recursive: true });
 });

@@ -142,6 +142,29 @@ export function browserSuite(bundler: Bundler): void {
       await reported('unknown', 'evil.js');
     }, 60_000);
 
+    test("a script served under the API's pass-through prefix is still checked, and blocked as unknown", async () => {
+      const { page } = await visit();
+      await reload(page);
+      await ready(page);
+      const evil = 'window.evil = true;';
+      server.add('api/evil.js', evil);
+      const integrity = `sha384-${crypto.createHash('sha384').update(evil).digest('base64')}`;
+      await page.evaluate((sri) => {
+        const script = document.createElement('script');
+        script.src = '/api/evil.js';
+        script.integrity = sri;
+        script.crossOrigin = 'anonymous';
+        document.head.append(script);
+      }, integrity);
+      await page.waitForFunction(() => (window as unknown as { signet: { blocked: unknown[] } }).signet.blocked.length > 0, undefined, {
+        timeout: 20_000,
+      });
+      expect(await blockedEvents(page)).toEqual([expect.objectContaining({ reason: 'unknown', path: 'api/evil.js' })]);
+      expect(await page.evaluate(() => (window as unknown as { evil?: boolean }).evil)).toBeUndefined();
+      // The API's data still passes: the page's own call to /api/hello answered (the status says "api world").
+      expect(await page.textContent('#status')).toContain('api world');
+    }, 60_000);
+
     test('a deleted chunk is reported missing', async () => {
       const { page } = await visit();
       const chunk = lazyChunk();

@@ -13,6 +13,7 @@ import {
   loadTrustedRoot,
   openSigner,
   parseBundle,
+  parseTrustedRoot,
   type SigstoreServices,
   signBuild,
   type TrustedRoot,
@@ -45,6 +46,8 @@ describeInChromium('@signet/verify-browser in Chromium against @signet/core', ()
   let page: Page;
   let server: http.Server;
   const cases: Case[] = [];
+  let repositoryManifest: Record<string, unknown>;
+  let p256Key: crypto.KeyObject;
 
   beforeAll(async () => {
     await stack.start();
@@ -68,6 +71,7 @@ describeInChromium('@signet/verify-browser in Chromium against @signet/core', ()
         options as crypto.ECKeyPairOptions<'pem', 'pem'>,
       ) as unknown as crypto.KeyPairKeyObjectResult;
       const signer = new LocalSigner(name, privateKey);
+      if (name === 'ecdsa-p256') p256Key = privateKey;
       const core = { keys: [{ publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), name }] };
       const keys = [{ jwk: publicKey.export({ format: 'jwk' }), name }];
       const plain = await signBuild(FILES, info, signer);
@@ -92,6 +96,10 @@ describeInChromium('@signet/verify-browser in Chromium against @signet/core', ()
     const identityToken = await stack.mintToken({ email: 'release@example.com' });
     const keyless = await signBuild(FILES, info, await openSigner('keyless', { identityToken, services }), { services });
     const identities = [{ subject: 'release@example.com', issuer: stack.oidc.url }];
+    const fromRepository = await stack.mintToken({ email: 'release@example.com', claims: { repository: 'acme/web' } });
+    repositoryManifest = JSON.parse(
+      (await signBuild(FILES, info, await openSigner('keyless', { identityToken: fromRepository, services }), { services })).bundleJson,
+    );
     cases.push({
       name: 'keyless manifest',
       json: JSON.parse(keyless.bundleJson),
@@ -228,6 +236,145 @@ describeInChromium('@signet/verify-browser in Chromium against @signet/core', ()
     expect(inBrowser).toEqual(await inNode(timestamped, keyless));
     expect(inBrowser?.accepted).toBe(true);
   }, 60_000);
+
+  // Found by review, each accepted in Chromium before: log entries counted twice, a checkpoint
+  // line that is not a pattern, a trusted root's empty end or checkpoint key ID, a BOM, a
+  // repository rule looser than core's, a rule with two subjects.
+  describe('log entries, checkpoints, roots and identities, as core judges them', () => {
+    type Json = Record<string, unknown>;
+    type Entry = Json & {
+      logIndex: string;
+      integratedTime: string;
+      logId: { keyId: string };
+      inclusionProof: { checkpoint: { envelope: string } };
+    };
+    const entriesOf = (json: Json) => (json.verificationMaterial as { tlogEntries: Entry[] }).tlogEntries;
+    const named = (name: string) => cases.find((c) => c.name === name) as Case;
+
+    /** Both sides' verdicts on each variant: 'accepted' or the code. */
+    async function verdicts(items: { json: Json; c: Case; browser?: Record<string, unknown>; core?: Case['core']; root?: TrustedRoot }[]) {
+      const browserSide = await inChromium(items.map((i) => ({ json: i.json, policy: i.browser ?? i.c.browser })));
+      const nodeSide = await Promise.all(items.map((i) => inNode(i.json, { ...i.c, core: i.core ?? i.c.core, root: i.root ?? i.c.root })));
+      const verdict = (o: Outcome) => (o.accepted ? 'accepted' : o.code);
+      return items.map((_, i) => ({ browser: verdict(browserSide[i] as Outcome), core: verdict(nodeSide[i] as Outcome) }));
+    }
+
+    function withCopy(c: Case, edit: (entry: Entry) => void): Json {
+      const json = structuredClone(c.json);
+      const copy = structuredClone(entriesOf(json)[0] as Entry);
+      edit(copy);
+      entriesOf(json).push(JSON.parse(JSON.stringify(copy)));
+      return json;
+    }
+
+    test('a copy of the one log entry is not a second entry (exact, its SET removed, its time or index spelled 0N)', async () => {
+      const edits: ((entry: Entry) => void)[] = [
+        () => undefined,
+        (entry) => delete entry.inclusionPromise,
+        (entry) => (entry.integratedTime = `0${entry.integratedTime}`),
+        (entry) => (entry.logIndex = `0${entry.logIndex}`),
+      ];
+      const logged = named('logged manifest');
+      const keyless = named('keyless manifest');
+      const twice = { ...logged.browser, tlogThreshold: 2 };
+      const results = await verdicts([
+        ...edits.map((edit) => ({ json: withCopy(logged, edit), c: logged, browser: twice, core: { ...logged.core, tlogThreshold: 2 } })),
+        ...edits.map((edit) => ({ json: withCopy(keyless, edit), c: keyless })),
+      ]);
+      for (const result of results) {
+        expect(result.browser).not.toBe('accepted');
+        expect(result.core).not.toBe('accepted');
+      }
+      // A respelled number is malformed to the browser, a second copy to core.
+      expect(results.map((r) => r.browser)).toEqual([
+        'E_TLOG',
+        'E_TLOG',
+        'E_BUNDLE',
+        'E_BUNDLE',
+        'E_TLOG',
+        'E_TLOG',
+        'E_BUNDLE',
+        'E_BUNDLE',
+      ]);
+    }, 60_000);
+
+    test('a checkpoint line whose name is not a pattern, put before the genuine signature, is refused (E_BUNDLE), key and keyless', async () => {
+      const items = ['logged manifest', 'keyless manifest'].map((name) => {
+        const c = named(name);
+        const json = structuredClone(c.json);
+        const entry = entriesOf(json)[0] as Entry;
+        const envelope = entry.inclusionProof.checkpoint.envelope;
+        const split = envelope.indexOf('\n\n') + 2;
+        const hint = Buffer.from(entry.logId.keyId, 'base64').subarray(0, 4);
+        const line = `\u2014 ( ${Buffer.concat([hint, Buffer.from([1, 2, 3])]).toString('base64')}\n`;
+        entry.inclusionProof.checkpoint.envelope = envelope.slice(0, split) + line + envelope.slice(split);
+        return { json, c };
+      });
+      expect(await verdicts(items)).toEqual([
+        { browser: 'E_BUNDLE', core: 'E_BUNDLE' },
+        { browser: 'E_BUNDLE', core: 'E_BUNDLE' },
+      ]);
+    }, 60_000);
+
+    test('a trusted root whose log has an empty validFor.end, or names another checkpoint key ID, does not vouch for the entry', async () => {
+      const logged = named('logged manifest');
+      const emptyEnd = structuredClone(logged.browser.trustedRoot) as {
+        tlogs: { publicKey: { validFor?: { start?: string; end?: string } } }[];
+      };
+      for (const log of emptyEnd.tlogs)
+        log.publicKey.validFor = { start: log.publicKey.validFor?.start ?? '2000-01-01T00:00:00Z', end: '' };
+      const otherKeyId = structuredClone(logged.browser.trustedRoot) as { tlogs: Json[] };
+      (otherKeyId.tlogs[0] as Json).checkpointKeyId = { keyId: Buffer.alloc(32, 7).toString('base64') };
+      const results = await verdicts(
+        [emptyEnd, otherKeyId].map((root) => ({
+          json: logged.json,
+          c: logged,
+          browser: { ...logged.browser, trustedRoot: root },
+          root: parseTrustedRoot(root),
+        })),
+      );
+      expect(results).toEqual([
+        { browser: 'E_TRUST_ROOT', core: 'E_TLOG' },
+        { browser: 'E_TLOG', core: 'E_TLOG' },
+      ]);
+    }, 60_000);
+
+    test('a validly signed payload that starts with a byte order mark is not JSON (E_BUNDLE)', async () => {
+      const c = named('ecdsa-p256 manifest');
+      const json = structuredClone(c.json) as { dsseEnvelope: { payload: string; payloadType: string; signatures: { sig: string }[] } };
+      const payload = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(json.dsseEnvelope.payload, 'base64')]);
+      const type = json.dsseEnvelope.payloadType;
+      const pae = Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(type)} ${type} ${payload.length} `), payload]);
+      json.dsseEnvelope.payload = payload.toString('base64');
+      json.dsseEnvelope.signatures[0] = { sig: crypto.sign('sha256', pae, p256Key).toString('base64') };
+      expect(await verdicts([{ json: json as unknown as Json, c }])).toEqual([{ browser: 'E_BUNDLE', core: 'E_BUNDLE' }]);
+    }, 60_000);
+
+    test("a sourceRepository rule matches the certificate's one value exactly, as in core", async () => {
+      const keyless = named('keyless manifest');
+      const rule = (sourceRepository: string) => [{ subject: 'release@example.com', issuer: stack.oidc.url, sourceRepository }];
+      const results = await verdicts(
+        ['https://github.com/acme/web', 'acme/web', 'https://github.com/https://github.com/acme/web'].map((repository) => ({
+          json: repositoryManifest,
+          c: keyless,
+          browser: { ...keyless.browser, identities: rule(repository) },
+          core: { identities: rule(repository) },
+        })),
+      );
+      expect(results).toEqual([
+        { browser: 'accepted', core: 'accepted' },
+        { browser: 'E_POLICY', core: 'E_POLICY' },
+        { browser: 'E_POLICY', core: 'E_POLICY' },
+      ]);
+    }, 60_000);
+
+    test('an identity rule with both a subject and a subject pattern is refused (E_USAGE)', async () => {
+      const keyless = named('keyless manifest');
+      const identities = [{ subject: 'someone@example.com', subjectRegExp: '.*', issuer: stack.oidc.url }];
+      const [browser] = await inChromium([{ json: keyless.json, policy: { ...keyless.browser, identities } }]);
+      expect(browser).toEqual({ accepted: false, code: 'E_USAGE' });
+    }, 60_000);
+  });
 
   test('1,000 mutants of the key-signed and logged manifests: the same verdict and code in Chromium as in Node', async () => {
     const random = prng(20261208);

@@ -47,7 +47,21 @@ interface WorkerScope {
 
 const scope = self as unknown as WorkerScope;
 const config = scope.SIGNET_CONFIG;
-const CHECKED_DESTINATIONS = new Set(['document', 'iframe', 'frame', 'script', 'style', 'worker', 'sharedworker', 'font']);
+// Whatever runs or renders as the site: pages (also in <object> and <embed>), scripts and worklets, styles, fonts.
+const CHECKED_DESTINATIONS = new Set([
+  'document',
+  'iframe',
+  'frame',
+  'object',
+  'embed',
+  'script',
+  'worker',
+  'sharedworker',
+  'audioworklet',
+  'paintworklet',
+  'style',
+  'font',
+]);
 const CACHE = 'signet';
 const HELD = new URL('/__signet/held-manifest', scope.location.origin).href;
 
@@ -182,7 +196,8 @@ scope.addEventListener('fetch', (event) => {
   const url = new URL(request.url);
   if (url.origin !== scope.location.origin) return;
   if (url.pathname === new URL(config.manifest, url.origin).pathname) return;
-  if (config.passThrough.some((prefix) => url.pathname.startsWith(prefix))) return;
+  // Pass-through is for an API's data: a page, script or style under its prefix is checked like any other.
+  if (!CHECKED_DESTINATIONS.has(request.destination) && config.passThrough.some((prefix) => url.pathname.startsWith(prefix))) return;
   const path = subjectPath(url.pathname);
   const expected = path === undefined ? undefined : heldNow?.manifest.files.get(path);
   const kept = expected === undefined || request.headers.has('range') ? undefined : verified.get(`${path}@${expected}`);
