@@ -1,5 +1,6 @@
-import type { KeyObject } from 'node:crypto';
+import { type KeyObject, X509Certificate } from 'node:crypto';
 import type { Bundle } from '@sigstore/bundle';
+import { X509Certificate as SigstoreCertificate } from '@sigstore/core';
 import { HashAlgorithm as ProtoHashAlgorithm } from '@sigstore/protobuf-specs';
 import { Verifier as SigstoreVerifier, type TrustMaterial, toSignedEntity, toTrustMaterial, VerificationError } from '@sigstore/verify';
 import { HASH_LENGTHS, type HashAlgorithm } from './algorithms';
@@ -326,6 +327,7 @@ class SignetVerifier implements Verifier {
       throw new SignetError({ code: 'E_CERTIFICATE', message: (error as Error).message, cause: error });
     }
     const leaf = certificateOf(bundle);
+    assertCodeSigningLeaf(leaf);
     const identity = {
       subject: signer.identity?.subjectAlternativeName,
       issuer: signer.identity?.extensions?.issuer,
@@ -557,6 +559,37 @@ function outsideWindow(key: ResolvedKey): SignetError {
 function hintNote(hint: string, keys: ResolvedKey[]): string {
   if (!/^[A-Za-z0-9+/]{43}=$/.test(hint) || keys.some((key) => key.hint === hint)) return '';
   return `; the bundle names another key (${fingerprintOfHint(hint)}), not ${keys.map((k) => k.name).join(' or ')}`;
+}
+
+const CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
+
+/**
+ * The signing certificate is a code-signing leaf, as Fulcio issues and as sigstore-go and cosign
+ * require (x509 Verify with ExtKeyUsageCodeSigning): not a CA, and with the code-signing
+ * extended key usage. @sigstore/verify checks neither, so a CA certificate or a TLS certificate
+ * from a trusted root's CA would otherwise pass for a signer.
+ */
+function assertCodeSigningLeaf(raw: Uint8Array | undefined): void {
+  if (!raw) return;
+  let leaf: X509Certificate;
+  let parsed: SigstoreCertificate;
+  try {
+    leaf = new X509Certificate(raw);
+    parsed = SigstoreCertificate.parse(Buffer.from(raw));
+  } catch (cause) {
+    throw new SignetError({ code: 'E_CERTIFICATE', message: 'the signing certificate cannot be read', cause });
+  }
+  // Its basic constraints, not Node's `ca` (OpenSSL's "can it sign certificates", false without keyCertSign).
+  if (parsed.extBasicConstraints?.isCA) {
+    throw new SignetError({ code: 'E_CERTIFICATE', message: "the signing certificate is a CA certificate, not a signer's" });
+  }
+  // Node names the extended key usages keyUsage (undefined when the certificate has none).
+  if (!(leaf.keyUsage ?? []).includes(CODE_SIGNING)) {
+    throw new SignetError({
+      code: 'E_CERTIFICATE',
+      message: 'the signing certificate is not for code signing (no code-signing extended key usage)',
+    });
+  }
 }
 
 function certificateOf(bundle: Bundle): Uint8Array | undefined {

@@ -160,6 +160,23 @@ describe('what keyless verification refuses, each with its own code', () => {
     }
   });
 
+  it.each([
+    ['for TLS servers, not code signing', { extendedKeyUsages: ['1.3.6.1.5.5.7.3.1'], ca: false }],
+    ['with no extended key usage', { extendedKeyUsages: [], ca: false }],
+    ['a CA certificate', { extendedKeyUsages: ['1.3.6.1.5.5.7.3.3'], ca: true }],
+  ])('a certificate the trusted CA mis-issued, %s: E_CERTIFICATE', async (_name, profile) => {
+    const genuine = stack.fulcio.ca.leafProfile;
+    stack.fulcio.ca.leafProfile = profile;
+    try {
+      const misissued = await signArtifact({ bytes: artifact }, await keyless(), { services });
+      await expect(verifyBundle(misissued, { bytes: artifact }, byEmail(), { trustedRoot })).rejects.toMatchObject({
+        code: 'E_CERTIFICATE',
+      });
+    } finally {
+      stack.fulcio.ca.leafProfile = genuine;
+    }
+  });
+
   it('the log entry missing: E_TLOG', async () => {
     const unlogged = edited(bundle, (json) => {
       json.verificationMaterial.tlogEntries = [];

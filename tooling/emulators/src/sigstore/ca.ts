@@ -25,6 +25,12 @@ export class CertificateAuthority {
    */
   leafWindow = { startOffsetMs: 0, lifetimeMs: LEAF_VALIDITY_MS };
 
+  /**
+   * What a leaf may be used for: a code-signing end entity, as Fulcio issues them. Tests
+   * mis-issue (another extended key usage, none, a CA flag) to check that verifiers refuse it.
+   */
+  leafProfile: { extendedKeyUsages: string[]; ca: boolean } = { extendedKeyUsages: [x509.ExtendedKeyUsage.codeSigning], ca: false };
+
   private constructor(
     private readonly root: x509.X509Certificate,
     private readonly signingKey: webcrypto.CryptoKey,
@@ -69,7 +75,8 @@ export class CertificateAuthority {
       signingAlgorithm: { name: 'ECDSA', hash: 'SHA-384' },
       extensions: [
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.codeSigning]),
+        ...(this.leafProfile.extendedKeyUsages.length > 0 ? [new x509.ExtendedKeyUsageExtension(this.leafProfile.extendedKeyUsages)] : []),
+        ...(this.leafProfile.ca ? [new x509.BasicConstraintsExtension(true, undefined, true)] : []),
         new x509.SubjectAlternativeNameExtension([{ type: identity.kind === 'email' ? 'email' : 'url', value: identity.value }], true),
         await x509.SubjectKeyIdentifierExtension.create(new Uint8Array(publicKey), false, x509Crypto),
         await x509.AuthorityKeyIdentifierExtension.create(this.root.publicKey, false, x509Crypto),
