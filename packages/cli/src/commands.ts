@@ -72,6 +72,11 @@ const signingOptions: Record<string, OptionSpec> = {
   'tuf-mirror': { type: 'string', valueName: 'url', description: 'read signing_config.v0.2.json from this TUF repository (default: public-good)' },
   'tuf-root': { type: 'string', valueName: 'file', description: "the TUF repository's initial root.json" },
   'tlog-upload': { type: 'boolean', description: 'record a key signature in Rekor too (keyless always is)' },
+  ledger: {
+    type: 'string',
+    valueName: 'file',
+    description: 'append what is signed (log entry, digest, signer) to this ledger for signet monitor (default: SIGNET_LEDGER)',
+  },
 };
 
 /** How a command reaches registries. */

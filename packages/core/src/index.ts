@@ -67,6 +67,7 @@ export {
   type GateVerdict,
   loadGatePolicy,
 } from './gate-policy';
+export { appendToLedger, type LedgerRecord, ledgerRecordsOf, readLedger } from './ledger';
 export { imageRuleFor, signerName, signersKeys, signersPolicy } from './gate-rules';
 export { type HttpRequestOptions, httpRequest, isLoopbackUrl, readJson } from './http';
 export { canonicalImagePattern, DOCKER_HUB, type ImageName, parseImageName } from './image-name';
@@ -76,11 +77,14 @@ export { createKey, openSigner, trustedKeyFromRef } from './keys';
 export { GENERATED_ALGORITHMS, type GeneratedAlgorithm, LocalSigner, publicKeyPathFor } from './local-keys';
 export {
   type AcceptedContent,
+  type CertificateIdentity,
   checkIdentityRule,
+  describeIdentityRule,
   GITHUB_ACTIONS_ISSUER,
   type GitHubIdentityOptions,
   githubWorkflowIdentity,
   type IdentityRule,
+  identityMatches,
   type Policy,
   RELEASE_PREDICATE_TYPES,
   type TrustedKey,

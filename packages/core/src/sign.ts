@@ -25,6 +25,11 @@ export interface SignOptions {
   /** Further witnesses, for callers with their own (any @sigstore/sign Witness). */
   witnesses?: Witness[];
   onProgress?: ProgressListener;
+  /**
+   * Called with each bundle once it is signed (and logged), before it is returned: how a
+   * caller keeps a ledger of what it signed (see ledger.ts). A failure here fails the signing call.
+   */
+  onSigned?: (bundle: Bundle) => Promise<void> | void;
 }
 
 /** What to sign: a file (streamed, never read whole) or bytes already in memory. */
@@ -175,8 +180,9 @@ function witnessesOf(signer: Signer, options: SignOptions): Witness[] {
 }
 
 async function createBundle(create: () => Promise<Bundle>, signer: Signer, options: SignOptions): Promise<Bundle> {
+  let bundle: Bundle;
   try {
-    return await create();
+    bundle = await create();
   } catch (cause) {
     if (cause instanceof SignetError) throw cause;
     const services = options.services ?? {};
@@ -195,6 +201,8 @@ async function createBundle(create: () => Promise<Bundle>, signer: Signer, optio
       cause,
     });
   }
+  await options.onSigned?.(bundle);
+  return bundle;
 }
 
 function pemToDer(pem: string): Buffer {

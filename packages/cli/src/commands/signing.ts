@@ -1,4 +1,4 @@
-import { loadSigningConfig, openSigner, parseKeyRef, type Signer, type SignOptions, type SigstoreServices, SignetError, selectServices } from '@signet/core';
+import { appendToLedger, type Bundle, ledgerRecordsOf, loadSigningConfig, openSigner, parseKeyRef, type Signer, type SignOptions, type SigstoreServices, SignetError, selectServices } from '@signet/core';
 import type { Output } from '../output';
 import { passphrasePrompt } from '../prompt';
 
@@ -14,6 +14,7 @@ export interface SigningFlags {
   tufMirror?: string;
   tufRoot?: string;
   tlogUpload?: boolean;
+  ledger?: string;
 }
 
 /**
@@ -55,5 +56,24 @@ export async function signingContext(flags: SigningFlags, out: Output): Promise<
     identityToken: flags.identityToken,
     services,
   });
-  return { signer, options: { services, tlogUpload: flags.tlogUpload || undefined } };
+  const ledger = flags.ledger ?? (process.env.SIGNET_LEDGER || undefined);
+  return { signer, options: { services, tlogUpload: flags.tlogUpload || undefined, onSigned: ledger ? ledgerWriter(ledger, out) : undefined } };
+}
+
+/**
+ * Records each signature in the ledger (`--ledger FILE` or SIGNET_LEDGER) as soon as it exists,
+ * for `signet monitor`: a signature that reached the log is yours even when a later step (a
+ * publish, a push) fails. Appends are one at a time, so signatures made in parallel all land.
+ */
+function ledgerWriter(file: string, out: Output): (bundle: Bundle) => Promise<void> {
+  let last: Promise<void> = Promise.resolve();
+  return (bundle) => {
+    const records = ledgerRecordsOf(bundle);
+    last = last.then(async () => {
+      await appendToLedger(file, records);
+      const logged = records.filter((record) => record.log !== undefined);
+      out.info(`recorded in the ledger ${file}${logged.length ? ` (${logged.map((r) => `log entry ${r.logIndex}`).join(', ')})` : ''}`);
+    });
+    return last;
+  };
 }
