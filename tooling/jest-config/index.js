@@ -15,7 +15,7 @@ module.exports = function jestConfig(packageDir) {
       '^.+\\.tsx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
     },
     moduleNameMapper: {
-      '^@signet/(core|cli|kms-[a-z]+|pkcs11|npm|vite-plugin|webpack-plugin|lambda|oci)$': `${root}/packages/$1/src/index.ts`,
+      '^@signet/(core|cli|kms-[a-z]+|pkcs11|npm|vite-plugin|webpack-plugin|lambda|oci|monitor)$': `${root}/packages/$1/src/index.ts`,
       '^@signet/emulators$': `${root}/tooling/emulators/src/index.ts`,
       '^@signet/emulators/(.*)$': `${root}/tooling/emulators/src/$1`,
       '^@signet/test-support$': `${root}/tooling/test-support/src/index.ts`,

@@ -1,7 +1,7 @@
 export { CertificateAuthority, type Identity } from './ca';
 export { FulcioEmulator, type FulcioEmulatorOptions } from './fulcio';
 export { canonicalJson, type InclusionProof, type LogEntry, TransparencyLog } from './log';
-export { consistencyPath, hashLeaf, MerkleTree, treeHash } from './merkle';
+export { auditPath, consistencyPath, hashLeaf, MerkleTree, treeHash } from './merkle';
 export { DEFAULT_EMAIL, OidcIssuerEmulator, type TokenOptions } from './oidc';
 export { RekorEmulator } from './rekor';
 export { RekorV2Emulator, type ServerLogEntry } from './rekor-v2';
