@@ -190,7 +190,7 @@ export async function loadMonitorConfig(file: string): Promise<MonitorConfig> {
       error?.keyword === 'additionalProperties'
         ? `has no setting "${(error.params as { additionalProperty: string }).additionalProperty}"`
         : error?.keyword === 'propertyNames' || (error as { propertyName?: string } | undefined)?.propertyName !== undefined
-          ? `names a Fulcio extension that does not exist (known: ${Object.keys(FULCIO_EXTENSIONS).join(', ')})`
+          ? `names a Fulcio extension that does not exist, "${(error as { propertyName?: string }).propertyName ?? ''}" (known: ${Object.keys(FULCIO_EXTENSIONS).join(', ')})`
           : (error?.message ?? 'is malformed');
     throw badConfig(file, `${where}${line} ${detail}`);
   }

@@ -11,6 +11,7 @@ import { type Alert, type AlertKind, alertId, type MonitorState, writeState } fr
 export class ScanContext {
   private lastSave = Date.now();
   private entries = 0;
+  private batches = 0;
   private readonly leaves: Set<string>;
   private readonly indexes: Set<string>;
   readonly packages: Set<string>;
@@ -81,7 +82,10 @@ export class ScanContext {
   async progress(entries: number, save?: 'batch' | 'now'): Promise<void> {
     this.entries += entries;
     if (this.killAfter !== undefined && this.entries >= this.killAfter) process.kill(process.pid, 'SIGKILL');
-    if (save === 'now' || (save === 'batch' && Date.now() - this.lastSave > 1000)) await this.save();
+    if (save === 'batch') this.batches += 1;
+    // A batch is an entry bundle (256 entries) of a tiled log: saving every 16th, or every
+    // second, keeps the cost of the atomic write small next to reading and hashing.
+    if (save === 'now' || (save === 'batch' && (this.batches % 16 === 0 || Date.now() - this.lastSave > 1000))) await this.save();
   }
 
   async save(): Promise<void> {

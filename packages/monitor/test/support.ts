@@ -95,6 +95,6 @@ export function fingerprintOf(pem: string): string {
 
 /** The log indexes of a bundle's entries. */
 export function logIndexesOf(dir: string, bundle: string): number[] {
-  const json = JSON.parse(fs.readFileSync(path.join(dir, bundle), 'utf8')) as { verificationMaterial: { tlogEntries: { logIndex: string }[] } };
-  return json.verificationMaterial.tlogEntries.map((entry) => Number(entry.logIndex));
+  const json = JSON.parse(fs.readFileSync(path.join(dir, bundle), 'utf8')) as { verificationMaterial: { tlogEntries: { logIndex?: string }[] } };
+  return json.verificationMaterial.tlogEntries.map((entry) => Number(entry.logIndex ?? 0));
 }
