@@ -4,7 +4,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SigstoreStack, TrustedRootJson } from '@signet/emulators/sigstore';
-import { type RunResult, signetAsync } from '@signet/test-support';
+import { execFile } from 'node:child_process';
+import { childEnv, type RunResult, SIGNET, signetAsync } from '@signet/test-support';
 import type { Alert } from '../src';
 
 export interface MonitorRun extends RunResult {
@@ -21,7 +22,7 @@ export async function monitor(
   json = true,
 ): Promise<MonitorRun> {
   fs.writeFileSync(path.join(dir, 'monitor.json'), JSON.stringify({ state: 'state.json', ledger: 'ledger.jsonl', ...config }, null, 2));
-  const result = await signetAsync(['monitor', '--config', 'monitor.json', ...(json ? ['--json'] : []), ...args], { cwd: dir, env });
+  const result = await run(['monitor', '--config', 'monitor.json', ...(json ? ['--json'] : []), ...args], dir, env);
   let parsed: { alerts?: Alert[]; failures?: MonitorRun['failures'] } = {};
   try {
     parsed = JSON.parse(result.stdout);
@@ -97,4 +98,14 @@ export function fingerprintOf(pem: string): string {
 export function logIndexesOf(dir: string, bundle: string): number[] {
   const json = JSON.parse(fs.readFileSync(path.join(dir, bundle), 'utf8')) as { verificationMaterial: { tlogEntries: { logIndex?: string }[] } };
   return json.verificationMaterial.tlogEntries.map((entry) => Number(entry.logIndex ?? 0));
+}
+
+/** `signet ARGS`; a run killed by a signal (the kill-safety tests) has status null. */
+function run(args: string[], cwd: string, env: Record<string, string | undefined>): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [SIGNET, ...args], { cwd, env: childEnv(env), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+    });
+    child.stdin?.end();
+  });
 }
