@@ -29,7 +29,9 @@ export class ScanContext {
     private readonly killAfter: number | undefined,
   ) {
     this.leaves = new Set(ledger.flatMap((record) => (record.leaf ? [record.leaf] : [])));
-    this.indexes = new Set(ledger.flatMap((record) => (record.log !== undefined && record.logIndex !== undefined ? [`${record.log}:${record.logIndex}`] : [])));
+    this.indexes = new Set(
+      ledger.flatMap((record) => (record.log !== undefined && record.logIndex !== undefined ? [`${record.log}:${record.logIndex}`] : [])),
+    );
     this.packages = new Set(ledger.flatMap((record) => (record.package ? [record.package] : [])));
   }
 
@@ -74,18 +76,24 @@ export class ScanContext {
   }
 
   /**
-   * Called as entries are handled. At the end of a batch (`save`: 'batch' every so often,
-   * 'now' always) it saves the state, which holds the position and the alerts so far
-   * together. For the kill-safety tests, SIGNET_MONITOR_TEST_KILL_AFTER=N kills the process
+   * Called after each entry is handled (synchronously: an await per entry would cost more than
+   * hashing it). For the kill-safety tests, SIGNET_MONITOR_TEST_KILL_AFTER=N kills the process
    * (SIGKILL: nothing runs after it) once it has handled N entries, wherever that falls.
    */
-  async progress(entries: number, save?: 'batch' | 'now'): Promise<void> {
-    this.entries += entries;
+  entryDone(): void {
+    this.entries += 1;
     if (this.killAfter !== undefined && this.entries >= this.killAfter) process.kill(process.pid, 'SIGKILL');
+  }
+
+  /**
+   * Called at the end of a batch (`save`: 'batch' every so often, 'now' always): saves the
+   * state, which holds the position and the alerts so far together.
+   */
+  async progress(save: 'batch' | 'now'): Promise<void> {
     if (save === 'batch') this.batches += 1;
     // A batch is an entry bundle (256 entries) of a tiled log: saving every 16th, or every
     // second, keeps the cost of the atomic write small next to reading and hashing.
-    if (save === 'now' || (save === 'batch' && (this.batches % 16 === 0 || Date.now() - this.lastSave > 1000))) await this.save();
+    if (save === 'now' || this.batches % 16 === 0 || Date.now() - this.lastSave > 1000) await this.save();
   }
 
   async save(): Promise<void> {

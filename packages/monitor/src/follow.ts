@@ -43,8 +43,10 @@ export async function follow(ctx: ScanContext, state: LogState, target: Checkpoi
   };
   if (verified) {
     const root = Buffer.from(verified.root, 'hex');
-    if (target.size < verified.size) return fork(`its checkpoint has ${target.size} entries, fewer than the ${verified.size} of the last one verified`);
-    if (target.size === verified.size && !target.root.equals(root)) return fork(`two checkpoints of ${target.size} entries with different roots`);
+    if (target.size < verified.size)
+      return fork(`its checkpoint has ${target.size} entries, fewer than the ${verified.size} of the last one verified`);
+    if (target.size === verified.size && !target.root.equals(root))
+      return fork(`two checkpoints of ${target.size} entries with different roots`);
     if (options.consistency && target.size > verified.size) {
       const failure = await options.consistency(verified, target);
       if (failure) return fork(`its consistency proof from ${verified.size} to ${target.size} entries fails (${failure})`);
@@ -55,7 +57,8 @@ export async function follow(ctx: ScanContext, state: LogState, target: Checkpoi
   let check: { size: number; root: Buffer } | undefined;
   if (state.scan && state.scan.range.size <= target.size) {
     range = CompactRange.fromJSON(state.scan.range);
-    if (state.scan.target.size > target.size) return fork(`its checkpoint has ${target.size} entries, fewer than the ${state.scan.target.size} of one seen before`);
+    if (state.scan.target.size > target.size)
+      return fork(`its checkpoint has ${target.size} entries, fewer than the ${state.scan.target.size} of one seen before`);
     check = { size: state.scan.target.size, root: Buffer.from(state.scan.target.root, 'hex') };
   } else if (verified) {
     range = CompactRange.fromJSON(verified.range);
@@ -77,7 +80,8 @@ export async function follow(ctx: ScanContext, state: LogState, target: Checkpoi
 
   const targetState = { size: target.size, root: target.root.toString('hex'), text: target.text };
   state.scan = { target: targetState, range: range.toJSON() };
-  if (check && range.size === check.size && !range.root().equals(check.root)) return fork(`the entries up to ${check.size} do not hash to the root of its checkpoint of that size`);
+  if (check && range.size === check.size && !range.root().equals(check.root))
+    return fork(`the entries up to ${check.size} do not hash to the root of its checkpoint of that size`);
   for await (const batch of options.read(range.size, target.size)) {
     for (const { index, body } of batch.entries) {
       if (index !== range.size) throw new Error(`entry ${index} read where ${range.size} was expected`);
@@ -87,10 +91,10 @@ export async function follow(ctx: ScanContext, state: LogState, target: Checkpoi
       if (check && range.size === check.size && !range.root().equals(check.root)) {
         return fork(`the entries up to ${check.size} do not hash to the root of its checkpoint of that size`);
       }
-      await ctx.progress(1);
+      ctx.entryDone();
     }
     state.scan.range = range.toJSON();
-    await ctx.progress(0, options.save);
+    await ctx.progress(options.save);
   }
   if (range.size !== target.size) throw new Error(`read ${range.size} entries of ${target.size}`);
   if (!range.root().equals(target.root)) return fork(`its entries do not hash to the root of its checkpoint of ${target.size} entries`);

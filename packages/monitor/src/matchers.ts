@@ -83,13 +83,11 @@ export function compileWatch(spec: WatchSpec): Watch {
     const issuerNeedles = issuers.length > 0 && issuers.every((_, j) => literalPrefix((identity.issuers ?? [])[j] as string) !== '');
     matchers.push({
       name: `certIdentities[${i}]`,
-      needles: longest([
-        [literalPrefix(identity.certSubject)],
-        issuerNeedles ? (identity.issuers ?? []).map(literalPrefix) : [],
-      ]),
+      needles: mostSelective([[literalPrefix(identity.certSubject)]], [issuerNeedles ? (identity.issuers ?? []).map(literalPrefix) : []]),
       test: (facts) => {
         if (facts.subject === undefined || !subject.test(facts.subject)) return undefined;
-        if (issuers.length > 0 && (facts.issuer === undefined || !issuers.some((issuer) => issuer.test(facts.issuer as string)))) return undefined;
+        if (issuers.length > 0 && (facts.issuer === undefined || !issuers.some((issuer) => issuer.test(facts.issuer as string))))
+          return undefined;
         return `certificate identity ${facts.subject} (issuer ${facts.issuer ?? 'unknown'})`;
       },
     });
@@ -97,14 +95,18 @@ export function compileWatch(spec: WatchSpec): Watch {
   spec.identities.forEach((rule, i) => {
     matchers.push({
       name: `identities[${i}]`,
-      needles: longest([
-        [rule.subject ?? (rule.subjectRegExp ? literalPrefix(rule.subjectRegExp) : '')],
-        [rule.issuer ?? (rule.issuerRegExp ? literalPrefix(rule.issuerRegExp) : '')],
-        [rule.sourceRepository ?? ''],
-        [rule.sourceRepositoryRef ?? ''],
-      ]),
+      needles: mostSelective(
+        [
+          [rule.subject ?? (rule.subjectRegExp ? literalPrefix(rule.subjectRegExp) : '')],
+          [rule.sourceRepository ?? ''],
+          [rule.sourceRepositoryRef ?? ''],
+        ],
+        [[rule.issuer ?? (rule.issuerRegExp ? literalPrefix(rule.issuerRegExp) : '')]],
+      ),
       test: (facts) =>
-        identityMatches(rule, facts) ? `certificate identity ${facts.subject} (issuer ${facts.issuer}), watched as ${describeIdentityRule(rule)}` : undefined,
+        identityMatches(rule, facts)
+          ? `certificate identity ${facts.subject} (issuer ${facts.issuer}), watched as ${describeIdentityRule(rule)}`
+          : undefined,
     });
   });
   for (const matcher of spec.oidMatchers) {
@@ -128,11 +130,19 @@ export function compileWatch(spec: WatchSpec): Watch {
         let fingerprint: string | undefined;
         const matched: Matched[] = [];
         if (fingerprints.size > 0) {
-          fingerprint = crypto.createHash('sha256').update(verifier.der).digest('hex');
-          if (fingerprints.has(fingerprint)) matched.push({ matcher: 'fingerprints', detail: `${verifier.kind === 'certificate' ? 'certificate' : 'key'} sha256:${fingerprint}` });
+          fingerprint = crypto.hash('sha256', verifier.der, 'hex');
+          if (fingerprints.has(fingerprint))
+            matched.push({
+              matcher: 'fingerprints',
+              detail: `${verifier.kind === 'certificate' ? 'certificate' : 'key'} sha256:${fingerprint}`,
+            });
         }
         let facts: CertificateFacts | undefined;
-        if (verifier.kind === 'certificate' && matchers.length > 0 && (alwaysParse || matchers.some((m) => m.needles.some((n) => verifier.der.includes(n))))) {
+        if (
+          verifier.kind === 'certificate' &&
+          matchers.length > 0 &&
+          (alwaysParse || matchers.some((m) => m.needles.some((n) => verifier.der.includes(n))))
+        ) {
           facts = certificateFacts(verifier.der);
           if (facts) {
             for (const matcher of matchers) {
@@ -142,7 +152,7 @@ export function compileWatch(spec: WatchSpec): Watch {
           }
         }
         if (matched.length === 0) continue;
-        fingerprint ??= crypto.createHash('sha256').update(verifier.der).digest('hex');
+        fingerprint ??= crypto.hash('sha256', verifier.der, 'hex');
         facts ??= verifier.kind === 'certificate' ? certificateFacts(verifier.der) : undefined;
         const signer: EntrySigner = { kind: verifier.kind, fingerprint: `sha256:${fingerprint}` };
         if (facts) Object.assign(signer, { subject: facts.subject, issuer: facts.issuer, extensions: facts.extensions });
@@ -159,7 +169,7 @@ function certificateFacts(der: Buffer): CertificateFacts | undefined {
   let extensions: CertificateExtensions;
   try {
     certificate = X509Certificate.parse(Buffer.from(der));
-    extensions = certificateExtensions(der);
+    extensions = certificateExtensions(certificate);
   } catch {
     return undefined;
   }
@@ -223,7 +233,19 @@ export function literalPrefix(pattern: string): string {
   return prefix;
 }
 
-/** Of several any-of needle sets, each of which must be satisfied, the most selective: the one whose shortest needle is longest. */
+/**
+ * Of several any-of needle sets, each of which must be satisfied, the most selective: from the
+ * `preferred` sets (what names one signer: a subject, a repository, a ref) the one whose shortest
+ * needle is longest; the `fallback` sets (issuers) only when no preferred set has a needle. An
+ * issuer is in every certificate its provider has a signer get (every GitHub Actions certificate
+ * holds https://token.actions.githubusercontent.com), so as a needle it would let nearly every
+ * certificate through to be parsed, however long it is.
+ */
+function mostSelective(preferred: string[][], fallback: string[][]): Buffer[] {
+  const best = longest(preferred);
+  return best.length > 0 ? best : longest(fallback);
+}
+
 function longest(sets: string[][]): Buffer[] {
   let best: string[] = [];
   let bestLength = 0;

@@ -7,15 +7,28 @@ import crypto from 'node:crypto';
  * (compact/range.go, proof/verify.go), for ranges that start at 0.
  */
 
-const LEAF = Buffer.from([0x00]);
-const NODE = Buffer.from([0x01]);
+// Scanning a log is bounded by hashing: every entry's leaf hash, and about one node hash per entry
+// for the compact range. A Hash object per hash (createHash, update, digest) costs more than the
+// SHA-256 of a typical entry, so the prefixed input is copied into a reused buffer and hashed in
+// one call (crypto.hash); a larger entry than the buffer holds is hashed the usual way.
+const SCRATCH_BYTES = 64 * 1024;
+const leafInput = Buffer.alloc(SCRATCH_BYTES);
+const nodeInput = Buffer.alloc(65);
+nodeInput[0] = 0x01;
 
 export function hashLeaf(entry: Uint8Array): Buffer {
-  return crypto.createHash('sha256').update(LEAF).update(entry).digest();
+  if (entry.length >= SCRATCH_BYTES) return crypto.createHash('sha256').update(leafInput.subarray(0, 1)).update(entry).digest();
+  leafInput.set(entry, 1);
+  return crypto.hash('sha256', leafInput.subarray(0, entry.length + 1), 'buffer');
 }
 
 export function hashChildren(left: Uint8Array, right: Uint8Array): Buffer {
-  return crypto.createHash('sha256').update(NODE).update(left).update(right).digest();
+  // A proof from a log may hold hashes of any length: only SHA-256 ones fit the buffer.
+  if (left.length !== 32 || right.length !== 32)
+    return crypto.createHash('sha256').update(nodeInput.subarray(0, 1)).update(left).update(right).digest();
+  nodeInput.set(left, 1);
+  nodeInput.set(right, 33);
+  return crypto.hash('sha256', nodeInput, 'buffer');
 }
 
 export const EMPTY_ROOT: Buffer = crypto.createHash('sha256').digest();
@@ -31,7 +44,8 @@ export class CompactRange {
     private count: number = 0,
     private readonly hashes: Buffer[] = [],
   ) {
-    if (hashes.length !== popcount(count)) throw new Error(`a compact range of ${count} leaves has ${popcount(count)} hashes, not ${hashes.length}`);
+    if (hashes.length !== popcount(count))
+      throw new Error(`a compact range of ${count} leaves has ${popcount(count)} hashes, not ${hashes.length}`);
   }
 
   get size(): number {
@@ -71,7 +85,10 @@ export class CompactRange {
   }
 
   static fromJSON(json: { size: number; hashes: string[] }): CompactRange {
-    return new CompactRange(json.size, json.hashes.map((hash) => Buffer.from(hash, 'hex')));
+    return new CompactRange(
+      json.size,
+      json.hashes.map((hash) => Buffer.from(hash, 'hex')),
+    );
   }
 }
 
@@ -99,7 +116,8 @@ function decomposeInclusion(index: number, size: number): { inner: number; borde
 export function rangeFromInclusionProof(index: number, size: number, leafHash: Buffer, proof: readonly Buffer[]): CompactRange {
   if (!(index >= 0 && index < size)) throw new Error(`leaf ${index} is not in a tree of ${size}`);
   const { inner, border } = decomposeInclusion(index, size);
-  if (proof.length !== inner + border) throw new Error(`an inclusion proof of leaf ${index} in a tree of ${size} has ${inner + border} hashes, not ${proof.length}`);
+  if (proof.length !== inner + border)
+    throw new Error(`an inclusion proof of leaf ${index} in a tree of ${size} has ${inner + border} hashes, not ${proof.length}`);
   const left: Buffer[] = [];
   for (let level = 0; level < inner; level++) if (Math.floor(index / 2 ** level) % 2 === 1) left.push(proof[level] as Buffer);
   left.push(...(proof.slice(inner) as Buffer[]));
@@ -112,7 +130,8 @@ export function rangeFromInclusionProof(index: number, size: number, leafHash: B
 export function rootFromInclusionProof(index: number, size: number, leafHash: Buffer, proof: readonly Buffer[]): Buffer {
   if (!(index >= 0 && index < size)) throw new Error(`leaf ${index} is not in a tree of ${size}`);
   const { inner, border } = decomposeInclusion(index, size);
-  if (proof.length !== inner + border) throw new Error(`an inclusion proof of leaf ${index} in a tree of ${size} has ${inner + border} hashes, not ${proof.length}`);
+  if (proof.length !== inner + border)
+    throw new Error(`an inclusion proof of leaf ${index} in a tree of ${size} has ${inner + border} hashes, not ${proof.length}`);
   let hash = leafHash;
   for (let level = 0; level < inner; level++) {
     const sibling = proof[level] as Buffer;
@@ -126,7 +145,13 @@ export function rootFromInclusionProof(index: number, size: number, leafHash: Bu
  * Verifies an RFC 9162 consistency proof (§2.1.4.2) between the tree of `size1` leaves with
  * root `root1` and the tree of `size2` with root `root2`. Returns why it fails, or undefined.
  */
-export function consistencyFailure(size1: number, size2: number, proof: readonly Buffer[], root1: Buffer, root2: Buffer): string | undefined {
+export function consistencyFailure(
+  size1: number,
+  size2: number,
+  proof: readonly Buffer[],
+  root1: Buffer,
+  root2: Buffer,
+): string | undefined {
   if (size2 < size1) return `the tree shrank from ${size1} to ${size2} entries`;
   if (size1 === size2) {
     if (proof.length > 0) return 'a proof between equal sizes must be empty';

@@ -62,7 +62,7 @@ export async function watchPackage(
       if (spec.identities.length > 0) await checkProvenance(ctx, base, release, manifest.dist?.integrity, spec, where, trustedRoot);
     }
     state.versions.push(version);
-    await ctx.progress(0, 'now');
+    await ctx.progress('now');
   }
 }
 

@@ -2,7 +2,7 @@ import { SignetError } from '@signet/core';
 import { type Checkpoint, CheckpointError, verifyCheckpoint } from './checkpoint';
 import type { ScanContext } from './context';
 import { type Batch, follow } from './follow';
-import { TILE_WIDTH, compactRangeFromTiles, readEntries, tileSource } from './tiles';
+import { compactRangeFromTiles, readEntries, tileSource } from './tiles';
 
 /*
  * A Rekor v2 log (rekor-tiles): its checkpoint verified with its Ed25519 key from the trusted
@@ -67,15 +67,7 @@ export async function followRekorV2(ctx: ScanContext, url: string): Promise<void
   if (!followed && !state.verified) delete ctx.state.logs[url];
 }
 
-/** Entries grouped by entry bundle. */
-async function* batches(entries: AsyncIterable<{ index: number; entry: Buffer }>): AsyncGenerator<Batch> {
-  let batch: Batch['entries'] = [];
-  for await (const { index, entry } of entries) {
-    batch.push({ index, body: entry });
-    if ((index + 1) % TILE_WIDTH === 0) {
-      yield { entries: batch };
-      batch = [];
-    }
-  }
-  if (batch.length > 0) yield { entries: batch };
+/** Each entry bundle a batch. */
+async function* batches(bundles: AsyncIterable<Batch['entries']>): AsyncGenerator<Batch> {
+  for await (const entries of bundles) yield { entries };
 }

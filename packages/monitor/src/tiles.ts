@@ -35,13 +35,17 @@ export function tileSource(url: string, fetcher: Fetcher): TileSource {
       },
     };
   }
-  return { name: url, read: (relative) => fetchBytes(fetcher, `${url}${relative}`, { service: `the Rekor v2 log ${url}`, notFound: 'undefined' }) };
+  return {
+    name: url,
+    read: (relative) => fetchBytes(fetcher, `${url}${relative}`, { service: `the Rekor v2 log ${url}`, notFound: 'undefined' }),
+  };
 }
 
 /** A tile index in tlog-tiles' path form: 1234067 → x001/x234/067. */
 export function tileIndexPath(index: number): string {
   let path = String(index % 1000).padStart(3, '0');
-  for (let rest = Math.floor(index / 1000); rest > 0; rest = Math.floor(rest / 1000)) path = `x${String(rest % 1000).padStart(3, '0')}/${path}`;
+  for (let rest = Math.floor(index / 1000); rest > 0; rest = Math.floor(rest / 1000))
+    path = `x${String(rest % 1000).padStart(3, '0')}/${path}`;
   return path;
 }
 
@@ -66,7 +70,8 @@ export function tileWidth(level: number, index: number, size: number): number {
  */
 async function readTile(source: TileSource, level: number | 'entries', index: number, size: number): Promise<Buffer> {
   const width = tileWidth(level === 'entries' ? 0 : level, index, size);
-  const bytes = (await source.read(tilePath(level, index, width))) ?? (width < TILE_WIDTH ? await source.read(tilePath(level, index)) : undefined);
+  const bytes =
+    (await source.read(tilePath(level, index, width))) ?? (width < TILE_WIDTH ? await source.read(tilePath(level, index)) : undefined);
   if (!bytes) {
     throw new SignetError({
       code: 'E_PROVIDER',
@@ -76,8 +81,17 @@ async function readTile(source: TileSource, level: number | 'entries', index: nu
   return bytes;
 }
 
-/** The entries [from, to) of a tree of `size`, read bundle by bundle, a few bundles ahead. */
-export async function* readEntries(source: TileSource, from: number, to: number, size: number): AsyncGenerator<{ index: number; entry: Buffer }> {
+/**
+ * The entries [from, to) of a tree of `size`, read bundle by bundle, a few bundles ahead, and
+ * yielded a bundle at a time: a step of an async generator per entry would cost more than
+ * hashing the entry.
+ */
+export async function* readEntries(
+  source: TileSource,
+  from: number,
+  to: number,
+  size: number,
+): AsyncGenerator<{ index: number; body: Buffer }[]> {
   if (from >= to) return;
   const first = Math.floor(from / TILE_WIDTH);
   const last = Math.floor((to - 1) / TILE_WIDTH);
@@ -92,14 +106,16 @@ export async function* readEntries(source: TileSource, from: number, to: number,
     fill();
     const start = bundle * TILE_WIDTH;
     const end = Math.min(to, start + tileWidth(0, bundle, size));
+    const entries: { index: number; body: Buffer }[] = [];
     let offset = 0;
     for (let index = start; index < end; index++) {
       if (offset + 2 > bytes.length) throw bundleError(source, bundle);
       const length = bytes.readUInt16BE(offset);
       if (offset + 2 + length > bytes.length) throw bundleError(source, bundle);
-      if (index >= from) yield { index, entry: bytes.subarray(offset + 2, offset + 2 + length) };
+      if (index >= from) entries.push({ index, body: bytes.subarray(offset + 2, offset + 2 + length) });
       offset += 2 + length;
     }
+    yield entries;
   }
 }
 
@@ -137,7 +153,11 @@ export async function compactRangeFromTiles(source: TileSource, size: number, pu
     let hashes: Buffer[] = [];
     for (let i = 0; i < 2 ** below; i++) {
       const at = (offset + i) * HASH_SIZE;
-      if (at + HASH_SIZE > bytes.length) throw new SignetError({ code: 'E_PROVIDER', message: `${source.name}: tile ${level}/${tileIndexPath(Math.floor(first / TILE_WIDTH))} is too short` });
+      if (at + HASH_SIZE > bytes.length)
+        throw new SignetError({
+          code: 'E_PROVIDER',
+          message: `${source.name}: tile ${level}/${tileIndexPath(Math.floor(first / TILE_WIDTH))} is too short`,
+        });
       hashes.push(bytes.subarray(at, at + HASH_SIZE));
     }
     while (hashes.length > 1) {

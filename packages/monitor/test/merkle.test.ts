@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { auditPath, consistencyPath, hashLeaf as naiveLeaf, TiledLog, treeHash, writeTilesDirectory } from '@signet/emulators/sigstore';
+import { DEFAULT_FETCHER } from '../src/fetch';
 import { CompactRange, consistencyFailure, hashLeaf, rangeFromInclusionProof, rootFromInclusionProof } from '../src/merkle';
 import { compactRangeFromTiles, tileIndexPath, tilePath, tileSource } from '../src/tiles';
-import { DEFAULT_FETCHER } from '../src/fetch';
 
 const N = 200;
 const entries = Array.from({ length: N }, (_, i) => Buffer.from(`entry ${i}`));
@@ -16,6 +16,11 @@ const roots = Array.from({ length: N + 1 }, (_, n) => treeHash(leaves.slice(0, n
 
 test('leaf hashes are RFC 6962 leaf hashes', () => {
   for (const entry of entries) expect(hashLeaf(entry)).toEqual(naiveLeaf(entry));
+  // Entries larger than the reused hashing buffer, and a short one after them (nothing left over).
+  for (const size of [0, 65_535, 65_536, 200_000, 3]) {
+    const entry = Buffer.alloc(size, size % 251);
+    expect(hashLeaf(entry)).toEqual(naiveLeaf(entry));
+  }
 });
 
 test('a compact range grown one leaf at a time has the naive root at every size, and survives JSON', () => {
@@ -106,4 +111,3 @@ function flip(hash: Buffer): Buffer {
   copy[0] = (copy[0] as number) ^ 0x01;
   return copy;
 }
-
