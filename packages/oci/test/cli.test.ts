@@ -76,7 +76,7 @@ describeWithRegistryTools('signet image', () => {
     await rekor.start();
     try {
       const dir = tmp();
-      const { pub } = keyFiles(dir);
+      keyFiles(dir);
       const { byDigest } = await pushedImage(registry);
       await ok(dir, [
         'image',
