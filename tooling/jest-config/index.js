@@ -28,7 +28,12 @@ module.exports = function jestConfig(packageDir) {
       'default',
       [
         path.join(__dirname, 'json-reporter.js'),
-        { outputFile: path.join(packageDir, `reports/jest${process.env.SIGNET_TEST_NODE ? `-node${process.env.SIGNET_TEST_NODE}` : ''}.json`) },
+        {
+          outputFile: path.join(
+            packageDir,
+            `reports/jest${process.env.SIGNET_TEST_NODE ? `-node${process.env.SIGNET_TEST_NODE}` : ''}.json`,
+          ),
+        },
       ],
     ],
   };

@@ -66,10 +66,19 @@ const signingOptions: Record<string, OptionSpec> = {
   'signing-config': {
     type: 'string',
     valueName: 'file',
-    description: 'a Sigstore signing config (or ClientTrustConfig) naming Fulcio, Rekor and TSA (default: the TUF repository\'s)',
+    description: "a Sigstore signing config (or ClientTrustConfig) naming Fulcio, Rekor and TSA (default: the TUF repository's)",
   },
-  'rekor-version': { type: 'string', valueName: 'n', choices: ['1', '2'], description: 'log in a Rekor of this API version only (default: the newest the signing config offers)' },
-  'tuf-mirror': { type: 'string', valueName: 'url', description: 'read signing_config.v0.2.json from this TUF repository (default: public-good)' },
+  'rekor-version': {
+    type: 'string',
+    valueName: 'n',
+    choices: ['1', '2'],
+    description: 'log in a Rekor of this API version only (default: the newest the signing config offers)',
+  },
+  'tuf-mirror': {
+    type: 'string',
+    valueName: 'url',
+    description: 'read signing_config.v0.2.json from this TUF repository (default: public-good)',
+  },
   'tuf-root': { type: 'string', valueName: 'file', description: "the TUF repository's initial root.json" },
   'tlog-upload': { type: 'boolean', description: 'record a key signature in Rekor too (keyless always is)' },
   ledger: {
@@ -528,7 +537,12 @@ Examples:
     summary: 'watch transparency logs and npm for signatures and publishes made as you that your ledger does not hold',
     args: [],
     options: {
-      config: { type: 'string', valueName: 'file', required: true, description: 'monitor.yaml: the logs, whose entries to watch, the npm packages' },
+      config: {
+        type: 'string',
+        valueName: 'file',
+        required: true,
+        description: 'monitor.yaml: the logs, whose entries to watch, the npm packages',
+      },
       state: { type: 'string', valueName: 'file', description: "where the last run stopped (default: the config's state)" },
       ledger: { type: 'string', valueName: 'file', description: "what you signed, as --ledger wrote it (default: the config's ledger)" },
       since: {

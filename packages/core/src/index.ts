@@ -67,13 +67,13 @@ export {
   type GateVerdict,
   loadGatePolicy,
 } from './gate-policy';
-export { appendToLedger, type LedgerRecord, ledgerRecordsOf, readLedger } from './ledger';
 export { imageRuleFor, signerName, signersKeys, signersPolicy } from './gate-rules';
 export { type HttpRequestOptions, httpRequest, isLoopbackUrl, readJson } from './http';
 export { canonicalImagePattern, DOCKER_HUB, type ImageName, parseImageName } from './image-name';
 export { IDENTITY_TOKEN_SOURCES, type KeylessOptions, KeylessSigner } from './keyless';
 export { displayKeyRef, type KeyRef, parseKeyRef } from './keyref';
 export { createKey, openSigner, trustedKeyFromRef } from './keys';
+export { appendToLedger, type LedgerRecord, ledgerRecordsOf, readLedger } from './ledger';
 export { GENERATED_ALGORITHMS, type GeneratedAlgorithm, LocalSigner, publicKeyPathFor } from './local-keys';
 export {
   type AcceptedContent,
@@ -100,6 +100,7 @@ export {
 } from './provider';
 export { assertAcceptableKey, parsePublicKey, publicKeyFingerprint, publicKeyHint, publicKeyPem } from './public-key';
 export { redactSecrets } from './redact';
+export { hashedRekordContent, REKOR_V2_MIN_TIMEOUT_MS, RekorV2Witness, rekorKeyDetails } from './rekor-v2';
 export {
   callRemote,
   type Failure,
@@ -111,7 +112,6 @@ export {
 } from './remote';
 export { type SignInput, type SignOptions, signArtifact, signArtifacts, signStatement } from './sign';
 export type { Signer } from './signer';
-export { hashedRekordContent, REKOR_V2_MIN_TIMEOUT_MS, RekorV2Witness, rekorKeyDetails } from './rekor-v2';
 export {
   CLIENT_TRUST_CONFIG_MEDIA_TYPE,
   type LoadSigningConfigOptions,
@@ -133,8 +133,8 @@ export {
   type RekorLog,
   readSigningConfig,
   rekorLogsOf,
-  SUPPORTED_REKOR_VERSIONS,
   type SigstoreServices,
+  SUPPORTED_REKOR_VERSIONS,
   tsaURLsOf,
 } from './sigstore-services';
 export {

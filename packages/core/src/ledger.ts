@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import type { Bundle } from './bundle-io';
 import { describeBundle } from './bundle-description';
+import type { Bundle } from './bundle-io';
 import { inputError } from './digest';
 import { SignetError } from './errors';
 import { writeFileAtomic } from './fs-atomic';
@@ -43,7 +43,8 @@ export async function readLedger(file: string): Promise<LedgerRecord[]> {
   try {
     const stat = await fs.stat(file);
     if (!stat.isFile()) throw new SignetError({ code: 'E_INPUT', message: `the ledger ${file} is not a regular file` });
-    if (stat.size > MAX_LEDGER_BYTES) throw new SignetError({ code: 'E_INPUT', message: `the ledger ${file} is over ${MAX_LEDGER_BYTES} bytes` });
+    if (stat.size > MAX_LEDGER_BYTES)
+      throw new SignetError({ code: 'E_INPUT', message: `the ledger ${file} is over ${MAX_LEDGER_BYTES} bytes` });
     text = await fs.readFile(file, 'utf8');
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];

@@ -65,7 +65,11 @@ export async function signArtifact(input: SignInput, signer: Signer, options: Si
     ? digestBytes(bytes, [hash])[hash]
     : (await digestFile((input as { path: string }).path, [hash], { onProgress: options.onProgress })).digests[hash];
   if (!digest) throw new SignetError({ code: 'E_INTERNAL', message: 'digest not computed' });
-  if (hash !== 'sha256' && (options.tlogUpload ?? signer.certificate !== undefined) && rekorLogsOf(options.services ?? {}).some((log) => log.version === 1)) {
+  if (
+    hash !== 'sha256' &&
+    (options.tlogUpload ?? signer.certificate !== undefined) &&
+    rekorLogsOf(options.services ?? {}).some((log) => log.version === 1)
+  ) {
     // @sigstore/sign writes Rekor v1 hashedrekord entries with SHA-256 digests only (v2 takes the key's own hash).
     throw new SignetError({
       code: 'E_USAGE',

@@ -72,7 +72,8 @@ export function parseCheckpoint(text: string): Checkpoint {
   const lines = text.slice(0, split).split('\n');
   const [origin, sizeText, rootText] = lines;
   if (!origin || !sizeText || !rootText) throw new CheckpointError('it lacks an origin, a size or a root hash');
-  if (!/^(0|[1-9]\d{0,15})$/.test(sizeText) || !Number.isSafeInteger(Number(sizeText))) throw new CheckpointError(`its size "${sizeText.slice(0, 20)}" is not a number`);
+  if (!/^(0|[1-9]\d{0,15})$/.test(sizeText) || !Number.isSafeInteger(Number(sizeText)))
+    throw new CheckpointError(`its size "${sizeText.slice(0, 20)}" is not a number`);
   const root = Buffer.from(rootText, 'base64');
   if (root.length !== 32 || root.toString('base64') !== rootText) throw new CheckpointError('its root hash is not 32 bytes of base64');
   return { origin, size: Number(sizeText), root, text };

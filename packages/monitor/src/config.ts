@@ -91,7 +91,12 @@ const SCHEMA = {
     version: { const: 1 },
     logs: {
       type: 'array',
-      items: { type: 'object', additionalProperties: false, required: ['url', 'version'], properties: { url: text, version: { enum: [1, 2] } } },
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['url', 'version'],
+        properties: { url: text, version: { enum: [1, 2] } },
+      },
     },
     monitoredValues: {
       type: 'object',
@@ -99,7 +104,12 @@ const SCHEMA = {
       properties: {
         certIdentities: {
           type: 'array',
-          items: { type: 'object', additionalProperties: false, required: ['certSubject'], properties: { certSubject: text, issuers: texts } },
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['certSubject'],
+            properties: { certSubject: text, issuers: texts },
+          },
         },
         fingerprints: { type: 'array', items: { type: 'string', pattern: '^(sha256:)?[0-9A-Fa-f]{64}$' } },
         subjects: texts,
@@ -146,7 +156,11 @@ const SCHEMA = {
             type: 'object',
             additionalProperties: false,
             required: ['name'],
-            properties: { name: text, provenance: { enum: ['auto', 'required', 'off'] }, identities: { type: 'array', items: identityRule } },
+            properties: {
+              name: text,
+              provenance: { enum: ['auto', 'required', 'off'] },
+              identities: { type: 'array', items: identityRule },
+            },
           },
         },
       },
@@ -169,7 +183,10 @@ function badConfig(file: string, message: string, cause?: unknown): SignetError 
 /** Reads and checks monitor.yaml (or JSON); every problem is one E_INPUT line naming the file, the line and the setting. */
 export async function loadMonitorConfig(file: string): Promise<MonitorConfig> {
   const content = (
-    await readRegularFile(file, { bytes: MAX_CONFIG_BYTES, error: (size) => badConfig(file, `${size} bytes; a monitor config is at most ${MAX_CONFIG_BYTES}`) })
+    await readRegularFile(file, {
+      bytes: MAX_CONFIG_BYTES,
+      error: (size) => badConfig(file, `${size} bytes; a monitor config is at most ${MAX_CONFIG_BYTES}`),
+    })
   ).toString('utf8');
   const lineCounter = new LineCounter();
   const document = YAML.parseDocument(content, { lineCounter, uniqueKeys: true });
@@ -177,12 +194,20 @@ export async function loadMonitorConfig(file: string): Promise<MonitorConfig> {
     const error = document.errors[0] as { message: string; linePos?: { line: number }[] };
     throw badConfig(file, `not valid YAML at line ${error.linePos?.[0]?.line ?? '?'}: ${error.message.split('\n')[0]}`);
   }
+  // Checked against SCHEMA just below; read field by field after that.
+  // biome-ignore lint/suspicious/noExplicitAny: see above
   const raw = (document.toJS() ?? {}) as Record<string, any>;
   validator ??= new Ajv({ allErrors: false, strict: false }).compile(SCHEMA);
   if (!validator(raw)) {
     const error = validator.errors?.[0];
     const at = (error?.instancePath ?? '').split('/').slice(1);
-    const node = at.length > 0 ? document.getIn(at.map((part) => (/^\d+$/.test(part) ? Number(part) : part)), true) : undefined;
+    const node =
+      at.length > 0
+        ? document.getIn(
+            at.map((part) => (/^\d+$/.test(part) ? Number(part) : part)),
+            true,
+          )
+        : undefined;
     const range = (node as { range?: [number] } | undefined)?.range;
     const line = range ? ` (line ${lineCounter.linePos(range[0]).line})` : '';
     const where = at.length > 0 ? at.join('.') : 'the config';
@@ -196,7 +221,10 @@ export async function loadMonitorConfig(file: string): Promise<MonitorConfig> {
   }
   const values = raw.monitoredValues ?? {};
   if (Array.isArray(values.subjects) && values.subjects.length > 0) {
-    throw badConfig(file, 'monitoredValues.subjects matches SSH and PGP keys, which Signet neither signs with nor reads from the log; watch fingerprints or certificate identities');
+    throw badConfig(
+      file,
+      'monitoredValues.subjects matches SSH and PGP keys, which Signet neither signs with nor reads from the log; watch fingerprints or certificate identities',
+    );
   }
   const certIdentities: CertIdentity[] = values.certIdentities ?? [];
   certIdentities.forEach((identity, i) => {
@@ -204,12 +232,16 @@ export async function loadMonitorConfig(file: string): Promise<MonitorConfig> {
       try {
         new RegExp(pattern);
       } catch (cause) {
-        throw badConfig(file, `monitoredValues.certIdentities[${i}].${j === 0 ? 'certSubject' : `issuers[${j - 1}]`} is not a valid regular expression`, cause);
+        throw badConfig(
+          file,
+          `monitoredValues.certIdentities[${i}].${j === 0 ? 'certSubject' : `issuers[${j - 1}]`} is not a valid regular expression`,
+          cause,
+        );
       }
     }
   });
   const identities: IdentityRule[] = raw.identities ?? [];
-  identities.forEach((rule, i) => checkRule(file, rule, `identities[${i}]`));
+  for (const [i, rule] of identities.entries()) checkRule(file, rule, `identities[${i}]`);
   const oidMatchers: OidMatcher[] = [];
   for (const [name, extensionValues] of Object.entries((values.oidMatchers?.fulcioExtensions ?? {}) as Record<string, string[]>)) {
     oidMatchers.push({ oid: `1.3.6.1.4.1.57264.${FULCIO_EXTENSIONS[name]}`, values: extensionValues, label: name });
@@ -224,20 +256,26 @@ export async function loadMonitorConfig(file: string): Promise<MonitorConfig> {
   const fingerprints: string[] = values.fingerprints ?? [];
   const base = path.dirname(path.resolve(file));
   const resolve = (value: unknown) => (typeof value === 'string' ? path.resolve(base, value) : undefined);
-  const logs: LogSpec[] = (raw.logs ?? PUBLIC_GOOD_LOGS).map((log: LogSpec) => ({ version: log.version, url: logUrl(file, log.url, base) }));
+  const logs: LogSpec[] = (raw.logs ?? PUBLIC_GOOD_LOGS).map((log: LogSpec) => ({
+    version: log.version,
+    url: logUrl(file, log.url, base),
+  }));
   let npm: MonitorConfig['npm'];
   if (raw.npm) {
-    const packages: NpmPackageSpec[] = (raw.npm.packages as { name: string; provenance?: NpmPackageSpec['provenance']; identities?: IdentityRule[] }[]).map(
-      (pkg, i) => {
-        (pkg.identities ?? []).forEach((rule, j) => checkRule(file, rule, `npm.packages[${i}].identities[${j}]`));
-        return { name: pkg.name, provenance: pkg.provenance ?? 'auto', identities: pkg.identities ?? [] };
-      },
-    );
+    const packages: NpmPackageSpec[] = (
+      raw.npm.packages as { name: string; provenance?: NpmPackageSpec['provenance']; identities?: IdentityRule[] }[]
+    ).map((pkg, i) => {
+      for (const [j, rule] of (pkg.identities ?? []).entries()) checkRule(file, rule, `npm.packages[${i}].identities[${j}]`);
+      return { name: pkg.name, provenance: pkg.provenance ?? 'auto', identities: pkg.identities ?? [] };
+    });
     npm = { registry: raw.npm.registry ?? DEFAULT_NPM_REGISTRY, packages };
   }
   const watching = certIdentities.length + identities.length + fingerprints.length + oidMatchers.length;
   if (logs.length > 0 && watching === 0) {
-    throw badConfig(file, 'watches logs but no identity, fingerprint or extension: say whose entries to look for under monitoredValues or identities');
+    throw badConfig(
+      file,
+      'watches logs but no identity, fingerprint or extension: say whose entries to look for under monitoredValues or identities',
+    );
   }
   return {
     source: file,

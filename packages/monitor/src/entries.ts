@@ -32,6 +32,8 @@ export function entryVerifiers(body: Uint8Array): EntryVerifier[] {
   } catch {
     throw new EntryError('its body is not JSON');
   }
+  // A log entry's body, read field by field with every value checked where it is used.
+  // biome-ignore lint/suspicious/noExplicitAny: see above
   const spec = (entry?.spec ?? {}) as Record<string, any>;
   switch (entry?.kind) {
     case 'hashedrekord':
@@ -54,12 +56,14 @@ export function entryVerifiers(body: Uint8Array): EntryVerifier[] {
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: entries of a log entry's body, checked where they are read
 function listOf(value: unknown): any[] {
   if (!Array.isArray(value) || value.length === 0) throw new EntryError('it has no signatures');
   return value;
 }
 
 /** A Rekor v2 verifier: `{x509Certificate|publicKey: {rawBytes}}`. */
+// biome-ignore lint/suspicious/noExplicitAny: part of a log entry's body, checked field by field here
 function rawVerifier(verifier: any): EntryVerifier {
   const certificate = verifier?.x509Certificate?.rawBytes;
   const publicKey = verifier?.publicKey?.rawBytes;

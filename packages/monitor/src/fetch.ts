@@ -71,7 +71,10 @@ export async function fetchJson(fetcher: Fetcher, url: string, options: ReadOpti
   try {
     return JSON.parse(text);
   } catch {
-    throw new SignetError({ code: 'E_PROVIDER', message: `${options.service} answered ${new URL(url).pathname} with something that is not JSON` });
+    throw new SignetError({
+      code: 'E_PROVIDER',
+      message: `${options.service} answered ${new URL(url).pathname} with something that is not JSON`,
+    });
   }
 }
 

@@ -43,7 +43,8 @@ export interface MonitorResult {
 export async function runMonitor(options: MonitorOptions): Promise<MonitorResult> {
   const { config } = options;
   const stateFile = options.stateFile ?? config.state;
-  if (!stateFile) throw new SignetError({ code: 'E_USAGE', message: 'signet monitor needs a state file: --state FILE, or state: in the config' });
+  if (!stateFile)
+    throw new SignetError({ code: 'E_USAGE', message: 'signet monitor needs a state file: --state FILE, or state: in the config' });
   const state = await readState(stateFile);
   const ledgerFile = options.ledgerFile ?? config.ledger;
   const ledger = ledgerFile ? await readLedger(ledgerFile) : [];
@@ -97,6 +98,10 @@ export async function runMonitor(options: MonitorOptions): Promise<MonitorResult
 /** An alert as one line: what, where, why. */
 export function formatAlert(alert: Alert): string {
   const where =
-    alert.logIndex !== undefined ? `${alert.source} #${alert.logIndex}` : alert.version !== undefined ? `${alert.package}@${alert.version}` : alert.source;
+    alert.logIndex !== undefined
+      ? `${alert.source} #${alert.logIndex}`
+      : alert.version !== undefined
+        ? `${alert.package}@${alert.version}`
+        : alert.source;
   return `ALERT ${alert.kind} ${where}: ${alert.reason} [${alert.id}]`;
 }

@@ -28,7 +28,9 @@ export async function watchPackage(
 ): Promise<void> {
   const base = registry.replace(/\/+$/, '');
   const service = `the npm registry ${base}`;
-  const packument = (await fetchJson(ctx.fetcher, `${base}/${spec.name.replace('/', '%2f')}`, { service, notFound: 'undefined' })) as Packument | undefined;
+  const packument = (await fetchJson(ctx.fetcher, `${base}/${spec.name.replace('/', '%2f')}`, { service, notFound: 'undefined' })) as
+    | Packument
+    | undefined;
   const versions = Object.keys(packument?.versions ?? {}).sort((a, b) => published(packument, a) - published(packument, b));
   const source = `${base}/${spec.name}`;
   let state = ctx.state.npm[spec.name];
@@ -80,7 +82,8 @@ async function checkProvenance(
   where: { source: string; package: string; version: string },
   trustedRoot: () => Promise<TrustedRoot>,
 ): Promise<void> {
-  const invalid = (reason: string) => ctx.alert('npm-provenance-invalid', [where.package, where.version], { ...where, reason: `${release}: ${reason}` });
+  const invalid = (reason: string) =>
+    ctx.alert('npm-provenance-invalid', [where.package, where.version], { ...where, reason: `${release}: ${reason}` });
   // The attestations are read from the registry itself, whatever URL the packument names.
   const document = (await fetchJson(ctx.fetcher, `${registry}/-/npm/v1/attestations/${release.replace('/', '%2f')}`, {
     service: `the npm registry ${registry}`,
@@ -88,7 +91,9 @@ async function checkProvenance(
   })) as { attestations?: { predicateType?: string; bundle?: unknown }[] } | undefined;
   const sha512 = /^sha512-([A-Za-z0-9+/]+={0,2})$/.exec(integrity ?? '')?.[1];
   if (!sha512) return invalid('its dist.integrity is not a sha512, so its provenance cannot be checked against it');
-  const provenance = (document?.attestations ?? []).find((attestation) => SLSA_PROVENANCE_TYPES.includes(String(attestation.predicateType)));
+  const provenance = (document?.attestations ?? []).find((attestation) =>
+    SLSA_PROVENANCE_TYPES.includes(String(attestation.predicateType)),
+  );
   if (!provenance) return invalid('the registry lists attestations but serves no SLSA provenance for it');
   const [name, version] = [where.package, where.version];
   try {

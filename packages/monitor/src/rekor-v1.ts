@@ -33,9 +33,13 @@ interface LogEntryJson {
 
 const RETRIEVE_LIMIT = 10;
 
+// Rekor's /api/v1/log answer, checked field by field in shardsOf.
+// biome-ignore lint/suspicious/noExplicitAny: see above
+type LogInfoJson = Record<string, any>;
+
 export async function followRekorV1(ctx: ScanContext, url: string): Promise<void> {
   const service = `the Rekor log ${url}`;
-  const info = (await fetchJson(ctx.fetcher, `${url}/api/v1/log`, { service })) as Record<string, any>;
+  const info = (await fetchJson(ctx.fetcher, `${url}/api/v1/log`, { service })) as LogInfoJson;
   const shards = shardsOf(info, url);
   let state = ctx.state.logs[url];
   let position: number;
@@ -74,7 +78,10 @@ export async function followRekorV1(ctx: ScanContext, url: string): Promise<void
       if (!state) return;
       ctx.state.logs[url] = state;
     } else if (state.origin !== checkpoint.origin) {
-      ctx.alert('bad-checkpoint', [url, checkpoint.origin], { source: url, reason: `its checkpoint names ${checkpoint.origin}, not ${state.origin} as before` });
+      ctx.alert('bad-checkpoint', [url, checkpoint.origin], {
+        source: url,
+        reason: `its checkpoint names ${checkpoint.origin}, not ${state.origin} as before`,
+      });
       return;
     }
     const followed = await follow(ctx, state, checkpoint, {
@@ -85,9 +92,13 @@ export async function followRekorV1(ctx: ScanContext, url: string): Promise<void
       read: (from, to) => readShard(ctx, url, shard.offset, from, to),
       consistency: async (from, to) => {
         if (from.size === 0) return undefined;
-        const proof = (await fetchJson(ctx.fetcher, `${url}/api/v1/log/proof?firstSize=${from.size}&lastSize=${to.size}&treeID=${shard.treeId}`, {
-          service,
-        })) as { hashes?: unknown };
+        const proof = (await fetchJson(
+          ctx.fetcher,
+          `${url}/api/v1/log/proof?firstSize=${from.size}&lastSize=${to.size}&treeID=${shard.treeId}`,
+          {
+            service,
+          },
+        )) as { hashes?: unknown };
         const hashes = Array.isArray(proof?.hashes) ? proof.hashes.map((hash) => Buffer.from(String(hash), 'hex')) : undefined;
         if (!hashes) return 'the log answered no proof';
         return consistencyFailure(from.size, to.size, hashes, Buffer.from(from.root, 'hex'), to.root);
@@ -100,10 +111,12 @@ export async function followRekorV1(ctx: ScanContext, url: string): Promise<void
   }
 }
 
-function shardsOf(info: Record<string, any>, url: string): ShardInfo[] {
-  const bad = () => new SignetError({ code: 'E_PROVIDER', message: `the Rekor log ${url} answered /api/v1/log with something that is not log info` });
-  const one = (shard: Record<string, any>): Omit<ShardInfo, 'offset'> => {
-    if (!shard || typeof shard.signedTreeHead !== 'string' || !Number.isSafeInteger(shard.treeSize) || typeof shard.rootHash !== 'string') throw bad();
+function shardsOf(info: LogInfoJson, url: string): ShardInfo[] {
+  const bad = () =>
+    new SignetError({ code: 'E_PROVIDER', message: `the Rekor log ${url} answered /api/v1/log with something that is not log info` });
+  const one = (shard: LogInfoJson): Omit<ShardInfo, 'offset'> => {
+    if (!shard || typeof shard.signedTreeHead !== 'string' || !Number.isSafeInteger(shard.treeSize) || typeof shard.rootHash !== 'string')
+      throw bad();
     return { treeId: String(shard.treeID), size: shard.treeSize, rootHash: shard.rootHash, signedTreeHead: shard.signedTreeHead };
   };
   const all = [...(Array.isArray(info?.inactiveShards) ? info.inactiveShards : []), info].map(one);
@@ -140,8 +153,22 @@ async function firstIndexAt(ctx: ScanContext, url: string, total: number, date: 
 }
 
 /** The state for following a shard from its start (a newer shard), or, on a first run, from --since or its current size. */
-async function startShard(ctx: ScanContext, url: string, shard: ShardInfo, checkpoint: Checkpoint, logId: string, firstRun: boolean): Promise<LogState | undefined> {
-  const base = { version: 1 as const, origin: checkpoint.origin, logId, treeId: shard.treeId, offset: shard.offset, grewAt: ctx.now.toISOString() };
+async function startShard(
+  ctx: ScanContext,
+  url: string,
+  shard: ShardInfo,
+  checkpoint: Checkpoint,
+  logId: string,
+  firstRun: boolean,
+): Promise<LogState | undefined> {
+  const base = {
+    version: 1 as const,
+    origin: checkpoint.origin,
+    logId,
+    treeId: shard.treeId,
+    offset: shard.offset,
+    grewAt: ctx.now.toISOString(),
+  };
   let start = 0;
   if (firstRun) {
     const since = ctx.since?.date ? await firstIndexAt(ctx, url, shard.offset + shard.size, ctx.since.date) : ctx.since?.index;
@@ -153,7 +180,10 @@ async function startShard(ctx: ScanContext, url: string, shard: ShardInfo, check
     const entry = await entryAt(ctx, url, shard.offset + start - 1);
     const proof = entry.verification?.inclusionProof;
     if (!proof || proof.logIndex !== start - 1 || !Array.isArray(proof.hashes)) {
-      throw new SignetError({ code: 'E_PROVIDER', message: `the Rekor log ${url} answered entry ${shard.offset + start - 1} without its inclusion proof` });
+      throw new SignetError({
+        code: 'E_PROVIDER',
+        message: `the Rekor log ${url} answered entry ${shard.offset + start - 1} without its inclusion proof`,
+      });
     }
     try {
       range = rangeFromInclusionProof(
@@ -163,7 +193,11 @@ async function startShard(ctx: ScanContext, url: string, shard: ShardInfo, check
         proof.hashes.map((hash) => Buffer.from(hash, 'hex')),
       );
     } catch (cause) {
-      throw new SignetError({ code: 'E_PROVIDER', message: `the Rekor log ${url} answered entry ${shard.offset + start - 1} with a malformed inclusion proof`, cause });
+      throw new SignetError({
+        code: 'E_PROVIDER',
+        message: `the Rekor log ${url} answered entry ${shard.offset + start - 1} with a malformed inclusion proof`,
+        cause,
+      });
     }
   }
   const rangeState = range.toJSON();
@@ -175,15 +209,21 @@ async function startShard(ctx: ScanContext, url: string, shard: ShardInfo, check
       });
       return undefined;
     }
-    return { ...base, verified: { size: checkpoint.size, root: checkpoint.root.toString('hex'), text: checkpoint.text, range: rangeState } };
+    return {
+      ...base,
+      verified: { size: checkpoint.size, root: checkpoint.root.toString('hex'), text: checkpoint.text, range: rangeState },
+    };
   }
   return { ...base, scan: { target: { size: start, root: range.root().toString('hex'), text: '' }, range: rangeState } };
 }
 
 async function entryAt(ctx: ScanContext, url: string, index: number): Promise<LogEntryJson> {
-  const answer = (await fetchJson(ctx.fetcher, `${url}/api/v1/log/entries?logIndex=${index}`, { service: `the Rekor log ${url}` })) as Record<string, LogEntryJson>;
+  const answer = (await fetchJson(ctx.fetcher, `${url}/api/v1/log/entries?logIndex=${index}`, {
+    service: `the Rekor log ${url}`,
+  })) as Record<string, LogEntryJson>;
   const entry = answer && typeof answer === 'object' ? Object.values(answer)[0] : undefined;
-  if (!entry || typeof entry.body !== 'string') throw new SignetError({ code: 'E_PROVIDER', message: `the Rekor log ${url} has no entry ${index}` });
+  if (!entry || typeof entry.body !== 'string')
+    throw new SignetError({ code: 'E_PROVIDER', message: `the Rekor log ${url} has no entry ${index}` });
   return entry;
 }
 
@@ -205,7 +245,11 @@ async function* readShard(ctx: ScanContext, url: string, offset: number, from: n
     const entries: Batch['entries'] = [];
     for (const index of indexes) {
       const body = byIndex.get(index);
-      if (body === undefined) throw new SignetError({ code: 'E_PROVIDER', message: `the Rekor log ${url} did not return entry ${index}, which its checkpoint includes` });
+      if (body === undefined)
+        throw new SignetError({
+          code: 'E_PROVIDER',
+          message: `the Rekor log ${url} did not return entry ${index}, which its checkpoint includes`,
+        });
       entries.push({ index: index - offset, body: Buffer.from(body, 'base64') });
     }
     yield { entries };

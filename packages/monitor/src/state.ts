@@ -129,5 +129,9 @@ export async function writeState(file: string, state: MonitorState): Promise<voi
 
 /** An alert's ID: the first 16 bytes (hex) of SHA-256 over what identifies the finding. */
 export function alertId(...parts: (string | number | undefined)[]): string {
-  return crypto.createHash('sha256').update(parts.map((part) => String(part ?? '')).join('\u0000')).digest('hex').slice(0, 32);
+  return crypto
+    .createHash('sha256')
+    .update(parts.map((part) => String(part ?? '')).join('\u0000'))
+    .digest('hex')
+    .slice(0, 32);
 }

@@ -36,8 +36,11 @@ beforeAll(async () => {
   // Rekor v2 tiles: the watched key now and then, across 24 entry bundles.
   const log = new TiledLog('kill.test/log');
   for (let i = 0; i < V2_ENTRIES; i++) {
-    const signer = i % 499 === 7 ? spki : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' });
-    log.append(hashedRekordV2Body({ publicKey: signer }, crypto.createHash('sha256').update(`v2 ${i}`).digest(), Buffer.from(`signature ${i}`)));
+    const signer =
+      i % 499 === 7 ? spki : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' });
+    log.append(
+      hashedRekordV2Body({ publicKey: signer }, crypto.createHash('sha256').update(`v2 ${i}`).digest(), Buffer.from(`signature ${i}`)),
+    );
   }
   writeTilesDirectory(log, path.join(fixture, 'tiles'));
   const root = trustedRootWith(stack.trustedRoot, [
@@ -80,7 +83,9 @@ async function killedRuns(kills: number[]): Promise<{ printed: Alert[]; killed: 
     if (run.status === null) killed += 1;
     printed.push(...run.alerts);
     // Killed with a scan saved part of the way: the next run resumes there.
-    const state = fs.existsSync(path.join(dir, 'state.json')) ? JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) : undefined;
+    const state = fs.existsSync(path.join(dir, 'state.json'))
+      ? JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'))
+      : undefined;
     if (Object.values(state?.logs ?? {}).some((log) => (log as { scan?: { range: { size: number } } }).scan?.range.size)) midway += 1;
   }
   const last = await monitor(dir, config, ['--since', '0']);
@@ -94,11 +99,15 @@ test.each([
   ['inside the first Rekor v1 batches', [1, 4, 9, 10, 11, 19, 23]],
   ['at every few entries of Rekor v1, then in the tiles', [3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 600, 2000, 4100, 5000]],
   ['once v1 is done, across the entry bundles and the saves every 16 of them', [40, 300, 4096, 4097, 5999]],
-])('killed %s: every alert reported exactly once', async (_, kills) => {
-  const { printed, killed, midway } = await killedRuns(kills);
-  expect(killed).toBeGreaterThan(0);
-  expect(midway).toBeGreaterThan(0);
-  const ids = printed.map((alert) => alert.id);
-  expect(new Set(ids).size).toBe(ids.length);
-  expect(printed.map(describe).sort()).toEqual([...expected].sort());
-}, 300_000);
+])(
+  'killed %s: every alert reported exactly once',
+  async (_, kills) => {
+    const { printed, killed, midway } = await killedRuns(kills);
+    expect(killed).toBeGreaterThan(0);
+    expect(midway).toBeGreaterThan(0);
+    const ids = printed.map((alert) => alert.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(printed.map(describe).sort()).toEqual([...expected].sort());
+  },
+  300_000,
+);

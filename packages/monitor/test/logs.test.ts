@@ -30,7 +30,11 @@ async function ownRekor(dir: string): Promise<RekorEmulator> {
 /** A signing key in `dir` and the config watching its fingerprint in `logs`. */
 function keyAndConfig(dir: string, logs: { url: string; version: number }[]) {
   const { key, pub } = generateKey(dir, 'release');
-  const config = { logs, trustedRoot: 'trusted_root.json', monitoredValues: { fingerprints: [fingerprintOf(fs.readFileSync(path.join(dir, pub), 'utf8'))] } };
+  const config = {
+    logs,
+    trustedRoot: 'trusted_root.json',
+    monitoredValues: { fingerprints: [fingerprintOf(fs.readFileSync(path.join(dir, pub), 'utf8'))] },
+  };
   return { key, config };
 }
 
@@ -95,7 +99,9 @@ describe('Rekor v1', () => {
       (rekor.inactiveShards as unknown as unknown[]).length = 0;
       const lost = await monitor(dir, config);
       expect(lost.alerts).toMatchObject([{ kind: 'log-fork' }]);
-      expect(lost.alerts[0]?.reason).toContain(`the shard it was following (tree ${state.logs[rekor.url].treeId}) is neither active nor listed as inactive`);
+      expect(lost.alerts[0]?.reason).toContain(
+        `the shard it was following (tree ${state.logs[rekor.url].treeId}) is neither active nor listed as inactive`,
+      );
     } finally {
       await rekor.stop();
     }
@@ -129,11 +135,14 @@ describe('Rekor v2 tiles', () => {
   const key = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const watched = key.publicKey.export({ format: 'der', type: 'spki' });
   const other = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' });
-  const entry = (i: number, signer: Buffer) => hashedRekordV2Body({ publicKey: signer }, crypto.createHash('sha256').update(`artifact ${i}`).digest(), crypto.randomBytes(70));
+  const entry = (i: number, signer: Buffer) =>
+    hashedRekordV2Body({ publicKey: signer }, crypto.createHash('sha256').update(`artifact ${i}`).digest(), crypto.randomBytes(70));
 
   function setup(dir: string, origin = 'tiles.test/log') {
     const log = new TiledLog(origin);
-    const root = trustedRootWith(stack.trustedRoot, [{ baseUrl: `https://${origin}`, publicKey: log.publicKey, logId: log.logId, keyDetails: 'PKIX_ED25519' }]);
+    const root = trustedRootWith(stack.trustedRoot, [
+      { baseUrl: `https://${origin}`, publicKey: log.publicKey, logId: log.logId, keyDetails: 'PKIX_ED25519' },
+    ]);
     fs.writeFileSync(path.join(dir, 'trusted_root.json'), JSON.stringify(root));
     const tiles = path.join(dir, 'tiles');
     const config = {

@@ -34,7 +34,9 @@ beforeAll(async () => {
     if (attestations) {
       const bundle = provenance.get(attestations[1] as string);
       if (!bundle) return response.writeHead(404).end('{}');
-      return response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ attestations: [{ predicateType: SLSA, bundle }] }));
+      return response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ attestations: [{ predicateType: SLSA, bundle }] }));
     }
     const upstream = await fetch(new URL(url.pathname.slice(1), registry.url));
     const body = await upstream.text();
@@ -42,7 +44,10 @@ beforeAll(async () => {
     const packument = JSON.parse(body) as { name: string; versions: Record<string, { dist: Record<string, unknown> }> };
     for (const [version, manifest] of Object.entries(packument.versions ?? {})) {
       if (provenance.has(`${packument.name}@${version}`)) {
-        manifest.dist.attestations = { url: `${frontUrl}-/npm/v1/attestations/${packument.name}@${version}`, provenance: { predicateType: SLSA } };
+        manifest.dist.attestations = {
+          url: `${frontUrl}-/npm/v1/attestations/${packument.name}@${version}`,
+          provenance: { predicateType: SLSA },
+        };
       }
     }
     response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(packument));
@@ -77,10 +82,13 @@ function makePackage(dir: string, version: string): string {
 
 /** Your release: `signet npm publish --ledger`. */
 async function release(dir: string, version: string, key: string): Promise<void> {
-  const result = await signetAsync(['npm', 'publish', makePackage(dir, version), '--key', key, '--registry', registry.url, '--ledger', 'ledger.jsonl'], {
-    cwd: dir,
-    env: npmEnv(),
-  });
+  const result = await signetAsync(
+    ['npm', 'publish', makePackage(dir, version), '--key', key, '--registry', registry.url, '--ledger', 'ledger.jsonl'],
+    {
+      cwd: dir,
+      env: npmEnv(),
+    },
+  );
   if (result.status !== 0) throw new Error(`signet npm publish failed: ${result.stderr}`);
 }
 
@@ -88,7 +96,9 @@ async function release(dir: string, version: string, key: string): Promise<void>
 async function tokenPublish(dir: string, version: string): Promise<void> {
   // Asynchronously: Verdaccio answers from this very process.
   const { execFile } = await import('node:child_process');
-  const env = Object.fromEntries(Object.entries({ ...process.env, ...npmEnv() }).filter(([, value]) => value !== undefined)) as NodeJS.ProcessEnv;
+  const env = Object.fromEntries(
+    Object.entries({ ...process.env, ...npmEnv() }).filter(([, value]) => value !== undefined),
+  ) as NodeJS.ProcessEnv;
   await new Promise<void>((resolve, reject) =>
     execFile('npm', ['publish', '--registry', registry.url], { cwd: makePackage(dir, version), env }, (error, _stdout, stderr) =>
       error ? reject(new Error(`npm publish failed: ${stderr}`)) : resolve(),
@@ -98,7 +108,9 @@ async function tokenPublish(dir: string, version: string): Promise<void> {
 
 /** npm provenance for the version as published, signed keyless by `repository` running `workflow`. */
 async function attachProvenance(version: string, repository = 'acme/shop', workflow = RELEASE): Promise<void> {
-  const packument = (await (await fetch(new URL(NAME.replace('/', '%2f'), registry.url))).json()) as { versions: Record<string, { dist: { integrity: string } }> };
+  const packument = (await (await fetch(new URL(NAME.replace('/', '%2f'), registry.url))).json()) as {
+    versions: Record<string, { dist: { integrity: string } }>;
+  };
   const integrity = packument.versions[version]?.dist.integrity as string;
   const sha512 = Buffer.from(integrity.slice('sha512-'.length), 'base64').toString('hex');
   const services = { fulcioURL: stack.fulcio.url, rekorLogs: [{ url: stack.rekor.url, version: 1 as const }] };
@@ -167,7 +179,9 @@ test('your releases with the expected provenance are silent; a token publish wit
   const changed = await monitor(dir, config());
   expect(changed.status).toBe(1);
   expect(changed.alerts.map((alert) => [alert.kind, alert.version])).toEqual([['npm-provenance-identity', '1.2.0']]);
-  expect(changed.alerts[0]?.reason).toContain('signed by https://github.com/evil/fork/.github/workflows/release.yml@refs/heads/main (run by https://github.com/evil/fork)');
+  expect(changed.alerts[0]?.reason).toContain(
+    'signed by https://github.com/evil/fork/.github/workflows/release.yml@refs/heads/main (run by https://github.com/evil/fork)',
+  );
 
   // Each once.
   expect((await monitor(dir, config())).alerts).toEqual([]);

@@ -11,7 +11,7 @@ import { artifact, fingerprintOf, githubToken, logIndexesOf, monitor, ok } from 
 const stack = new SigstoreStack();
 const kms = new AwsKmsEmulator();
 const tmp = useTempDir();
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const SHOP = 'acme/shop';
 const RELEASE = `${SHOP}/.github/workflows/release.yml@refs/tags/v1.0.0`;
@@ -32,14 +32,23 @@ function config(extra: object = {}) {
     ],
     trustedRoot: stack.trustedRootPath,
     monitoredValues: {
-      certIdentities: [{ certSubject: `https://github\\.com/${escape(SHOP)}/\\.github/workflows/release\\.yml@.*`, issuers: [escape(stack.oidc.url)] }],
+      certIdentities: [
+        {
+          certSubject: `https://github\\.com/${escapeRegExp(SHOP)}/\\.github/workflows/release\\.yml@.*`,
+          issuers: [escapeRegExp(stack.oidc.url)],
+        },
+      ],
     },
     ...extra,
   };
 }
 
 /** Signs a new file keyless as `repository` running `workflow`, in Rekor v1 or v2; returns the bundle's log index. */
-async function signKeyless(dir: string, rekor: 1 | 2, options: { ledger: boolean; repository?: string; workflow?: string }): Promise<number> {
+async function signKeyless(
+  dir: string,
+  rekor: 1 | 2,
+  options: { ledger: boolean; repository?: string; workflow?: string },
+): Promise<number> {
   const file = artifact(dir, `release-${rekor}-${Date.now()}.tgz`);
   const token = await githubToken(stack, options.repository ?? SHOP, options.workflow ?? RELEASE);
   await ok(
@@ -89,7 +98,7 @@ describe('keyless signatures in Rekor v1 and v2', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
       new RegExp(
-        `^ALERT unexpected-entry ${escape(stack.rekor.url)} #${index}: signed by https://github\\.com/${escape(RELEASE)} \\(issuer ${escape(stack.oidc.url)}, run by https://github\\.com/acme/shop at refs/tags/v1\\.0\\.0\\), matching certIdentities\\[0\\]; not in the ledger \\[[0-9a-f]{32}\\]$`,
+        `^ALERT unexpected-entry ${escapeRegExp(stack.rekor.url)} #${index}: signed by https://github\\.com/${escapeRegExp(RELEASE)} \\(issuer ${escapeRegExp(stack.oidc.url)}, run by https://github\\.com/acme/shop at refs/tags/v1\\.0\\.0\\), matching certIdentities\\[0\\]; not in the ledger \\[[0-9a-f]{32}\\]$`,
       ),
     );
   });
@@ -128,8 +137,13 @@ describe('a KMS key', () => {
 
     const sign = async (rekor: 1 | 2, ledger: boolean) => {
       const file = artifact(dir, `kms-${rekor}-${ledger}.zip`);
-      const where = rekor === 1 ? ['--rekor-url', stack.rekor.url] : ['--signing-config', stack.signingConfigRekorV2Path, '--rekor-version', '2'];
-      await ok(dir, ['sign', file, '--key', 'awskms:///alias/release', '--tlog-upload', ...where, ...(ledger ? ['--ledger', 'ledger.jsonl'] : [])], env);
+      const where =
+        rekor === 1 ? ['--rekor-url', stack.rekor.url] : ['--signing-config', stack.signingConfigRekorV2Path, '--rekor-version', '2'];
+      await ok(
+        dir,
+        ['sign', file, '--key', 'awskms:///alias/release', '--tlog-upload', ...where, ...(ledger ? ['--ledger', 'ledger.jsonl'] : [])],
+        env,
+      );
       return logIndexesOf(dir, `${file}.sigstore.json`)[0] as number;
     };
     await sign(1, true);
@@ -152,11 +166,11 @@ describe('reusable workflows', () => {
   const REUSABLE = `${WORKFLOWS}/.github/workflows/publish.yml@refs/heads/main`;
   const watching = () =>
     config({
-    monitoredValues: {
-      certIdentities: [{ certSubject: `https://github\\.com/${escape(WORKFLOWS)}/\\.github/workflows/publish\\.yml@.*` }],
-      oidMatchers: { fulcioExtensions: { 'source-repository-uri': [`https://github.com/${SHOP}`] } },
-    },
-  });
+      monitoredValues: {
+        certIdentities: [{ certSubject: `https://github\\.com/${escapeRegExp(WORKFLOWS)}/\\.github/workflows/publish\\.yml@.*` }],
+        oidMatchers: { fulcioExtensions: { 'source-repository-uri': [`https://github.com/${SHOP}`] } },
+      },
+    });
 
   test('your reusable workflow run by another repository alerts, naming that repository; your own run of it is silent', async () => {
     const dir = tmp();
@@ -252,9 +266,21 @@ describe('the logs themselves', () => {
 describe('bad input', () => {
   test.each([
     ['not YAML', 'logs: [', /monitor\.yaml: not valid YAML at line 1/],
-    ['an unknown setting', 'monitoredValues:\n  certIdentities:\n    - certSubject: a\n      issuer: b\n', /monitoredValues\.certIdentities\.0 \(line 3\) has no setting "issuer"/],
-    ['an unknown Fulcio extension', 'monitoredValues:\n  oidMatchers:\n    fulcioExtensions:\n      source-repo: [x]\n', /names a Fulcio extension that does not exist/],
-    ['a bad pattern', 'monitoredValues:\n  certIdentities:\n    - certSubject: "a("\n', /certIdentities\[0\]\.certSubject is not a valid regular expression/],
+    [
+      'an unknown setting',
+      'monitoredValues:\n  certIdentities:\n    - certSubject: a\n      issuer: b\n',
+      /monitoredValues\.certIdentities\.0 \(line 3\) has no setting "issuer"/,
+    ],
+    [
+      'an unknown Fulcio extension',
+      'monitoredValues:\n  oidMatchers:\n    fulcioExtensions:\n      source-repo: [x]\n',
+      /names a Fulcio extension that does not exist/,
+    ],
+    [
+      'a bad pattern',
+      'monitoredValues:\n  certIdentities:\n    - certSubject: "a("\n',
+      /certIdentities\[0\]\.certSubject is not a valid regular expression/,
+    ],
     ['nothing to watch', 'logs:\n  - url: https://rekor.example\n    version: 1\n', /watches logs but no identity/],
     ['SSH and PGP subjects', 'monitoredValues:\n  subjects: [me@example.com]\n', /subjects matches SSH and PGP keys/],
   ])('%s is exit 2 with one line naming the file and the setting', async (_, yaml, message) => {

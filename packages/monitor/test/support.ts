@@ -1,10 +1,11 @@
 // What the monitor's tests share: running `signet` (sign, monitor) as a user would, monitor
 // configs, and trusted roots that list the emulators' logs.
+
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SigstoreStack, TrustedRootJson } from '@signet/emulators/sigstore';
-import { execFile } from 'node:child_process';
 import { childEnv, type RunResult, SIGNET, signetAsync } from '@signet/test-support';
 import type { Alert } from '../src';
 
@@ -71,7 +72,10 @@ export function artifact(dir: string, name: string): string {
 }
 
 /** The stack's trusted root with more transparency logs (a standalone Rekor, a tiles folder). */
-export function trustedRootWith(base: TrustedRootJson, logs: { baseUrl: string; publicKey: Buffer; logId: Buffer; keyDetails: string }[]): TrustedRootJson {
+export function trustedRootWith(
+  base: TrustedRootJson,
+  logs: { baseUrl: string; publicKey: Buffer; logId: Buffer; keyDetails: string }[],
+): TrustedRootJson {
   const validFor = { start: new Date(Date.now() - 86_400_000).toISOString() };
   return {
     ...base,
@@ -91,21 +95,31 @@ export function trustedRootWith(base: TrustedRootJson, logs: { baseUrl: string; 
 
 /** sha256 hex of a PEM public key's DER SPKI, as rekor-monitor's fingerprints are written. */
 export function fingerprintOf(pem: string): string {
-  return crypto.createHash('sha256').update(crypto.createPublicKey(pem).export({ format: 'der', type: 'spki' })).digest('hex');
+  return crypto
+    .createHash('sha256')
+    .update(crypto.createPublicKey(pem).export({ format: 'der', type: 'spki' }))
+    .digest('hex');
 }
 
 /** The log indexes of a bundle's entries. */
 export function logIndexesOf(dir: string, bundle: string): number[] {
-  const json = JSON.parse(fs.readFileSync(path.join(dir, bundle), 'utf8')) as { verificationMaterial: { tlogEntries: { logIndex?: string }[] } };
+  const json = JSON.parse(fs.readFileSync(path.join(dir, bundle), 'utf8')) as {
+    verificationMaterial: { tlogEntries: { logIndex?: string }[] };
+  };
   return json.verificationMaterial.tlogEntries.map((entry) => Number(entry.logIndex ?? 0));
 }
 
 /** `signet ARGS`; a run killed by a signal (the kill-safety tests) has status null. */
 function run(args: string[], cwd: string, env: Record<string, string | undefined>): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [SIGNET, ...args], { cwd, env: childEnv(env), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [SIGNET, ...args],
+      { cwd, env: childEnv(env), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+      },
+    );
     child.stdin?.end();
   });
 }

@@ -8,7 +8,11 @@ function signetMonitor(): typeof SignetMonitor {
     return require('@signet/monitor') as typeof SignetMonitor;
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw cause;
-    throw new SignetError({ code: 'E_PROVIDER_MISSING', message: 'signet monitor needs @signet/monitor: npm install -g @signet/monitor', cause });
+    throw new SignetError({
+      code: 'E_PROVIDER_MISSING',
+      message: 'signet monitor needs @signet/monitor: npm install -g @signet/monitor',
+      cause,
+    });
   }
 }
 
@@ -43,10 +47,12 @@ export async function monitor(_: string[], flags: MonitorFlags): Promise<number>
       if (!out.json) for (const alert of alerts) out.text(formatAlert(alert));
     },
   });
-  for (const failure of result.failures) reportError(new SignetError({ code: failure.code as 'E_PROVIDER', message: failure.message }), false);
+  for (const failure of result.failures)
+    reportError(new SignetError({ code: failure.code as 'E_PROVIDER', message: failure.message }), false);
   const status = result.alerts.length > 0 ? EXIT.VERIFICATION_FAILED : result.failures.length > 0 ? EXIT.PROVIDER_FAILED : EXIT.OK;
   if (out.json) out.data({ ok: status === EXIT.OK, alerts: result.alerts, failures: result.failures });
-  else if (status === EXIT.OK) out.info(`nothing unexpected in ${config.logs.length} log(s) and ${config.npm?.packages.length ?? 0} npm package(s)`);
+  else if (status === EXIT.OK)
+    out.info(`nothing unexpected in ${config.logs.length} log(s) and ${config.npm?.packages.length ?? 0} npm package(s)`);
   return status;
 }
 
@@ -55,7 +61,10 @@ function parseSince(since: string | undefined): { index?: number; date?: Date } 
   if (/^\d+$/.test(since) && Number.isSafeInteger(Number(since))) return { index: Number(since) };
   const date = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(since) ? new Date(since) : undefined;
   if (!date || Number.isNaN(date.getTime())) {
-    throw new SignetError({ code: 'E_USAGE', message: `--since takes a log index (a number) or a date (2026-12-01 or an ISO 8601 time), not "${since}"` });
+    throw new SignetError({
+      code: 'E_USAGE',
+      message: `--since takes a log index (a number) or a date (2026-12-01 or an ISO 8601 time), not "${since}"`,
+    });
   }
   return { date };
 }

@@ -1,4 +1,16 @@
-import { appendToLedger, type Bundle, ledgerRecordsOf, loadSigningConfig, openSigner, parseKeyRef, type Signer, type SignOptions, type SigstoreServices, SignetError, selectServices } from '@signet/core';
+import {
+  appendToLedger,
+  type Bundle,
+  ledgerRecordsOf,
+  loadSigningConfig,
+  openSigner,
+  parseKeyRef,
+  type Signer,
+  SignetError,
+  type SignOptions,
+  type SigstoreServices,
+  selectServices,
+} from '@signet/core';
 import type { Output } from '../output';
 import { passphrasePrompt } from '../prompt';
 
@@ -29,7 +41,10 @@ export async function signingContext(flags: SigningFlags, out: Output): Promise<
   const tlog = Boolean(flags.tlogUpload) || keyless;
   const rekorVersion = flags.rekorVersion === undefined ? undefined : (Number(flags.rekorVersion) as 1 | 2);
   if (rekorVersion !== undefined && !tlog) {
-    throw new SignetError({ code: 'E_USAGE', message: '--rekor-version chooses the log a signature is recorded in: sign keyless or with --tlog-upload' });
+    throw new SignetError({
+      code: 'E_USAGE',
+      message: '--rekor-version chooses the log a signature is recorded in: sign keyless or with --tlog-upload',
+    });
   }
   const unnamed = (keyless && !flags.fulcioUrl) || (tlog && !flags.rekorUrl);
   let services: SigstoreServices = {};
@@ -57,7 +72,10 @@ export async function signingContext(flags: SigningFlags, out: Output): Promise<
     services,
   });
   const ledger = flags.ledger ?? (process.env.SIGNET_LEDGER || undefined);
-  return { signer, options: { services, tlogUpload: flags.tlogUpload || undefined, onSigned: ledger ? ledgerWriter(ledger, out) : undefined } };
+  return {
+    signer,
+    options: { services, tlogUpload: flags.tlogUpload || undefined, onSigned: ledger ? ledgerWriter(ledger, out) : undefined },
+  };
 }
 
 /**

@@ -131,7 +131,12 @@ export class RekorEmulator extends SigstoreService {
             treeID: String(this.log.treeId),
             inactiveShards: this.inactive.map((shard) => {
               const head = shard.currentCheckpoint();
-              return { rootHash: head.rootHash.toString('hex'), treeSize: head.treeSize, signedTreeHead: head.checkpoint, treeID: String(shard.treeId) };
+              return {
+                rootHash: head.rootHash.toString('hex'),
+                treeSize: head.treeSize,
+                signedTreeHead: head.checkpoint,
+                treeID: String(shard.treeId),
+              };
             }),
           },
         };
@@ -191,7 +196,12 @@ export class RekorEmulator extends SigstoreService {
   /** `POST /api/v1/log/entries/retrieve` by log indexes (Rekor's SearchLogQuery allows 10): the entries found, in the order asked. */
   private retrieveEntries(query: unknown): EmulatorResponse {
     const indexes = (query as { logIndexes?: unknown } | null)?.logIndexes;
-    if (!Array.isArray(indexes) || indexes.length === 0 || indexes.length > 10 || !indexes.every((i) => Number.isSafeInteger(i) && i >= 0)) {
+    if (
+      !Array.isArray(indexes) ||
+      indexes.length === 0 ||
+      indexes.length > 10 ||
+      !indexes.every((i) => Number.isSafeInteger(i) && i >= 0)
+    ) {
       return rekorError(422, 'logIndexes must be 1 to 10 non-negative integers');
     }
     const found: object[] = [];
@@ -209,8 +219,17 @@ export class RekorEmulator extends SigstoreService {
     if (!shard) return rekorError(404, `no shard with tree ID ${treeId}`);
     const firstSize = Number(query.get('firstSize') ?? '1');
     const lastSize = query.has('lastSize') ? Number(query.get('lastSize')) : shard.size;
-    if (!Number.isSafeInteger(firstSize) || !Number.isSafeInteger(lastSize) || firstSize < 1 || firstSize > lastSize || lastSize > shard.size) {
-      return rekorError(400, `firstSize(${query.get('firstSize')}) must be at least 1 and at most lastSize(${lastSize}), which is at most ${shard.size}`);
+    if (
+      !Number.isSafeInteger(firstSize) ||
+      !Number.isSafeInteger(lastSize) ||
+      firstSize < 1 ||
+      firstSize > lastSize ||
+      lastSize > shard.size
+    ) {
+      return rekorError(
+        400,
+        `firstSize(${query.get('firstSize')}) must be at least 1 and at most lastSize(${lastSize}), which is at most ${shard.size}`,
+      );
     }
     const proof = shard.consistencyProof(firstSize, lastSize);
     return { status: 200, body: { rootHash: proof.rootHash.toString('hex'), hashes: proof.hashes.map((hash) => hash.toString('hex')) } };
@@ -220,7 +239,8 @@ export class RekorEmulator extends SigstoreService {
   private getEntry(id: string): EmulatorResponse {
     const uuid = /^[0-9a-f]{80}$/.test(id) ? id.slice(16) : id;
     const found = /^[0-9a-f]{64}$/.test(uuid) ? this.find(Buffer.from(uuid, 'hex')) : undefined;
-    if (found && uuid !== id && id.slice(0, 16) !== found.shard.treeId.toString(16).padStart(16, '0')) return rekorError(404, `entry ${id} not found`);
+    if (found && uuid !== id && id.slice(0, 16) !== found.shard.treeId.toString(16).padStart(16, '0'))
+      return rekorError(404, `entry ${id} not found`);
     return found
       ? { status: 200, body: { [this.entryId(found.entry, found.shard)]: this.entryJson(found.entry, found.shard, found.offset) } }
       : rekorError(404, `entry ${id} not found`);
