@@ -28,11 +28,20 @@ export class ScanContext {
     readonly since: { index?: number; date?: Date } | undefined,
     private readonly killAfter: number | undefined,
   ) {
-    this.leaves = new Set(ledger.flatMap((record) => (record.leaf ? [record.leaf] : [])));
+    this.leaves = new Set([...ledger.flatMap((record) => (record.leaf ? [record.leaf] : [])), ...(state.expected ?? [])]);
     this.indexes = new Set(
       ledger.flatMap((record) => (record.log !== undefined && record.logIndex !== undefined ? [`${record.log}:${record.logIndex}`] : [])),
     );
     this.packages = new Set(ledger.flatMap((record) => (record.package ? [record.package] : [])));
+  }
+
+  /** Log entries (leaf hashes, hex) that are yours though the ledger does not name them; kept in the state for later runs. */
+  expect(leaves: readonly string[]): void {
+    for (const leaf of leaves) {
+      if (this.leaves.has(leaf)) continue;
+      this.leaves.add(leaf);
+      this.state.expected = [...(this.state.expected ?? []), leaf];
+    }
   }
 
   /** Records an alert, unless the same finding was already recorded or printed. */

@@ -81,11 +81,12 @@ export async function runMonitor(options: MonitorOptions): Promise<MonitorResult
     }
     await ctx.save();
   };
-  for (const log of config.logs) {
-    await attempt(log.url, () => (log.version === 1 ? followRekorV1(ctx, log.url) : followRekorV2(ctx, log.url)));
-  }
+  // npm first: the provenance of your releases it verifies names log entries that are yours.
   for (const pkg of config.npm?.packages ?? []) {
     await attempt(`${config.npm?.registry}/${pkg.name}`, () => watchPackage(ctx, config.npm?.registry as string, pkg, trustedRoot));
+  }
+  for (const log of config.logs) {
+    await attempt(log.url, () => (log.version === 1 ? followRekorV1(ctx, log.url) : followRekorV2(ctx, log.url)));
   }
   const alerts = [...state.pending];
   await options.report(alerts);

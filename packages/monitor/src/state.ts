@@ -88,6 +88,11 @@ export interface MonitorState {
   version: 1;
   logs: Record<string, LogState>;
   npm: Record<string, PackageState>;
+  /**
+   * Leaf hashes (hex) of log entries that are yours though the ledger does not name them: the
+   * npm provenance of releases the ledger holds, which npm, not Signet, logged. Newest last.
+   */
+  expected?: string[];
   /** Found and not yet printed. */
   pending: Alert[];
   /** IDs of alerts printed, newest last. */
@@ -124,6 +129,7 @@ export async function readState(file: string): Promise<MonitorState> {
 
 export async function writeState(file: string, state: MonitorState): Promise<void> {
   if (state.reported.length > REPORTED_KEPT) state.reported = state.reported.slice(-REPORTED_KEPT);
+  if (state.expected && state.expected.length > REPORTED_KEPT) state.expected = state.expected.slice(-REPORTED_KEPT);
   await writeFileAtomic(file, `${JSON.stringify(state)}\n`);
 }
 

@@ -9,13 +9,17 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { SigstoreStack } from '@signet/emulators/sigstore';
-import { childEnv, SIGNET, useTempDir } from '@signet/test-support';
+import { AwsKmsEmulator, envFor } from '@signet/emulators/aws-kms';
+import { RekorEmulator, SigstoreStack } from '@signet/emulators/sigstore';
+import { childEnv, generateKey, SIGNET, useTempDir } from '@signet/test-support';
 import YAML from 'yaml';
-import { artifact, githubToken, ok } from './support';
+import { ProvenanceRegistry } from './npm-registry';
+import { artifact, fingerprintOf, githubToken, logIndexesOf, ok, trustedRootWith } from './support';
 
 const TEMPLATES = path.resolve(__dirname, '../../../templates');
 const stack = new SigstoreStack();
+const kms = new AwsKmsEmulator();
+const npm = new ProvenanceRegistry(stack);
 const tmp = useTempDir();
 let api: http.Server;
 let apiUrl: string;
@@ -23,7 +27,8 @@ let apiUrl: string;
 let issues: { title: string; body: string; labels: unknown }[] = [];
 
 beforeAll(async () => {
-  await stack.start();
+  await Promise.all([stack.start(), kms.start()]);
+  await npm.start();
   // GitHub's `GET/POST /repos/OWNER/REPO/issues` and GitLab's `GET/POST /projects/ID/issues`, as far as the templates use them.
   api = http.createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://api');
@@ -50,11 +55,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
-});
+}, 120_000);
 
 afterAll(async () => {
   await new Promise((resolve) => api.close(resolve));
-  await stack.stop();
+  await npm.stop();
+  await Promise.all([stack.stop(), kms.stop()]);
 });
 
 beforeEach(() => {
@@ -284,3 +290,160 @@ test('GitLab CI/CD: a scheduled job, one at a time (resource_group), cached stat
   expect((await runGitLabJob(job, workspace, bin, cache)).status).toBe(0);
   expect(issues).toHaveLength(1);
 }, 180_000);
+
+describe('every scenario of issue 16, caught by the scheduled GitHub workflow', () => {
+  const PACKAGE = '@acme/shop';
+  const RELEASE = 'acme/shop/.github/workflows/release.yml@refs/tags/v1.0.0';
+
+  /** Signs a new file keyless as acme/shop running `workflow`, in Rekor v1 or v2; returns its log index. */
+  async function signKeyless(workspace: string, rekor: 1 | 2, ledger: boolean, workflow = RELEASE): Promise<number> {
+    const file = artifact(workspace, `keyless-${rekor}-${Date.now()}-${Math.random()}.tgz`);
+    const token = await githubToken(stack, 'acme/shop', workflow);
+    const signingConfig = rekor === 1 ? stack.signingConfigPath : stack.signingConfigRekorV2Path;
+    await ok(
+      workspace,
+      ['sign', file, '--key', 'keyless', '--signing-config', signingConfig, ...(ledger ? ['--ledger', 'signet-ledger.jsonl'] : [])],
+      {
+        SIGSTORE_ID_TOKEN: token,
+      },
+    );
+    return logIndexesOf(workspace, `${file}.sigstore.json`)[0] as number;
+  }
+
+  /** Signs a new file with the KMS key, logged in the Rekor v1 at `url`; returns its log index. */
+  async function signKms(workspace: string, url: string, ledger: boolean): Promise<number> {
+    const file = artifact(workspace, `kms-${Date.now()}-${Math.random()}.zip`);
+    await ok(
+      workspace,
+      [
+        'sign',
+        file,
+        '--key',
+        'awskms:///alias/release',
+        '--tlog-upload',
+        '--rekor-url',
+        url,
+        ...(ledger ? ['--ledger', 'signet-ledger.jsonl'] : []),
+      ],
+      envFor(kms),
+    );
+    return logIndexesOf(workspace, `${file}.sigstore.json`)[0] as number;
+  }
+
+  test('your own releases stay silent; a signature by your identity, your KMS key, your repository running another workflow, a forked log, a token publish and a provenance identity change each open one issue', async () => {
+    const { workspace, bin } = repository();
+    const workflow = YAML.parse(fs.readFileSync(path.join(TEMPLATES, 'monitor.github.yml'), 'utf8'));
+    const cache = path.join(tmp(), 'actions-cache');
+    // A Rekor v1 log of its own, to fork; the trusted root lists it beside the stack's logs.
+    const forkable = new RekorEmulator();
+    await forkable.start();
+    try {
+      await kms.createKey({ alias: 'alias/release' });
+      const pem = (await ok(workspace, ['key', 'public', '--key', 'awskms:///alias/release'], envFor(kms))).stdout;
+      const npmKey = `file:${path.join(workspace, generateKey(workspace, 'maintainer').key.slice('file:'.length))}`;
+      fs.writeFileSync(
+        path.join(workspace, 'trusted_root.json'),
+        JSON.stringify(
+          trustedRootWith(stack.trustedRoot, [
+            { baseUrl: forkable.url, publicKey: forkable.log.publicKey, logId: forkable.log.logId, keyDetails: 'PKIX_ECDSA_P256_SHA_256' },
+          ]),
+        ),
+      );
+      fs.writeFileSync(
+        path.join(workspace, 'monitor.yaml'),
+        YAML.stringify({
+          logs: [
+            { url: stack.rekor.url, version: 1 },
+            { url: stack.rekorV2.url, version: 2 },
+            { url: forkable.url, version: 1 },
+          ],
+          trustedRoot: 'trusted_root.json',
+          ledger: 'signet-ledger.jsonl',
+          monitoredValues: {
+            certIdentities: [{ certSubject: 'https://github\\.com/acme/shop/\\.github/workflows/release\\.yml@.*' }],
+            fingerprints: [fingerprintOf(pem)],
+            oidMatchers: { fulcioExtensions: { 'source-repository-uri': ['https://github.com/acme/shop'] } },
+          },
+          npm: {
+            registry: npm.url,
+            packages: [
+              {
+                name: PACKAGE,
+                identities: [
+                  { issuer: stack.oidc.url, subjectRegExp: 'https://github\\.com/acme/shop/\\.github/workflows/release\\.yml@.*' },
+                ],
+              },
+            ],
+          },
+        }),
+      );
+      // Before the first run: a release with provenance, and the forkable log's first entries.
+      await npm.release(workspace, PACKAGE, '1.0.0', npmKey, 'signet-ledger.jsonl');
+      await npm.attachProvenance(PACKAGE, '1.0.0', 'acme/shop', RELEASE);
+      await signKms(workspace, forkable.url, true);
+      await signKms(workspace, forkable.url, true);
+      expect(await runGitHubWorkflow(workflow, workspace, bin, cache, 1)).toMatchObject({
+        ok: true,
+        outputs: { monitor: { status: '0' } },
+      });
+
+      // Your own releases, each in the ledger: silent.
+      await signKeyless(workspace, 1, true);
+      await signKeyless(workspace, 2, true);
+      await signKms(workspace, stack.rekor.url, true);
+      await signKms(workspace, forkable.url, true);
+      await npm.release(workspace, PACKAGE, '1.1.0', npmKey, 'signet-ledger.jsonl');
+      await npm.attachProvenance(PACKAGE, '1.1.0', 'acme/shop', RELEASE);
+      fs.rmSync(path.join(workspace, '.signet-monitor'), { recursive: true });
+      const own = await runGitHubWorkflow(workflow, workspace, bin, cache, 2);
+      expect(issues).toEqual([]);
+      expect(own).toMatchObject({ ok: true, outputs: { monitor: { status: '0' } } });
+
+      // What you did not do.
+      const asYou = await signKeyless(workspace, 1, false);
+      const withYourKey = await signKms(workspace, stack.rekor.url, false);
+      const otherWorkflow = await signKeyless(workspace, 2, false, 'evil/workflows/.github/workflows/steal.yml@refs/heads/main');
+      forkable.log.rewrite(1, Buffer.from('{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"forged":true}}'));
+      await signKms(workspace, forkable.url, true);
+      await npm.tokenPublish(workspace, PACKAGE, '1.1.1');
+      await npm.release(workspace, PACKAGE, '1.2.0', npmKey, 'signet-ledger.jsonl');
+      await npm.attachProvenance(PACKAGE, '1.2.0', 'evil/fork', 'evil/fork/.github/workflows/release.yml@refs/heads/main');
+
+      fs.rmSync(path.join(workspace, '.signet-monitor'), { recursive: true });
+      expect(await runGitHubWorkflow(workflow, workspace, bin, cache, 3)).toMatchObject({
+        ok: false,
+        exitCode: 1,
+        outputs: { monitor: { status: '1' } },
+      });
+      const filed = issues.map((issue) => /^signet monitor: (.+) \[[0-9a-f]{32}\]$/.exec(issue.title)?.[1]);
+      expect(filed.sort()).toEqual(
+        [
+          `unexpected-entry at ${stack.rekor.url} entry ${asYou}`,
+          `unexpected-entry at ${stack.rekor.url} entry ${withYourKey}`,
+          `unexpected-entry at ${stack.rekorV2.url} entry ${otherWorkflow}`,
+          `log-fork at ${forkable.url}`,
+          `npm-unexpected-version at ${PACKAGE}@1.1.1`,
+          `npm-provenance-missing at ${PACKAGE}@1.1.1`,
+          `npm-provenance-identity at ${PACKAGE}@1.2.0`,
+        ].sort(),
+      );
+      const body = (where: string) => issues.find((issue) => issue.title.includes(where))?.body ?? '';
+      expect(body(`entry ${asYou} [`)).toContain('matching certIdentities[0], oidMatchers source-repository-uri; not in the ledger');
+      expect(body(`${stack.rekor.url} entry ${withYourKey} [`)).toContain(
+        `signed by key sha256:${fingerprintOf(pem)}, matching fingerprints`,
+      );
+      expect(body(`${stack.rekorV2.url} entry ${otherWorkflow} [`)).toContain(
+        'matching oidMatchers source-repository-uri; not in the ledger',
+      );
+      expect(body('log-fork')).toContain('consistency proof');
+      expect(body('@1.2.0')).toContain('https://github.com/evil/fork/.github/workflows/release.yml@refs/heads/main');
+
+      // The next run: nothing new, no issue filed again.
+      fs.rmSync(path.join(workspace, '.signet-monitor'), { recursive: true });
+      expect(await runGitHubWorkflow(workflow, workspace, bin, cache, 4)).toMatchObject({ ok: true });
+      expect(issues).toHaveLength(7);
+    } finally {
+      await forkable.stop();
+    }
+  }, 300_000);
+});
