@@ -107,7 +107,9 @@ export function hashedRekordV2Verifier(body: Uint8Array): EntryVerifier | undefi
   const end = bytes.length - V2_SUFFIX.length;
   if (bytes.compare(V2_SUFFIX, 0, V2_SUFFIX.length, end) !== 0) return undefined;
   const verifier = bytes.indexOf(VERIFIER);
-  if (verifier < 0 || bytes.indexOf(VERIFIER, verifier + 1) >= 0 || bytes.includes(BACKSLASH)) return undefined;
+  // Without a backslash no string holds a quote, so the checks below fix every byte from the
+  // first verifier to the end: there can be no second one.
+  if (verifier < 0 || bytes.includes(BACKSLASH)) return undefined;
   const keyDetailsEnd = bytes.indexOf(QUOTE, verifier + VERIFIER.length);
   // After the key details: ,"publicKey":{"rawBytes":" or ,"x509Certificate":{"rawBytes":"
   const nameStart = keyDetailsEnd + 3;
