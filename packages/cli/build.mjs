@@ -36,6 +36,8 @@ const options = {
     '@signet/lambda',
     // Registries and container images: only for `signet image` and `signet policy export`.
     '@signet/oci',
+    // Watching logs and npm: only for `signet monitor`.
+    '@signet/monitor',
   ],
 };
 await build({ ...options, entryPoints: ['src/main.ts'], outfile: 'dist/signet.cjs' });

@@ -15,7 +15,7 @@ module.exports = function jestConfig(packageDir) {
       '^.+\\.tsx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
     },
     moduleNameMapper: {
-      '^@signet/(core|cli|kms-[a-z]+|pkcs11|npm|vite-plugin|webpack-plugin|lambda|oci)$': `${root}/packages/$1/src/index.ts`,
+      '^@signet/(core|cli|kms-[a-z]+|pkcs11|npm|vite-plugin|webpack-plugin|lambda|oci|monitor)$': `${root}/packages/$1/src/index.ts`,
       '^@signet/emulators$': `${root}/tooling/emulators/src/index.ts`,
       '^@signet/emulators/(.*)$': `${root}/tooling/emulators/src/$1`,
       '^@signet/test-support$': `${root}/tooling/test-support/src/index.ts`,
@@ -28,7 +28,12 @@ module.exports = function jestConfig(packageDir) {
       'default',
       [
         path.join(__dirname, 'json-reporter.js'),
-        { outputFile: path.join(packageDir, `reports/jest${process.env.SIGNET_TEST_NODE ? `-node${process.env.SIGNET_TEST_NODE}` : ''}.json`) },
+        {
+          outputFile: path.join(
+            packageDir,
+            `reports/jest${process.env.SIGNET_TEST_NODE ? `-node${process.env.SIGNET_TEST_NODE}` : ''}.json`,
+          ),
+        },
       ],
     ],
   };

@@ -66,12 +66,26 @@ const signingOptions: Record<string, OptionSpec> = {
   'signing-config': {
     type: 'string',
     valueName: 'file',
-    description: 'a Sigstore signing config (or ClientTrustConfig) naming Fulcio, Rekor and TSA (default: the TUF repository\'s)',
+    description: "a Sigstore signing config (or ClientTrustConfig) naming Fulcio, Rekor and TSA (default: the TUF repository's)",
   },
-  'rekor-version': { type: 'string', valueName: 'n', choices: ['1', '2'], description: 'log in a Rekor of this API version only (default: the newest the signing config offers)' },
-  'tuf-mirror': { type: 'string', valueName: 'url', description: 'read signing_config.v0.2.json from this TUF repository (default: public-good)' },
+  'rekor-version': {
+    type: 'string',
+    valueName: 'n',
+    choices: ['1', '2'],
+    description: 'log in a Rekor of this API version only (default: the newest the signing config offers)',
+  },
+  'tuf-mirror': {
+    type: 'string',
+    valueName: 'url',
+    description: 'read signing_config.v0.2.json from this TUF repository (default: public-good)',
+  },
   'tuf-root': { type: 'string', valueName: 'file', description: "the TUF repository's initial root.json" },
   'tlog-upload': { type: 'boolean', description: 'record a key signature in Rekor too (keyless always is)' },
+  ledger: {
+    type: 'string',
+    valueName: 'file',
+    description: 'append what is signed (log entry, digest, signer) to this ledger for signet monitor (default: SIGNET_LEDGER)',
+  },
 };
 
 /** How a command reaches registries. */
@@ -517,6 +531,45 @@ Examples:
     options: {},
     help: '\nIn package.json: "scripts": { "prepublishOnly": "signet npm guard" }',
     run: lazy(() => require('./commands/npm'), 'npmGuard'),
+  },
+  {
+    name: 'monitor',
+    summary: 'watch transparency logs and npm for signatures and publishes made as you that your ledger does not hold',
+    args: [],
+    options: {
+      config: {
+        type: 'string',
+        valueName: 'file',
+        required: true,
+        description: 'monitor.yaml: the logs, whose entries to watch, the npm packages',
+      },
+      state: { type: 'string', valueName: 'file', description: "where the last run stopped (default: the config's state)" },
+      ledger: { type: 'string', valueName: 'file', description: "what you signed, as --ledger wrote it (default: the config's ledger)" },
+      since: {
+        type: 'string',
+        valueName: 'index|date',
+        description: 'where a log or package seen for the first time starts (default: now): a log index, or a date (Rekor v1 and npm)',
+      },
+      'trusted-root': trustOptions['trusted-root'] as OptionSpec,
+      'tuf-mirror': trustOptions['tuf-mirror'] as OptionSpec,
+      'tuf-root': trustOptions['tuf-root'] as OptionSpec,
+      offline: trustOptions.offline as OptionSpec,
+      json,
+    },
+    help: `
+Each log's checkpoint is verified with its key from the trusted root and proven consistent with
+the last one seen (Rekor v1: its consistency proof; Rekor v2: the new entries appended to the
+stored compact range give its root); every new entry is read and matched. A watched identity,
+extension or key in an entry your ledger does not hold is an alert; so are a fork, a checkpoint
+that does not verify and a log that stopped growing. npm: a version not in the ledger, a version
+without provenance where the package has had it, provenance by an unexpected identity.
+One line per alert on stdout (or --json). See docs/monitor.md.
+Exit status: 0 nothing unexpected, 1 alerts, 2 bad config, 3 a log or registry could not be read.
+
+Examples:
+  $ signet monitor --config monitor.yaml
+  $ signet monitor --config monitor.yaml --since 2026-12-01 --json`,
+    run: lazy(() => require('./commands/monitor'), 'monitor'),
   },
   {
     name: 'lambda package',

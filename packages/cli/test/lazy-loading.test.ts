@@ -67,6 +67,33 @@ describe('signet verify --key loads no provider and not @sigstore/sign', () => {
   });
 });
 
+describe('signet monitor: @signet/monitor and what only it needs load when it runs, never before', () => {
+  /** A module file of @signet/monitor (its dist, wherever it is installed or linked from). */
+  const isMonitor = (file: string) => file.includes(`${path.sep}monitor${path.sep}dist${path.sep}`);
+  /** The monitor's parsers, which the bundled CLI keeps outside and no verification needs. */
+  const isMonitorDependency = (file: string) =>
+    [`${path.sep}yaml${path.sep}`, `${path.sep}ajv${path.sep}`].some((name) => file.includes(name));
+
+  test('signet verify, signet sign and signet --help load none of it', () => {
+    const { dir, key, pub } = setup();
+    for (const args of [['verify', 'app.js', '--key', pub], ['sign', 'app.js', '--key', key, '--bundle', 'again.json'], ['--help']]) {
+      const result = signetRecorded(dir, args);
+      expect(result.status).toBe(0);
+      expect(result.modules.some((file) => file.endsWith(`dist${path.sep}signet.cjs`))).toBe(true);
+      expect(result.modules.filter((file) => isMonitor(file) || isMonitorDependency(file))).toEqual([]);
+    }
+  });
+
+  test('the control: signet monitor loads @signet/monitor, so the recorder sees it', () => {
+    const dir = tmp();
+    writeFile(dir, 'monitor.yaml', 'logs: []\nstate: state.json\n');
+    const result = signetRecorded(dir, ['monitor', '--config', 'monitor.yaml']);
+    expect(result.stderr).toContain('nothing unexpected in 0 log(s)');
+    expect(result.status).toBe(0);
+    expect(result.modules.some(isMonitor)).toBe(true);
+  });
+});
+
 describe('--help', () => {
   test('signet --help exits 0 and shows an example', () => {
     const result = signet(['--help'], { cwd: tmp() });
@@ -75,7 +102,7 @@ describe('--help', () => {
     expect(result.stdout).toMatch(/^Examples?:/m);
   });
 
-  test.each(['verify', 'verify-attestation', 'sign', 'attest', 'key', 'key generate', 'key public'])(
+  test.each(['verify', 'verify-attestation', 'sign', 'attest', 'key', 'key generate', 'key public', 'monitor'])(
     'signet %s --help exits 0 and shows an example',
     (name) => {
       const command = name.split(' ');

@@ -71,9 +71,12 @@ const LEGACY_GITHUB_SHA = `${ARC}.3`;
 const LEGACY_GITHUB_REPOSITORY = `${ARC}.5`;
 const LEGACY_GITHUB_REF = `${ARC}.6`;
 
-/** Reads the Fulcio extensions of a certificate (DER). Unknown or unreadable extensions are left out. */
-export function certificateExtensions(der: Uint8Array): CertificateExtensions {
-  const cert = X509Certificate.parse(Buffer.from(der));
+/**
+ * Reads the Fulcio extensions of a certificate (DER, or one already parsed: a monitor matching
+ * thousands of log entries parses each certificate once). Unknown or unreadable extensions are left out.
+ */
+export function certificateExtensions(certificate: Uint8Array | X509Certificate): CertificateExtensions {
+  const cert = certificate instanceof X509Certificate ? certificate : X509Certificate.parse(Buffer.from(certificate));
   const found: CertificateExtensions = {};
   for (const [oid, field] of Object.entries(CURRENT)) {
     const value = cert.extension(oid)?.valueObj.subs[0]?.value;

@@ -75,14 +75,18 @@ export { canonicalImagePattern, DOCKER_HUB, type ImageName, parseImageName } fro
 export { IDENTITY_TOKEN_SOURCES, type KeylessOptions, KeylessSigner } from './keyless';
 export { displayKeyRef, type KeyRef, parseKeyRef } from './keyref';
 export { createKey, openSigner, trustedKeyFromRef } from './keys';
+export { appendToLedger, type LedgerRecord, ledgerRecordsOf, readLedger } from './ledger';
 export { GENERATED_ALGORITHMS, type GeneratedAlgorithm, LocalSigner, publicKeyPathFor } from './local-keys';
 export {
   type AcceptedContent,
+  type CertificateIdentity,
   checkIdentityRule,
+  describeIdentityRule,
   GITHUB_ACTIONS_ISSUER,
   type GitHubIdentityOptions,
   githubWorkflowIdentity,
   type IdentityRule,
+  identityMatches,
   type Policy,
   RELEASE_PREDICATE_TYPES,
   type TrustedKey,
@@ -98,6 +102,7 @@ export {
 } from './provider';
 export { assertAcceptableKey, parsePublicKey, publicKeyFingerprint, publicKeyHint, publicKeyPem } from './public-key';
 export { redactSecrets } from './redact';
+export { hashedRekordContent, REKOR_V2_MIN_TIMEOUT_MS, RekorV2Witness, rekorKeyDetails } from './rekor-v2';
 export {
   callRemote,
   type Failure,
@@ -109,7 +114,6 @@ export {
 } from './remote';
 export { type SignInput, type SignOptions, signArtifact, signArtifacts, signStatement } from './sign';
 export type { Signer } from './signer';
-export { hashedRekordContent, REKOR_V2_MIN_TIMEOUT_MS, RekorV2Witness, rekorKeyDetails } from './rekor-v2';
 export {
   CLIENT_TRUST_CONFIG_MEDIA_TYPE,
   type LoadSigningConfigOptions,
@@ -131,8 +135,8 @@ export {
   type RekorLog,
   readSigningConfig,
   rekorLogsOf,
-  SUPPORTED_REKOR_VERSIONS,
   type SigstoreServices,
+  SUPPORTED_REKOR_VERSIONS,
   tsaURLsOf,
 } from './sigstore-services';
 export {

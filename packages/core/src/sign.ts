@@ -25,6 +25,11 @@ export interface SignOptions {
   /** Further witnesses, for callers with their own (any @sigstore/sign Witness). */
   witnesses?: Witness[];
   onProgress?: ProgressListener;
+  /**
+   * Called with each bundle once it is signed (and logged), before it is returned: how a
+   * caller keeps a ledger of what it signed (see ledger.ts). A failure here fails the signing call.
+   */
+  onSigned?: (bundle: Bundle) => Promise<void> | void;
 }
 
 /** What to sign: a file (streamed, never read whole) or bytes already in memory. */
@@ -60,7 +65,11 @@ export async function signArtifact(input: SignInput, signer: Signer, options: Si
     ? digestBytes(bytes, [hash])[hash]
     : (await digestFile((input as { path: string }).path, [hash], { onProgress: options.onProgress })).digests[hash];
   if (!digest) throw new SignetError({ code: 'E_INTERNAL', message: 'digest not computed' });
-  if (hash !== 'sha256' && (options.tlogUpload ?? signer.certificate !== undefined) && rekorLogsOf(options.services ?? {}).some((log) => log.version === 1)) {
+  if (
+    hash !== 'sha256' &&
+    (options.tlogUpload ?? signer.certificate !== undefined) &&
+    rekorLogsOf(options.services ?? {}).some((log) => log.version === 1)
+  ) {
     // @sigstore/sign writes Rekor v1 hashedrekord entries with SHA-256 digests only (v2 takes the key's own hash).
     throw new SignetError({
       code: 'E_USAGE',
@@ -175,8 +184,9 @@ function witnessesOf(signer: Signer, options: SignOptions): Witness[] {
 }
 
 async function createBundle(create: () => Promise<Bundle>, signer: Signer, options: SignOptions): Promise<Bundle> {
+  let bundle: Bundle;
   try {
-    return await create();
+    bundle = await create();
   } catch (cause) {
     if (cause instanceof SignetError) throw cause;
     const services = options.services ?? {};
@@ -195,6 +205,8 @@ async function createBundle(create: () => Promise<Bundle>, signer: Signer, optio
       cause,
     });
   }
+  await options.onSigned?.(bundle);
+  return bundle;
 }
 
 function pemToDer(pem: string): Buffer {

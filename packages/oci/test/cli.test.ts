@@ -11,6 +11,7 @@ import {
   startDockerRegistry,
   startReferrersRegistry,
 } from '@signet/emulators/oci-registry';
+import { RekorEmulator } from '@signet/emulators/sigstore';
 import { type RunResult, signetAsync, singleErrorLine, useTempDir } from '@signet/test-support';
 import { pushedImage } from './helpers';
 
@@ -68,6 +69,46 @@ describeWithRegistryTools('signet image', () => {
     const json = JSON.parse(verified.stdout);
     expect(json).toMatchObject({ ok: true, reference: byDigest, referrersSource: 'fallback-tag' });
     expect(json.signatures.map((s: { format: string }) => s.format)).toEqual(['bundle']);
+  });
+
+  it('with --ledger, records the log entry of the signature it pushed, for signet monitor', async () => {
+    const rekor = new RekorEmulator();
+    await rekor.start();
+    try {
+      const dir = tmp();
+      keyFiles(dir);
+      const { byDigest } = await pushedImage(registry);
+      await ok(dir, [
+        'image',
+        'sign',
+        byDigest,
+        '--key',
+        'env:SIGNET_TEST_KEY',
+        '--tlog-upload',
+        '--rekor-url',
+        rekor.url,
+        '--ledger',
+        'ledger.jsonl',
+      ]);
+      const lines = fs
+        .readFileSync(path.join(dir, 'ledger.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(rekor.log.size).toBe(1);
+      expect(lines).toEqual([
+        {
+          log: rekor.log.logId.toString('hex'),
+          logIndex: 0,
+          leaf: rekor.log.at(0)?.leafHash.toString('hex'),
+          digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+          signer: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+          time: expect.any(String),
+        },
+      ]);
+    } finally {
+      await rekor.stop();
+    }
   });
 
   it('judges an image by a gate policy with --policy: the pinned reference, or exit 1 with the reason', async () => {

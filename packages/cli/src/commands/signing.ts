@@ -1,4 +1,16 @@
-import { loadSigningConfig, openSigner, parseKeyRef, type Signer, type SignOptions, type SigstoreServices, SignetError, selectServices } from '@signet/core';
+import {
+  appendToLedger,
+  type Bundle,
+  ledgerRecordsOf,
+  loadSigningConfig,
+  openSigner,
+  parseKeyRef,
+  type Signer,
+  SignetError,
+  type SignOptions,
+  type SigstoreServices,
+  selectServices,
+} from '@signet/core';
 import type { Output } from '../output';
 import { passphrasePrompt } from '../prompt';
 
@@ -14,6 +26,7 @@ export interface SigningFlags {
   tufMirror?: string;
   tufRoot?: string;
   tlogUpload?: boolean;
+  ledger?: string;
 }
 
 /**
@@ -28,7 +41,10 @@ export async function signingContext(flags: SigningFlags, out: Output): Promise<
   const tlog = Boolean(flags.tlogUpload) || keyless;
   const rekorVersion = flags.rekorVersion === undefined ? undefined : (Number(flags.rekorVersion) as 1 | 2);
   if (rekorVersion !== undefined && !tlog) {
-    throw new SignetError({ code: 'E_USAGE', message: '--rekor-version chooses the log a signature is recorded in: sign keyless or with --tlog-upload' });
+    throw new SignetError({
+      code: 'E_USAGE',
+      message: '--rekor-version chooses the log a signature is recorded in: sign keyless or with --tlog-upload',
+    });
   }
   const unnamed = (keyless && !flags.fulcioUrl) || (tlog && !flags.rekorUrl);
   let services: SigstoreServices = {};
@@ -55,5 +71,27 @@ export async function signingContext(flags: SigningFlags, out: Output): Promise<
     identityToken: flags.identityToken,
     services,
   });
-  return { signer, options: { services, tlogUpload: flags.tlogUpload || undefined } };
+  const ledger = flags.ledger ?? (process.env.SIGNET_LEDGER || undefined);
+  return {
+    signer,
+    options: { services, tlogUpload: flags.tlogUpload || undefined, onSigned: ledger ? ledgerWriter(ledger, out) : undefined },
+  };
+}
+
+/**
+ * Records each signature in the ledger (`--ledger FILE` or SIGNET_LEDGER) as soon as it exists,
+ * for `signet monitor`: a signature that reached the log is yours even when a later step (a
+ * publish, a push) fails. Appends are one at a time, so signatures made in parallel all land.
+ */
+function ledgerWriter(file: string, out: Output): (bundle: Bundle) => Promise<void> {
+  let last: Promise<void> = Promise.resolve();
+  return (bundle) => {
+    const records = ledgerRecordsOf(bundle);
+    last = last.then(async () => {
+      await appendToLedger(file, records);
+      const logged = records.filter((record) => record.log !== undefined);
+      out.info(`recorded in the ledger ${file}${logged.length ? ` (${logged.map((r) => `log entry ${r.logIndex}`).join(', ')})` : ''}`);
+    });
+    return last;
+  };
 }

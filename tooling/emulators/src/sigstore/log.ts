@@ -1,5 +1,5 @@
 import crypto, { type KeyObject } from 'node:crypto';
-import { auditPath, hashLeaf, treeHash } from './merkle';
+import { auditPath, consistencyPath, hashLeaf, treeHash } from './merkle';
 
 /*
  * Rekor's transparency log: an append-only RFC 6962 Merkle tree of canonicalized entry bodies,
@@ -37,11 +37,16 @@ export class TransparencyLog {
   private readonly privateKey: KeyObject;
   private readonly entries: LogEntry[] = [];
 
-  /** `origin` names the log in its checkpoints: its host, which verifiers match against its URL. */
-  constructor(private readonly origin: string) {
-    const keys = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    this.privateKey = keys.privateKey;
-    this.publicKey = keys.publicKey.export({ format: 'der', type: 'spki' });
+  /**
+   * `origin` names the log in its checkpoints: its host, which verifiers match against its URL.
+   * `privateKey` signs its checkpoints (default: a new P-256 key): a new shard of a log may keep the old one's key.
+   */
+  constructor(
+    private readonly origin: string,
+    privateKey?: KeyObject,
+  ) {
+    this.privateKey = privateKey ?? crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    this.publicKey = crypto.createPublicKey(this.privateKey).export({ format: 'der', type: 'spki' });
     this.logId = crypto.createHash('sha256').update(this.publicKey).digest();
     this.treeId = BigInt(crypto.randomInt(2 ** 47)) + 1n;
   }
@@ -63,6 +68,33 @@ export class TransparencyLog {
   append(entry: LogEntry): void {
     if (entry.logIndex !== this.entries.length) throw new Error(`entry ${entry.logIndex} is not the next one (${this.entries.length})`);
     this.entries.push(entry);
+  }
+
+  /** The key that signs this log's checkpoints, for a new shard that keeps it. */
+  get signingKey(): KeyObject {
+    return this.privateKey;
+  }
+
+  /**
+   * Rewrites history, as a compromised or broken log would: the entry at `logIndex` gets
+   * another body, so every later checkpoint (still properly signed) is inconsistent with the
+   * ones published before. A monitor must call that a fork.
+   */
+  rewrite(logIndex: number, body: Buffer): void {
+    const entry = this.entries[logIndex];
+    if (!entry) throw new Error(`no entry ${logIndex} to rewrite`);
+    this.entries[logIndex] = { ...entry, body, leafHash: hashLeaf(body) };
+  }
+
+  /** RFC 9162 consistency proof between the trees of the first `firstSize` and `lastSize` leaves. */
+  consistencyProof(firstSize: number, lastSize: number): { rootHash: Buffer; hashes: Buffer[] } {
+    const leaves = this.leaves().slice(0, lastSize);
+    return { rootHash: treeHash(leaves), hashes: consistencyPath(firstSize, leaves) };
+  }
+
+  /** The signed checkpoint of the tree of the first `treeSize` leaves. */
+  checkpointAt(treeSize: number): string {
+    return this.checkpoint(treeSize, treeHash(this.leaves().slice(0, treeSize)));
   }
 
   at(logIndex: number): LogEntry | undefined {
@@ -92,12 +124,12 @@ export class TransparencyLog {
     return { treeSize: leaves.length, rootHash, checkpoint: this.checkpoint(leaves.length, rootHash) };
   }
 
-  /** The signed entry timestamp (the bundle's inclusion promise). */
-  signedEntryTimestamp(entry: LogEntry): Buffer {
+  /** The signed entry timestamp (the bundle's inclusion promise), over the entry's global index in a sharded log. */
+  signedEntryTimestamp(entry: LogEntry, globalIndex = entry.logIndex): Buffer {
     const payload = canonicalJson({
       body: entry.body.toString('base64'),
       integratedTime: entry.integratedTime,
-      logIndex: entry.logIndex,
+      logIndex: globalIndex,
       logID: this.logId.toString('hex'),
     });
     return crypto.sign('sha256', Buffer.from(payload), this.privateKey);

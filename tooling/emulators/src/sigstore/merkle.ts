@@ -47,6 +47,24 @@ export function auditPath(index: number, leaves: Buffer[]): Buffer[] {
 }
 
 /**
+ * RFC 9162 §2.1.4.1 PROOF(m, D[n]) over a list of leaf hashes: the consistency proof between
+ * the tree of the first `m` leaves and the tree of all of them (0 < m ≤ n).
+ */
+export function consistencyPath(m: number, leaves: Buffer[]): Buffer[] {
+  if (!Number.isInteger(m) || m < 1 || m > leaves.length) throw new Error(`no consistency proof from ${m} to ${leaves.length}`);
+  return subproof(m, leaves, true);
+}
+
+function subproof(m: number, leaves: Buffer[], complete: boolean): Buffer[] {
+  const n = leaves.length;
+  if (m === n) return complete ? [] : [treeHash(leaves)];
+  const k = split(n);
+  return m <= k
+    ? [...subproof(m, leaves.slice(0, k), complete), treeHash(leaves.slice(k))]
+    : [...subproof(m - k, leaves.slice(k), false), treeHash(leaves.slice(0, k))];
+}
+
+/**
  * An append-only tree that keeps every complete subtree's root: `levels[h][i]` is the root of
  * leaves i·2^h … (i+1)·2^h − 1, present once all of them are. That is exactly what a tiled log
  * publishes (a level-L tile holds level 8L's hashes), and it makes roots and proofs of any

@@ -31,12 +31,17 @@ export class TiledLog {
   private readonly entries: Buffer[] = [];
   private readonly indexByLeafHash = new Map<string, number>();
 
-  /** `origin` names the log in its checkpoints: its URL without the scheme, which verifiers match against its URL. */
-  constructor(readonly origin: string) {
+  /**
+   * `origin` names the log in its checkpoints: its URL without the scheme, which verifiers match against its URL.
+   * `privateKey` (Ed25519) signs its checkpoints, by default a new one: two logs with one key and origin are a fork.
+   */
+  constructor(
+    readonly origin: string,
+    privateKey?: KeyObject,
+  ) {
     if (origin === '' || /\s|\+/.test(origin)) throw new Error(`"${origin}" is not a valid signed-note key name`);
-    const keys = crypto.generateKeyPairSync('ed25519');
-    this.privateKey = keys.privateKey;
-    this.publicKey = keys.publicKey.export({ format: 'der', type: 'spki' });
+    this.privateKey = privateKey ?? crypto.generateKeyPairSync('ed25519').privateKey;
+    this.publicKey = crypto.createPublicKey(this.privateKey).export({ format: 'der', type: 'spki' });
     // An Ed25519 SPKI is a fixed 12-byte header followed by the 32-byte key.
     const rawKey = this.publicKey.subarray(this.publicKey.length - 32);
     this.logId = crypto
@@ -49,6 +54,11 @@ export class TiledLog {
 
   get size(): number {
     return this.entries.length;
+  }
+
+  /** The key that signs the checkpoints, for a fork signed by the same log. */
+  get signingKey(): KeyObject {
+    return this.privateKey;
   }
 
   /** The entry at this index (its canonicalized body). */

@@ -1,0 +1,1 @@
+module.exports = require('@signet/jest-config')(__dirname);

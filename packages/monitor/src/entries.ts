@@ -1,0 +1,125 @@
+import crypto from 'node:crypto';
+
+/*
+ * Who signed a log entry: the certificate or public key each kind of entry records.
+ *
+ * - Rekor v1 hashedrekord 0.0.1 and rekord: spec.signature.publicKey.content (base64 of a PEM
+ *   certificate or key; rekord also PGP, SSH or minisign keys, which are not read here);
+ * - Rekor v1 dsse 0.0.1: spec.signatures[].verifier (base64 PEM);
+ * - Rekor v1 intoto 0.0.2: spec.content.envelope.signatures[].publicKey (base64 PEM); 0.0.1: spec.publicKey;
+ * - Rekor v1 cose: spec.publicKey (base64 PEM);
+ * - Rekor v2 hashedrekord 0.0.2: spec.hashedRekordV002.signature.verifier.{x509Certificate|publicKey}.rawBytes (base64 DER);
+ * - Rekor v2 dsse 0.0.2 (before rekor-tiles 2.3): spec.dsseV002.signatures[].verifier, likewise.
+ * Other kinds (rpm, jar, alpine, helm, tuf) are not read: they are not what Signet signs.
+ */
+
+export interface EntryVerifier {
+  kind: 'certificate' | 'publicKey';
+  /** DER: the certificate, or the key's SubjectPublicKeyInfo. */
+  der: Buffer;
+}
+
+/** An entry of a kind Signet reads that could not be read. */
+export class EntryError extends Error {}
+
+/** The verifiers of an entry body (canonicalized JSON); an empty list for kinds that are not read. */
+export function entryVerifiers(body: Uint8Array): EntryVerifier[] {
+  const fast = hashedRekordV2Verifier(body);
+  if (fast) return [fast];
+  let entry: { kind?: unknown; apiVersion?: unknown; spec?: Record<string, unknown> };
+  try {
+    entry = JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch {
+    throw new EntryError('its body is not JSON');
+  }
+  // A log entry's body, read field by field with every value checked where it is used.
+  // biome-ignore lint/suspicious/noExplicitAny: see above
+  const spec = (entry?.spec ?? {}) as Record<string, any>;
+  switch (entry?.kind) {
+    case 'hashedrekord':
+      if (spec.hashedRekordV002) return [rawVerifier(spec.hashedRekordV002.signature?.verifier)];
+      return [pemVerifier(spec.signature?.publicKey?.content)];
+    case 'rekord': {
+      if (spec.signature?.format !== 'x509') return [];
+      return [pemVerifier(spec.signature?.publicKey?.content)];
+    }
+    case 'dsse':
+      if (spec.dsseV002) return listOf(spec.dsseV002.signatures).map((s) => rawVerifier(s?.verifier));
+      return listOf(spec.signatures).map((s) => pemVerifier(s?.verifier));
+    case 'intoto':
+      if (spec.content?.envelope) return listOf(spec.content.envelope.signatures).map((s) => pemVerifier(s?.publicKey));
+      return [pemVerifier(spec.publicKey)];
+    case 'cose':
+      return [pemVerifier(spec.publicKey)];
+    default:
+      return [];
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: entries of a log entry's body, checked where they are read
+function listOf(value: unknown): any[] {
+  if (!Array.isArray(value) || value.length === 0) throw new EntryError('it has no signatures');
+  return value;
+}
+
+/** A Rekor v2 verifier: `{x509Certificate|publicKey: {rawBytes}}`. */
+// biome-ignore lint/suspicious/noExplicitAny: part of a log entry's body, checked field by field here
+function rawVerifier(verifier: any): EntryVerifier {
+  const certificate = verifier?.x509Certificate?.rawBytes;
+  const publicKey = verifier?.publicKey?.rawBytes;
+  if (typeof certificate === 'string' && publicKey === undefined) return { kind: 'certificate', der: Buffer.from(certificate, 'base64') };
+  if (typeof publicKey === 'string' && certificate === undefined) return { kind: 'publicKey', der: Buffer.from(publicKey, 'base64') };
+  throw new EntryError('its verifier is neither one certificate nor one public key');
+}
+
+/** A Rekor v1 verifier: base64 of a PEM certificate or public key, read with Node's own parsers. */
+function pemVerifier(content: unknown): EntryVerifier {
+  if (typeof content !== 'string') throw new EntryError('it has no public key or certificate');
+  const pem = Buffer.from(content, 'base64').toString('utf8');
+  try {
+    if (pem.includes('-----BEGIN CERTIFICATE-----')) return { kind: 'certificate', der: Buffer.from(new crypto.X509Certificate(pem).raw) };
+    return { kind: 'publicKey', der: crypto.createPublicKey(pem).export({ format: 'der', type: 'spki' }) };
+  } catch {
+    throw new EntryError('its public key or certificate does not parse');
+  }
+}
+
+// A Rekor v2 hashedrekord, as rekor-tiles canonicalizes it (RFC 8785: sorted keys, no spaces):
+// {"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{…},"signature":
+// {"content":"…","verifier":{"keyDetails":"…","publicKey"|"x509Certificate":{"rawBytes":"…"}}}}}}
+const V2_PREFIX = Buffer.from('{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{');
+const V2_SUFFIX = Buffer.from('"}}}}}}');
+const VERIFIER = Buffer.from('"verifier":{"keyDetails":"');
+const RAW_BYTES = Buffer.from('":{"rawBytes":"');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * The verifier of a Rekor v2 hashedrekord without parsing the JSON: scanning a log is bounded by
+ * this, and a parse costs more than hashing the entry. Only a body of exactly the canonical shape
+ * is read here (one verifier, the raw bytes its last string, no escapes); anything else is left
+ * to the JSON parser (undefined).
+ */
+export function hashedRekordV2Verifier(body: Uint8Array): EntryVerifier | undefined {
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (bytes.length < V2_PREFIX.length + V2_SUFFIX.length) return undefined;
+  if (bytes.compare(V2_PREFIX, 0, V2_PREFIX.length, 0, V2_PREFIX.length) !== 0) return undefined;
+  const end = bytes.length - V2_SUFFIX.length;
+  if (bytes.compare(V2_SUFFIX, 0, V2_SUFFIX.length, end) !== 0) return undefined;
+  const verifier = bytes.indexOf(VERIFIER);
+  // Without a backslash no string holds a quote, so the checks below fix every byte from the
+  // first verifier to the end: there can be no second one.
+  if (verifier < 0 || bytes.includes(BACKSLASH)) return undefined;
+  const keyDetailsEnd = bytes.indexOf(QUOTE, verifier + VERIFIER.length);
+  // After the key details: ,"publicKey":{"rawBytes":" or ,"x509Certificate":{"rawBytes":"
+  const nameStart = keyDetailsEnd + 3;
+  if (keyDetailsEnd < 0 || bytes[keyDetailsEnd + 1] !== 0x2c || bytes[keyDetailsEnd + 2] !== QUOTE) return undefined;
+  const nameEnd = bytes.indexOf(RAW_BYTES, nameStart);
+  if (nameEnd < 0) return undefined;
+  const name = bytes.toString('latin1', nameStart, nameEnd);
+  const kind = name === 'x509Certificate' ? 'certificate' : name === 'publicKey' ? 'publicKey' : undefined;
+  const start = nameEnd + RAW_BYTES.length;
+  // The raw bytes must be the body's last string: no quote between them and the fixed ending.
+  if (!kind || bytes.indexOf(QUOTE, start) !== end) return undefined;
+  return { kind, der: Buffer.from(bytes.toString('latin1', start, end), 'base64') };
+}
