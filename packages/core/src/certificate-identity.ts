@@ -73,7 +73,11 @@ const LEGACY_GITHUB_REF = `${ARC}.6`;
 
 /** Reads the Fulcio extensions of a certificate (DER). Unknown or unreadable extensions are left out. */
 export function certificateExtensions(der: Uint8Array): CertificateExtensions {
-  const cert = X509Certificate.parse(Buffer.from(der));
+  return certificateExtensionsOf(X509Certificate.parse(Buffer.from(der)));
+}
+
+/** certificateExtensions of a certificate already parsed. */
+export function certificateExtensionsOf(cert: X509Certificate): CertificateExtensions {
   const found: CertificateExtensions = {};
   for (const [oid, field] of Object.entries(CURRENT)) {
     const value = cert.extension(oid)?.valueObj.subs[0]?.value;

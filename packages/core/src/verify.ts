@@ -1,9 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import type { Bundle } from '@sigstore/bundle';
-import { HashAlgorithm as ProtoHashAlgorithm } from '@sigstore/protobuf-specs';
+import { HashAlgorithm as ProtoHashAlgorithm, TrustedRoot as TrustedRootCodec } from '@sigstore/protobuf-specs';
 import { Verifier as SigstoreVerifier, type TrustMaterial, toSignedEntity, toTrustMaterial, VerificationError } from '@sigstore/verify';
 import { HASH_LENGTHS, type HashAlgorithm } from './algorithms';
-import { type CertificateExtensions, certificateExtensions } from './certificate-identity';
+import { type CertificateExtensions, certificateExtensionsOf } from './certificate-identity';
 import { type Digests, digestBytes, digestFile, type ProgressListener, readSmallFile } from './digest';
 import { SignetError, type SignetErrorCode } from './errors';
 import {
@@ -19,6 +19,7 @@ import {
 } from './policy';
 import { assertAcceptableKey, fingerprintOfHint } from './public-key';
 import { DsseSignatureCheck, MessageSignatureCheck, type PreparedArtifact } from './signature-content';
+import { type CompiledTrust, compiledTrust, fastVerify, plainTrust } from './sigstore-fast';
 import { hexDigests, INTOTO_PAYLOAD_TYPE, parseStatement, predicateTypeName, type Statement, type Subject } from './statement';
 import { emptyTrustedRoot, type TrustedRoot } from './trusted-root';
 
@@ -128,7 +129,7 @@ class SignetVerifier implements Verifier {
   private readonly policy: Policy;
   private keys?: ResolvedKey[];
   private root?: Promise<TrustedRoot | undefined>;
-  private rootTrust?: TrustMaterial;
+  private rootTrust?: CompiledTrust;
 
   constructor(private readonly options: VerifierOptions) {
     this.policy = options.policy;
@@ -269,7 +270,7 @@ class SignetVerifier implements Verifier {
     let firstError: SignetError | undefined;
     for (const candidate of candidates) {
       try {
-        runSigstore(withKey(base, candidate), entity, content, {
+        runSigstore(bundle, plainTrust(withKey(base.material, candidate)), entity, content, {
           tlogThreshold: this.policy.tlogThreshold ?? 0,
           timestampThreshold: this.policy.timestampThreshold ?? 0,
           ctlogThreshold: 0,
@@ -307,13 +308,13 @@ class SignetVerifier implements Verifier {
   private async checkCertificateSignature(bundle: Bundle, entity: SignedEntity, content: SignatureCheck): Promise<Signed> {
     const rules = this.policy.identities ?? [];
     const trust = await this.trustFor(bundle);
-    if (trust.certificateAuthorities.length === 0) {
+    if (trust.material.certificateAuthorities.length === 0) {
       throw new SignetError({
         code: 'E_TRUST_ROOT',
         message: 'the bundle is signed by a certificate, but the trusted root has no certificate authority; pass --trusted-root',
       });
     }
-    const signer = runSigstore(trust, entity, content, {
+    const signer = runSigstore(bundle, trust, entity, content, {
       tlogThreshold: this.policy.tlogThreshold ?? 1,
       timestampThreshold: this.policy.timestampThreshold ?? 1,
       ctlogThreshold: this.policy.ctlogThreshold ?? 1,
@@ -323,11 +324,10 @@ class SignetVerifier implements Verifier {
     } catch (error) {
       throw new SignetError({ code: 'E_CERTIFICATE', message: (error as Error).message, cause: error });
     }
-    const leaf = certificateOf(bundle);
     const identity = {
       subject: signer.identity?.subjectAlternativeName,
       issuer: signer.identity?.extensions?.issuer,
-      extensions: leaf ? certificateExtensions(leaf) : {},
+      extensions: entity.key.$case === 'certificate' ? certificateExtensionsOf(entity.key.certificate) : {},
     };
     if (!rules.some((rule) => identityMatches(rule, identity))) {
       const source = identity.extensions.sourceRepository
@@ -354,7 +354,7 @@ class SignetVerifier implements Verifier {
    * The trust material for this bundle. A bundle signed by a key with nothing witnessed needs
    * no trusted root (fully offline); anything else loads it, once per verifier.
    */
-  private async trustFor(bundle: Bundle): Promise<TrustMaterial> {
+  private async trustFor(bundle: Bundle): Promise<CompiledTrust> {
     const material = bundle.verificationMaterial;
     const witnessed = material.tlogEntries.length > 0 || (material.timestampVerificationData?.rfc3161Timestamps.length ?? 0) > 0;
     if (material.content.$case === 'publicKey' && !witnessed) return trustMaterial(emptyTrustedRoot());
@@ -441,14 +441,27 @@ function trustedTimes(entity: SignedEntity): TimestampInfo[] {
   });
 }
 
+/**
+ * @sigstore/verify's checks of the bundle: timestamps, the key or certificate chain (and SCTs),
+ * log entries, the signature. A certificate bundle goes the fast path first (sigstore-fast.ts),
+ * which only accepts; whatever it does not accept, @sigstore/verify decides, and its error is the one reported.
+ */
 function runSigstore(
-  trust: TrustMaterial,
+  bundle: Bundle,
+  trust: CompiledTrust,
   entity: SignedEntity,
   content: SignatureCheck,
   thresholds: { tlogThreshold: number; timestampThreshold: number; ctlogThreshold: number },
 ) {
+  if (entity.key.$case === 'certificate') {
+    const leaf = certificateOf(bundle);
+    const timestamps = bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps ?? [];
+    const lengths = { leaf: leaf?.length ?? -1, timestamps: timestamps.map((t) => t.signedTimestamp.length) };
+    const signer = fastVerify(trust, entity, thresholds, lengths);
+    if (signer) return signer;
+  }
   try {
-    return new SigstoreVerifier(trust, thresholds).verify(entity);
+    return new SigstoreVerifier(trust.material, thresholds).verify(entity);
   } catch (cause) {
     if (content instanceof MessageSignatureCheck && content.needsArtifactBytes) {
       throw new SignetError({
@@ -492,11 +505,17 @@ function translate(cause: unknown): SignetError {
   });
 }
 
-function trustMaterial(root: TrustedRoot): TrustMaterial {
+/** The trusted root's trust material, compiled once per root content (see sigstore-fast.ts). */
+function trustMaterial(root: TrustedRoot): CompiledTrust {
   try {
-    return toTrustMaterial(root, (hint: string) => {
-      throw new VerificationError({ code: 'PUBLIC_KEY_ERROR', message: `no trusted key for hint ${hint}` });
-    });
+    return compiledTrust(
+      root,
+      (trusted) =>
+        toTrustMaterial(trusted, (hint: string) => {
+          throw new VerificationError({ code: 'PUBLIC_KEY_ERROR', message: `no trusted key for hint ${hint}` });
+        }),
+      (trusted) => TrustedRootCodec.toJSON(trusted),
+    );
   } catch (cause) {
     throw new SignetError({
       code: 'E_TRUST_ROOT',
