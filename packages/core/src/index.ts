@@ -155,6 +155,7 @@ export {
   PUBLIC_GOOD_TUF_MIRROR,
   parseTrustedRoot,
   readTrustedRoot,
+  serializeTrustedRoot,
   type TrustedRoot,
 } from './trusted-root';
 export {

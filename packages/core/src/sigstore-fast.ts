@@ -302,8 +302,21 @@ function certificatePath(
   const shortest = paths.reduce((prev, curr) => (prev.length < curr.length ? prev : curr));
   const path = [leaf, ...shortest].slice(0, -1);
   (CertificateChainVerifier.prototype as unknown as ChainInternals).checkPath.call(undefined, path);
-  if (!path.every((cert) => cert.validForDate(time))) return notFast();
+  if (!path.every((cert) => validForDate(cert, time))) return notFast();
   return path;
+}
+
+/** Certificates' validity dates, read once per certificate: the CA's recur in every bundle. */
+const validity = new WeakMap<X509Certificate, { notBefore: Date; notAfter: Date }>();
+
+/** X509Certificate.validForDate (the same comparison), without parsing the dates again. */
+function validForDate(cert: X509Certificate, date: Date): boolean {
+  let dates = validity.get(cert);
+  if (!dates) {
+    dates = { notBefore: cert.notBefore, notAfter: cert.notAfter };
+    validity.set(cert, dates);
+  }
+  return dates.notBefore <= date && date <= dates.notAfter;
 }
 
 /** Whether `candidate` is one findIssuer would consider for a certificate with this AKID and issuer name. */
@@ -449,7 +462,7 @@ function timestampVerifies(trust: CompiledTrust, timestamp: RFC3161Timestamp, da
   return authorities.some((ca) => {
     const compiledTsa = trust.tsas.get(ca);
     if (!compiledTsa?.key || compiledTsa.path === 'fails') return false;
-    if (!compiledTsa.path.every((cert) => cert.validForDate(signingTime))) return false;
+    if (!compiledTsa.path.every((cert) => validForDate(cert, signingTime))) return false;
     try {
       return timestampSignedBy(timestamp, data, compiledTsa.key);
     } catch {

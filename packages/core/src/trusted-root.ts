@@ -22,6 +22,11 @@ export function emptyTrustedRoot(): TrustedRoot {
   };
 }
 
+/** A trusted root in its trusted_root.json form: what parseTrustedRoot reads back (in a worker thread, say). */
+export function serializeTrustedRoot(root: TrustedRoot): unknown {
+  return TrustedRoot.toJSON(root);
+}
+
 export async function readTrustedRoot(path: string): Promise<TrustedRoot> {
   let text: string;
   try {
@@ -138,7 +143,11 @@ export async function loadTrustedRoot(options: LoadTrustedRootOptions = {}): Pro
   } catch (cause) {
     throw new SignetError({ code: 'E_USAGE', message: `--tuf-mirror ${mirror} is not a URL`, cause });
   }
-  const initialRoot = options.tufRoot ? Buffer.from(options.tufRoot) : options.tufRootPath ? await readFile(options.tufRootPath) : embeddedTufRoot();
+  const initialRoot = options.tufRoot
+    ? Buffer.from(options.tufRoot)
+    : options.tufRootPath
+      ? await readFile(options.tufRootPath)
+      : embeddedTufRoot();
   const cacheBase = options.cacheDir ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'signet', 'tuf');
   let text: string;
   try {
