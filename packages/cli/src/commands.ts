@@ -513,7 +513,17 @@ Examples:
         description:
           'require a Signet signature only of the packages this name (a glob, e.g. @my-org/*) matches; the rest as --allow-unsigned',
       },
-      concurrency: { type: 'string', valueName: 'n', default: '8', description: 'packages verified at once with --lockfile' },
+      concurrency: {
+        type: 'string',
+        valueName: 'n',
+        default: '8',
+        description: 'packages verified at once on each thread with --lockfile',
+      },
+      threads: {
+        type: 'string',
+        valueName: 'n',
+        description: 'worker threads a --lockfile tree is verified on (default: one per core; 1: this thread only)',
+      },
       'bundle-host': {
         type: 'string',
         valueName: 'host',

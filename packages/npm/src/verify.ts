@@ -49,8 +49,11 @@ export const DEFAULT_PROVENANCE_IDENTITIES: IdentityRule[] = [
 export interface NpmVerifyOptions extends RegistryOptions {
   /** Who may sign the maintainer's Signet bundle: keys or identities. */
   policy: Policy;
-  /** Trust material for keyless bundles, npm provenance and npm's publish attestations. */
-  trustedRoot?: TrustedRoot;
+  /**
+   * Trust material for keyless bundles, npm provenance and npm's publish attestations; or how to
+   * get it on first need, once for many packages (a tree's verification loads it once).
+   */
+  trustedRoot?: TrustedRoot | (() => Promise<TrustedRoot>);
   /** Without trustedRoot: how to load it, on first need (default: public-good through TUF). */
   trustedRootOptions?: LoadTrustedRootOptions;
   /** The Signet bundle for the package: a file. */
@@ -156,11 +159,7 @@ export async function verifyNpmPackage(spec: string, options: NpmVerifyOptions):
 
   // Every bundle must name this release (its purl) with these tarball bytes.
   const release = { bytes: tarball, name: purl };
-  let trustedRoot: Promise<TrustedRoot> | undefined;
-  const root = () => {
-    trustedRoot ??= options.trustedRoot ? Promise.resolve(options.trustedRoot) : loadTrustedRoot(options.trustedRootOptions);
-    return trustedRoot;
-  };
+  const root = typeof options.trustedRoot === 'function' ? options.trustedRoot : trustedRootOnce(options);
   const verifier = (policy: Policy) => createVerifier({ policy, trustedRoot: root });
 
   const signature = await checked(async () => {
@@ -275,20 +274,7 @@ export async function verifyNpmPackage(spec: string, options: NpmVerifyOptions):
         `${check.reason}${rule && label !== 'Signet signature' ? ` (the policy requires it of ${[rule.name].flat().join(', ')})` : ''}`,
       );
   }
-  // Trust on first use: the identity of a verified provenance, or none when it has none (a failed one has failed already).
-  if (options.identityLedger && provenance.status !== 'failed') {
-    const identity: ProvenanceIdentity | undefined =
-      provenance.status === 'verified'
-        ? {
-            issuer: provenance.issuer,
-            ...(provenance.repository ? { repository: provenance.repository } : {}),
-            ...(provenance.workflowFile ? { workflow: provenance.workflowFile } : {}),
-          }
-        : undefined;
-    const problem = options.identityLedger.check(name, version, identity);
-    if (problem) problems.push(`trust on first use: ${problem}`);
-  }
-  return {
+  const report: PackageReport = {
     name,
     version,
     integrity,
@@ -302,6 +288,62 @@ export async function verifyNpmPackage(spec: string, options: NpmVerifyOptions):
     ...(releaseAge ? { releaseAge } : {}),
     ...(rule ? { rule: [rule.name].flat() } : {}),
   };
+  if (options.identityLedger) checkProvenanceIdentity(report, options.identityLedger);
+  return report;
+}
+
+/** The report of a package that could not be checked at all (not on the registry, the registry down). */
+export function failedReport(pkg: { name: string; version: string; integrity?: string }, error: unknown): PackageReport {
+  const code = error instanceof SignetError ? error.code : 'E_INTERNAL';
+  const message = error instanceof Error ? error.message : String(error);
+  const failed = { status: 'failed' as const, code, message };
+  return {
+    name: pkg.name,
+    version: pkg.version,
+    integrity: pkg.integrity,
+    ok: false,
+    signature: failed,
+    registrySignature: failed,
+    provenance: failed,
+    publishAttestation: failed,
+    problems: [message],
+  };
+}
+
+/**
+ * The trusted root as the options give it, loaded (from a file, or through TUF) at most once
+ * by the function returned.
+ */
+export function trustedRootOnce(options: Pick<NpmVerifyOptions, 'trustedRoot' | 'trustedRootOptions'>): () => Promise<TrustedRoot> {
+  const given = options.trustedRoot;
+  if (typeof given === 'function') return given;
+  let loaded: Promise<TrustedRoot> | undefined;
+  return () => {
+    loaded ??= given ? Promise.resolve(given) : loadTrustedRoot(options.trustedRootOptions);
+    return loaded;
+  };
+}
+
+/**
+ * Trust on first use: the identity of the report's verified provenance (or none, when it has
+ * none; a failed one has failed already) against the ledger, a change failing the report.
+ */
+export function checkProvenanceIdentity(report: PackageReport, ledger: IdentityLedger): void {
+  const { provenance } = report;
+  if (provenance.status === 'failed') return;
+  const identity: ProvenanceIdentity | undefined =
+    provenance.status === 'verified'
+      ? {
+          issuer: provenance.issuer,
+          ...(provenance.repository ? { repository: provenance.repository } : {}),
+          ...(provenance.workflowFile ? { workflow: provenance.workflowFile } : {}),
+        }
+      : undefined;
+  const problem = ledger.check(report.name, report.version, identity);
+  if (problem) {
+    report.problems.push(`trust on first use: ${problem}`);
+    report.ok = false;
+  }
 }
 
 /**
@@ -333,10 +375,18 @@ function checkReleaseAge(
   return { status: 'ok', minimum: label };
 }
 
+/** Registry keys parsed, by their base64 SPKI: every package of a tree is signed with the same few. */
+const registryPublicKeys = new Map<string, crypto.KeyObject>();
+
 /** A registry key's public key (base64 SPKI DER), or E_PROVIDER naming it when it is not one. */
 function registryPublicKey(key: RegistryKey): crypto.KeyObject {
   try {
-    return crypto.createPublicKey({ key: Buffer.from(key.key, 'base64'), format: 'der', type: 'spki' });
+    let parsed = registryPublicKeys.get(key.key);
+    if (!parsed) {
+      parsed = crypto.createPublicKey({ key: Buffer.from(key.key, 'base64'), format: 'der', type: 'spki' });
+      registryPublicKeys.set(key.key, parsed);
+    }
+    return parsed;
   } catch (cause) {
     throw new SignetError({ code: 'E_PROVIDER', message: `the registry's key ${key.keyid} is not a readable public key`, cause });
   }

@@ -156,6 +156,22 @@ describe('an installed tree, checked by npm audit signatures and by signet npm v
     expect(packages[2]).toMatchObject({ name: 'gamma', provenance: { status: 'missing' }, ok: true });
   });
 
+  it('spread over worker threads (one a package), the reports are those of one thread', async () => {
+    const one = await verify('--policy', 'signet-policy.json', '--json', '--threads', '1');
+    const spread = await verify('--policy', 'signet-policy.json', '--json', '--threads', '3');
+    expect(spread.status).toBe(0);
+    expect(one.status).toBe(0);
+    const reports = (result: RunResult) => (JSON.parse(result.stdout) as { packages: unknown[] }).packages;
+    expect(reports(spread)).toHaveLength(3);
+    expect(reports(spread)).toEqual(reports(one));
+  });
+
+  it('--threads takes a whole number of at least 1 (exit 2)', async () => {
+    const result = await verify('--policy', 'signet-policy.json', '--threads', '0');
+    expect(singleErrorLine(result.stderr)).toEqual({ code: 'E_USAGE', message: '--threads takes a whole number of at least 1, not "0"' });
+    expect(result.status).toBe(2);
+  });
+
   it('a registry signature that is not over this version and integrity fails (exit 1), naming the package and the reason', async () => {
     const key = registry.signing?.signingKey as { keyid: string; privateKey: crypto.KeyObject };
     const sig = crypto.sign('sha256', Buffer.from('beta@1.0.0:sha512-AAAA'), key.privateKey).toString('base64');

@@ -108,6 +108,7 @@ interface VerifyFlags extends TrustFlags {
   requireProvenance?: boolean;
   allowUnsigned?: boolean;
   concurrency?: string;
+  threads?: string;
   allowUnverified: string[];
   bundleHost: string[];
   requireSignature: string[];
@@ -217,6 +218,7 @@ export async function npmVerify(specs: string[], flags: VerifyFlags): Promise<nu
       reports = await npm.verifyLockfile(flags.lockfile, {
         ...options,
         concurrency: wholeNumber(flags.concurrency ?? '8', '--concurrency'),
+        ...(flags.threads !== undefined ? { threads: wholeNumber(flags.threads, '--threads') } : {}),
         allowUnverified: flags.allowUnverified,
         onPackage: progress.update,
       });
