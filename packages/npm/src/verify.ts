@@ -145,6 +145,11 @@ export async function verifyNpmPackage(spec: string, options: NpmVerifyOptions):
   const integrity = manifest.dist.integrity;
   const problems: string[] = [];
 
+  // The attestations are fetched while the tarball is (each needs only the package document);
+  // awaited below, after the tarball, so a failing tarball is still the error reported.
+  const attestationsUrl = manifest.dist.attestations?.url;
+  const attestations = attestationsUrl ? client.json<unknown>(attestationsUrl) : Promise.resolve(undefined);
+  attestations.catch(() => {});
   const tarball = await client.tarball(manifest.dist.tarball);
   if (!integrity) problems.push(`${name}@${version} has no dist.integrity on the registry`);
   else if (!ssri.checkData(tarball, integrity)) problems.push(`the tarball of ${name}@${version} does not match its dist.integrity`);
@@ -196,8 +201,7 @@ export async function verifyNpmPackage(spec: string, options: NpmVerifyOptions):
     return missing(`the registry publishes none of the keys its signatures name (${signatures.map((s) => s.keyid).join(', ')})`);
   });
 
-  const attestationsUrl = manifest.dist.attestations?.url;
-  const document = attestationsUrl ? await client.json<unknown>(attestationsUrl) : undefined;
+  const document = await attestations;
 
   const provenance = await checked(async () => {
     const identities = sources.length > 0 ? identityRulesFor(sources) : (options.provenanceIdentities ?? DEFAULT_PROVENANCE_IDENTITIES);
