@@ -484,8 +484,29 @@ Examples:
     args: [{ name: 'spec', description: 'NAME@VERSION (or a range or tag); or give --lockfile', variadic: true, optional: true }],
     options: {
       lockfile: { type: 'string', valueName: 'file', description: 'every registry package of a package-lock.json, in parallel' },
-      policy: { type: 'string', valueName: 'file', description: 'a JSON policy: keys, identities, requireSignature, requireProvenance' },
+      policy: {
+        type: 'string',
+        valueName: 'file',
+        description:
+          'a JSON policy: keys, identities, requireSignature, requireProvenance, packages (rules by name), minReleaseAge, trustOnFirstUse',
+      },
       registry: { type: 'string', valueName: 'url', description: "the registry (default: npm's configured registry)" },
+      'min-release-age': {
+        type: 'string',
+        valueName: 'duration',
+        description: 'a version published less than this long ago fails (a cooldown): 3d, 12h, 30m, 2w',
+      },
+      'min-release-age-exclude': {
+        type: 'string',
+        valueName: 'name',
+        multiple: true,
+        description: 'exempt from --min-release-age: a package name (a glob) or NAME@VERSION',
+      },
+      'trust-on-first-use': {
+        type: 'string',
+        valueName: 'file',
+        description: "record each package's provenance identity in FILE (commit it); a later version from another identity fails",
+      },
       bundle: { type: 'string', valueName: 'file', description: "the maintainer's bundle for the package" },
       'bundle-dir': { type: 'string', valueName: 'dir', description: 'a folder of NAME-VERSION.tgz.sigstore.json bundles' },
       'require-provenance': { type: 'boolean', description: 'a package without valid npm provenance fails' },
@@ -497,7 +518,17 @@ Examples:
         description:
           'require a Signet signature only of the packages this name (a glob, e.g. @my-org/*) matches; the rest as --allow-unsigned',
       },
-      concurrency: { type: 'string', valueName: 'n', default: '8', description: 'packages verified at once with --lockfile' },
+      concurrency: {
+        type: 'string',
+        valueName: 'n',
+        default: '8',
+        description: 'packages verified at once on each thread with --lockfile',
+      },
+      threads: {
+        type: 'string',
+        valueName: 'n',
+        description: 'worker threads a --lockfile tree is verified on (default: one per core; 1: this thread only)',
+      },
       'bundle-host': {
         type: 'string',
         valueName: 'host',
@@ -516,12 +547,16 @@ Examples:
 Each tarball is checked against the registry's dist.integrity (and the lockfile's), the
 maintainer's Signet bundle under the policy (found with --bundle, --bundle-dir, or at the URL
 its package.json's signet.bundle names), the registry's signature and npm's provenance and
-publish attestations when the registry serves them.
+publish attestations when the registry serves them. A policy file's "packages" rules say, by
+package name, where provenance must come from (repository, workflow, ref) and which signatures
+are required; --min-release-age refuses versions published too recently; --trust-on-first-use
+fails a package whose provenance identity changed since it was recorded.
 ${EXIT_STATUS}
 
 Examples:
   $ signet npm verify left-pad@1.3.0 --key maintainer.pub --bundle-dir releases/
-  $ signet npm verify --lockfile package-lock.json --policy signet-policy.json`,
+  $ signet npm verify --lockfile package-lock.json --policy signet-policy.json
+  $ signet npm verify --lockfile package-lock.json --allow-unsigned --min-release-age 3d --trust-on-first-use .signet/npm-identities.json`,
     run: lazy(() => require('./commands/npm'), 'npmVerify'),
   },
   {

@@ -76,7 +76,11 @@ const LEGACY_GITHUB_REF = `${ARC}.6`;
  * thousands of log entries parses each certificate once). Unknown or unreadable extensions are left out.
  */
 export function certificateExtensions(certificate: Uint8Array | X509Certificate): CertificateExtensions {
-  const cert = certificate instanceof X509Certificate ? certificate : X509Certificate.parse(Buffer.from(certificate));
+  return certificateExtensionsOf(certificate instanceof X509Certificate ? certificate : X509Certificate.parse(Buffer.from(certificate)));
+}
+
+/** certificateExtensions of a certificate already parsed. */
+export function certificateExtensionsOf(cert: X509Certificate): CertificateExtensions {
   const found: CertificateExtensions = {};
   for (const [oid, field] of Object.entries(CURRENT)) {
     const value = cert.extension(oid)?.valueObj.subs[0]?.value;

@@ -13,6 +13,21 @@ export function publicKeyPem(key: KeyObject): string {
  * and the Sigstore conformance suite write. People and --json see it as publicKeyFingerprint.
  */
 export function publicKeyHint(key: KeyObject | string): string {
+  if (typeof key !== 'string') {
+    // A KeyObject never changes: its hint is exported once (a tree's registry key signs every package).
+    let hint = hints.get(key);
+    if (hint === undefined) {
+      hint = spkiHint(key);
+      hints.set(key, hint);
+    }
+    return hint;
+  }
+  return spkiHint(key);
+}
+
+const hints = new WeakMap<KeyObject, string>();
+
+function spkiHint(key: KeyObject | string): string {
   // A "PUBLIC KEY" PEM's body is the SPKI DER itself; reading it spares OpenSSL's export.
   const der =
     typeof key === 'string' && /^-----BEGIN PUBLIC KEY-----[^-]+-----END PUBLIC KEY-----$/.test(key.trim())

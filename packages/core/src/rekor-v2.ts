@@ -34,7 +34,10 @@ export function rekorKeyDetails(algorithm: SignatureAlgorithm, key: KeyObject): 
   const info = algorithmInfo(algorithm);
   const details = key.asymmetricKeyDetails ?? {};
   const mismatch = () =>
-    new SignetError({ code: 'E_INTERNAL', message: `the signer says ${algorithm}, but its key is ${key.asymmetricKeyType} ${details.namedCurve ?? details.modulusLength ?? ''}` });
+    new SignetError({
+      code: 'E_INTERNAL',
+      message: `the signer says ${algorithm}, but its key is ${key.asymmetricKeyType} ${details.namedCurve ?? details.modulusLength ?? ''}`,
+    });
   switch (info.family) {
     case 'ed25519':
       throw new SignetError({
@@ -148,7 +151,12 @@ export class RekorV2Witness implements Witness {
     } catch (cause) {
       throw refuse('something other than a transparency-log entry', cause);
     }
-    if (entry.kindVersion?.kind !== ENTRY_KIND || entry.kindVersion.version !== ENTRY_VERSION || body.kind !== ENTRY_KIND || body.apiVersion !== ENTRY_VERSION) {
+    if (
+      entry.kindVersion?.kind !== ENTRY_KIND ||
+      entry.kindVersion.version !== ENTRY_VERSION ||
+      body.kind !== ENTRY_KIND ||
+      body.apiVersion !== ENTRY_VERSION
+    ) {
       throw refuse(`a ${entry.kindVersion?.kind ?? '?'} ${entry.kindVersion?.version ?? '?'} entry, not ${ENTRY_KIND} ${ENTRY_VERSION}`);
     }
     const logged = body.spec?.spec?.$case === 'hashedRekordV002' ? body.spec.spec.hashedRekordV002 : undefined;

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readRegularFile } from './digest';
 import { SignetError, type SignetErrorCode } from './errors';
-import { type RekorLog, SUPPORTED_REKOR_VERSIONS, type SigstoreServices } from './sigstore-services';
+import { type RekorLog, type SigstoreServices, SUPPORTED_REKOR_VERSIONS } from './sigstore-services';
 import { embeddedTufRoot, PUBLIC_GOOD_TUF_MIRROR, tufFailure } from './trusted-root';
 import { fetchTufTarget } from './tuf';
 
@@ -85,7 +85,9 @@ export function parseSigningConfigDocument(json: unknown, name = 'the signing co
     config = json.signingConfig;
   }
   if (config.mediaType !== SIGNING_CONFIG_MEDIA_TYPE) {
-    return fail(`is not a Sigstore signing config v0.2 (mediaType ${JSON.stringify(config.mediaType)}; expected ${SIGNING_CONFIG_MEDIA_TYPE})`);
+    return fail(
+      `is not a Sigstore signing config v0.2 (mediaType ${JSON.stringify(config.mediaType)}; expected ${SIGNING_CONFIG_MEDIA_TYPE})`,
+    );
   }
   const services = (field: string): ServiceEntry[] => {
     const list = config[field] ?? [];
@@ -141,7 +143,8 @@ function parseSelector(value: unknown, where: string, fail: (message: string) =>
       return { selector: value.selector };
     case 'EXACT': {
       const count = value.count;
-      if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) return fail(`has a ${where} EXACT without a count of at least 1`);
+      if (typeof count !== 'number' || !Number.isInteger(count) || count < 1)
+        return fail(`has a ${where} EXACT without a count of at least 1`);
       return { selector: 'EXACT', count };
     }
     default:
@@ -252,9 +255,15 @@ export interface LoadSigningConfigOptions {
  * The signing config: the file given, else the TUF repository's `signing_config.v0.2.json`
  * (public-good, or a private deployment's mirror and root), refreshed as TUF says.
  */
-export async function loadSigningConfig(options: LoadSigningConfigOptions = {}): Promise<{ config: SigningConfig; name: string; code: SignetErrorCode }> {
+export async function loadSigningConfig(
+  options: LoadSigningConfigOptions = {},
+): Promise<{ config: SigningConfig; name: string; code: SignetErrorCode }> {
   if (options.signingConfigPath) {
-    return { config: await readSigningConfigFile(options.signingConfigPath), name: `signing config ${options.signingConfigPath}`, code: 'E_INPUT' };
+    return {
+      config: await readSigningConfigFile(options.signingConfigPath),
+      name: `signing config ${options.signingConfigPath}`,
+      code: 'E_INPUT',
+    };
   }
   const env = options.env ?? process.env;
   const mirror = options.tufMirror ?? PUBLIC_GOOD_TUF_MIRROR;

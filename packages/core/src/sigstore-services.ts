@@ -76,7 +76,10 @@ export function witnessesFor(
   if (options.tlog) {
     const logs = rekorLogsOf(services);
     if (logs.length === 0) {
-      throw new SignetError({ code: 'E_USAGE', message: 'the signing config names no Rekor log to record the signature in; give --rekor-url' });
+      throw new SignetError({
+        code: 'E_USAGE',
+        message: 'the signing config names no Rekor log to record the signature in; give --rekor-url',
+      });
     }
     if (logs.some((log) => log.version === 2) && !options.tsa) {
       throw new SignetError({

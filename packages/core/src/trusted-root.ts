@@ -12,11 +12,6 @@ export type { TrustedRoot };
 const MEDIA_TYPE = /^application\/vnd\.dev\.sigstore\.trustedroot(\+json;version=0\.[12]|\.v0\.[12]\+json)$/;
 
 /** A trusted root with nothing in it: verification by public keys only, fully offline. */
-/** A trusted root as its JSON (protobuf-specs' encoding), to embed or write out. */
-export function serializeTrustedRoot(root: TrustedRoot): unknown {
-  return TrustedRoot.toJSON(root);
-}
-
 export function emptyTrustedRoot(): TrustedRoot {
   return {
     mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
@@ -25,6 +20,11 @@ export function emptyTrustedRoot(): TrustedRoot {
     ctlogs: [],
     timestampAuthorities: [],
   };
+}
+
+/** A trusted root in its trusted_root.json form (protobuf-specs' encoding): what parseTrustedRoot reads back, to embed in a build or hand to a worker thread. */
+export function serializeTrustedRoot(root: TrustedRoot): unknown {
+  return TrustedRoot.toJSON(root);
 }
 
 export async function readTrustedRoot(path: string): Promise<TrustedRoot> {

@@ -1,10 +1,10 @@
-import { type KeyObject, X509Certificate } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { Bundle } from '@sigstore/bundle';
-import { X509Certificate as SigstoreCertificate } from '@sigstore/core';
-import { HashAlgorithm as ProtoHashAlgorithm } from '@sigstore/protobuf-specs';
+import type { X509Certificate as SigstoreCertificate } from '@sigstore/core';
+import { HashAlgorithm as ProtoHashAlgorithm, TrustedRoot as TrustedRootCodec } from '@sigstore/protobuf-specs';
 import { Verifier as SigstoreVerifier, type TrustMaterial, toSignedEntity, toTrustMaterial, VerificationError } from '@sigstore/verify';
 import { HASH_LENGTHS, type HashAlgorithm } from './algorithms';
-import { type CertificateExtensions, certificateExtensions } from './certificate-identity';
+import { type CertificateExtensions, certificateExtensionsOf } from './certificate-identity';
 import { type Digests, digestBytes, digestFile, type ProgressListener, readSmallFile } from './digest';
 import { SignetError, type SignetErrorCode } from './errors';
 import {
@@ -20,6 +20,7 @@ import {
 } from './policy';
 import { assertAcceptableKey, fingerprintOfHint } from './public-key';
 import { DsseSignatureCheck, MessageSignatureCheck, type PreparedArtifact } from './signature-content';
+import { type CompiledTrust, compiledTrust, fastVerify, plainTrust } from './sigstore-fast';
 import { hexDigests, INTOTO_PAYLOAD_TYPE, parseStatement, predicateTypeName, type Statement, type Subject } from './statement';
 import { emptyTrustedRoot, type TrustedRoot } from './trusted-root';
 
@@ -129,7 +130,7 @@ class SignetVerifier implements Verifier {
   private readonly policy: Policy;
   private keys?: ResolvedKey[];
   private root?: Promise<TrustedRoot | undefined>;
-  private rootTrust?: TrustMaterial;
+  private rootTrust?: CompiledTrust;
 
   constructor(private readonly options: VerifierOptions) {
     this.policy = options.policy;
@@ -272,7 +273,7 @@ class SignetVerifier implements Verifier {
     let firstError: SignetError | undefined;
     for (const candidate of candidates) {
       try {
-        runSigstore(withKey(base, candidate), entity, content, {
+        runSigstore(bundle, plainTrust(withKey(base.material, candidate)), entity, content, {
           tlogThreshold: this.policy.tlogThreshold ?? 0,
           timestampThreshold: this.policy.timestampThreshold ?? 0,
           ctlogThreshold: 0,
@@ -310,13 +311,13 @@ class SignetVerifier implements Verifier {
   private async checkCertificateSignature(bundle: Bundle, entity: SignedEntity, content: SignatureCheck): Promise<Signed> {
     const rules = this.policy.identities ?? [];
     const trust = await this.trustFor(bundle);
-    if (trust.certificateAuthorities.length === 0) {
+    if (trust.material.certificateAuthorities.length === 0) {
       throw new SignetError({
         code: 'E_TRUST_ROOT',
         message: 'the bundle is signed by a certificate, but the trusted root has no certificate authority; pass --trusted-root',
       });
     }
-    const signer = runSigstore(trust, entity, content, {
+    const signer = runSigstore(bundle, trust, entity, content, {
       tlogThreshold: this.policy.tlogThreshold ?? 1,
       timestampThreshold: this.policy.timestampThreshold ?? 1,
       ctlogThreshold: this.policy.ctlogThreshold ?? 1,
@@ -326,12 +327,11 @@ class SignetVerifier implements Verifier {
     } catch (error) {
       throw new SignetError({ code: 'E_CERTIFICATE', message: (error as Error).message, cause: error });
     }
-    const leaf = certificateOf(bundle);
-    assertCodeSigningLeaf(leaf);
+    if (entity.key.$case === 'certificate') assertCodeSigningLeaf(entity.key.certificate);
     const identity = {
       subject: signer.identity?.subjectAlternativeName,
       issuer: signer.identity?.extensions?.issuer,
-      extensions: leaf ? certificateExtensions(leaf) : {},
+      extensions: entity.key.$case === 'certificate' ? certificateExtensionsOf(entity.key.certificate) : {},
     };
     if (!rules.some((rule) => identityMatches(rule, identity))) {
       const source = identity.extensions.sourceRepository
@@ -358,7 +358,7 @@ class SignetVerifier implements Verifier {
    * The trust material for this bundle. A bundle signed by a key with nothing witnessed needs
    * no trusted root (fully offline); anything else loads it, once per verifier.
    */
-  private async trustFor(bundle: Bundle): Promise<TrustMaterial> {
+  private async trustFor(bundle: Bundle): Promise<CompiledTrust> {
     const material = bundle.verificationMaterial;
     const witnessed = material.tlogEntries.length > 0 || (material.timestampVerificationData?.rfc3161Timestamps.length ?? 0) > 0;
     if (material.content.$case === 'publicKey' && !witnessed) return trustMaterial(emptyTrustedRoot());
@@ -477,14 +477,27 @@ function trustedTimes(entity: SignedEntity): TimestampInfo[] {
   });
 }
 
+/**
+ * @sigstore/verify's checks of the bundle: timestamps, the key or certificate chain (and SCTs),
+ * log entries, the signature. A certificate bundle goes the fast path first (sigstore-fast.ts),
+ * which only accepts; whatever it does not accept, @sigstore/verify decides, and its error is the one reported.
+ */
 function runSigstore(
-  trust: TrustMaterial,
+  bundle: Bundle,
+  trust: CompiledTrust,
   entity: SignedEntity,
   content: SignatureCheck,
   thresholds: { tlogThreshold: number; timestampThreshold: number; ctlogThreshold: number },
 ) {
+  if (entity.key.$case === 'certificate') {
+    const leaf = certificateOf(bundle);
+    const timestamps = bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps ?? [];
+    const lengths = { leaf: leaf?.length ?? -1, timestamps: timestamps.map((t) => t.signedTimestamp.length) };
+    const signer = fastVerify(trust, entity, thresholds, lengths);
+    if (signer) return signer;
+  }
   try {
-    return new SigstoreVerifier(trust, thresholds).verify(entity);
+    return new SigstoreVerifier(trust.material, thresholds).verify(entity);
   } catch (cause) {
     if (content instanceof MessageSignatureCheck && content.needsArtifactBytes) {
       throw new SignetError({
@@ -528,11 +541,17 @@ function translate(cause: unknown): SignetError {
   });
 }
 
-function trustMaterial(root: TrustedRoot): TrustMaterial {
+/** The trusted root's trust material, compiled once per root content (see sigstore-fast.ts). */
+function trustMaterial(root: TrustedRoot): CompiledTrust {
   try {
-    return toTrustMaterial(root, (hint: string) => {
-      throw new VerificationError({ code: 'PUBLIC_KEY_ERROR', message: `no trusted key for hint ${hint}` });
-    });
+    return compiledTrust(
+      root,
+      (trusted) =>
+        toTrustMaterial(trusted, (hint: string) => {
+          throw new VerificationError({ code: 'PUBLIC_KEY_ERROR', message: `no trusted key for hint ${hint}` });
+        }),
+      (trusted) => TrustedRootCodec.toJSON(trusted),
+    );
   } catch (cause) {
     throw new SignetError({
       code: 'E_TRUST_ROOT',
@@ -562,29 +581,27 @@ function hintNote(hint: string, keys: ResolvedKey[]): string {
 }
 
 const CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
+const EXTENDED_KEY_USAGE = '2.5.29.37';
 
 /**
- * The signing certificate is a code-signing leaf, as Fulcio issues and as sigstore-go and cosign
- * require (x509 Verify with ExtKeyUsageCodeSigning): not a CA, and with the code-signing
+ * The signing certificate is a code-signing leaf, as Fulcio issues them and as sigstore-go and
+ * cosign require (x509 Verify with ExtKeyUsageCodeSigning): not a CA, and with the code-signing
  * extended key usage. @sigstore/verify checks neither, so a CA certificate or a TLS certificate
  * from a trusted root's CA would otherwise pass for a signer.
  */
-function assertCodeSigningLeaf(raw: Uint8Array | undefined): void {
-  if (!raw) return;
-  let leaf: X509Certificate;
-  let parsed: SigstoreCertificate;
-  try {
-    leaf = new X509Certificate(raw);
-    parsed = SigstoreCertificate.parse(Buffer.from(raw));
-  } catch (cause) {
-    throw new SignetError({ code: 'E_CERTIFICATE', message: 'the signing certificate cannot be read', cause });
-  }
-  // Its basic constraints, not Node's `ca` (OpenSSL's "can it sign certificates", false without keyCertSign).
-  if (parsed.extBasicConstraints?.isCA) {
+function assertCodeSigningLeaf(leaf: SigstoreCertificate): void {
+  // Its basic constraints, not "can it sign certificates" (which also needs keyCertSign).
+  if (leaf.extBasicConstraints?.isCA) {
     throw new SignetError({ code: 'E_CERTIFICATE', message: "the signing certificate is a CA certificate, not a signer's" });
   }
-  // Node names the extended key usages keyUsage (undefined when the certificate has none).
-  if (!(leaf.keyUsage ?? []).includes(CODE_SIGNING)) {
+  let usages: string[] = [];
+  try {
+    // The extension value (an OCTET STRING) holds ExtKeyUsageSyntax, a SEQUENCE of OIDs; read with @sigstore/core's ASN.1 reader.
+    usages = leaf.extension(EXTENDED_KEY_USAGE)?.valueObj.subs[0]?.subs.map((oid) => oid.toOID()) ?? [];
+  } catch (cause) {
+    throw new SignetError({ code: 'E_CERTIFICATE', message: "the signing certificate's extended key usage cannot be read", cause });
+  }
+  if (!usages.includes(CODE_SIGNING)) {
     throw new SignetError({
       code: 'E_CERTIFICATE',
       message: 'the signing certificate is not for code signing (no code-signing extended key usage)',

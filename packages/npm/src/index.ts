@@ -2,6 +2,13 @@
 export { type LockedPackage, lockedPackages, type UnverifiablePackage, type VerifyLockfileOptions, verifyLockfile } from './lockfile';
 export { NpmFailure, type NpmResult, type NpmRunOptions, runNpm, scrubTokens } from './npm-cli';
 export {
+  IdentityLedger,
+  type PackageRule,
+  type ProvenanceIdentity,
+  type ProvenanceSource,
+  parseDuration,
+} from './package-policy';
+export {
   isPublished,
   type PublishOptions,
   packPackage,

@@ -1,7 +1,16 @@
+import os from 'node:os';
 import { readRegularFile, SignetError } from '@signet/core';
 import picomatch from 'picomatch';
 import { RegistryClient } from './registry';
-import { type NpmVerifyOptions, type PackageReport, verifyNpmPackage } from './verify';
+import { verifyOnThreads } from './tree-workers';
+import {
+  checkProvenanceIdentity,
+  failedReport,
+  type NpmVerifyOptions,
+  type PackageReport,
+  trustedRootOnce,
+  verifyNpmPackage,
+} from './verify';
 
 /** A package npm installs from the registry, as the lockfile pins it. */
 export interface LockedPackage {
@@ -99,8 +108,10 @@ function describeSource(resolved: string): string {
 }
 
 export interface VerifyLockfileOptions extends NpmVerifyOptions {
-  /** Packages verified at once (default 8). */
+  /** Packages in flight on each thread (default 8). */
   concurrency?: number;
+  /** Worker threads the packages are spread over (default: one per core; 1 verifies on this thread). */
+  threads?: number;
   /**
    * Names (globs, as `@my-org/*`) of installed packages that have no registry release to verify
    * and are accepted anyway: workspace links, bundled dependencies. Each is reported as allowed.
@@ -111,30 +122,47 @@ export interface VerifyLockfileOptions extends NpmVerifyOptions {
 }
 
 /**
- * Verifies every package a lockfile installs, `concurrency` at a time, each registry package
- * against the integrity the lockfile pins. One that cannot be checked at all (not on the
- * registry, the registry down) is reported as failed, and the rest go on; one that has no
- * registry release fails too, unless allowUnverified names it.
+ * Verifies every package a lockfile installs, each registry package against the integrity the
+ * lockfile pins, spread over worker threads (signature checks are CPU work: one thread per core),
+ * `concurrency` at a time on each. One that cannot be checked at all (not on the registry, the
+ * registry down) is reported as failed, and the rest go on; one that has no registry release
+ * fails too, unless allowUnverified names it. The trusted root is loaded once for the tree, and
+ * trust on first use is checked in the lockfile's order, so the verdicts are the same however
+ * the work was spread.
  */
 export async function verifyLockfile(lockfile: string, options: VerifyLockfileOptions): Promise<PackageReport[]> {
   const { registry: packages, unverifiable } = await lockedPackages(lockfile);
   const allowed = options.allowUnverified?.length ? picomatch(options.allowUnverified, { dot: true }) : () => false;
   const client = options.client ?? new RegistryClient(options);
+  const trustedRoot = trustedRootOnce(options);
   const total = packages.length + unverifiable.length;
   const reports: PackageReport[] = new Array(packages.length);
-  let next = 0;
   let done = 0;
-  const worker = async () => {
-    for (let i = next++; i < packages.length; i = next++) {
-      const pkg = packages[i] as LockedPackage;
-      reports[i] = await verifyNpmPackage(`${pkg.name}@${pkg.version}`, { ...options, client, expectedIntegrity: pkg.integrity }).catch(
-        (error: unknown) => unverified(pkg, error),
-      );
-      options.onPackage?.(reports[i] as PackageReport, ++done, total);
-    }
+  const onReport = (i: number, report: PackageReport) => {
+    reports[i] = report;
+    options.onPackage?.(report, ++done, total);
   };
-  const concurrency = Number.isInteger(options.concurrency) && (options.concurrency as number) >= 1 ? (options.concurrency as number) : 8;
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, packages.length)) }, worker));
+  const concurrency = wholeNumberOr(options.concurrency, 8);
+  const threads = Math.min(wholeNumberOr(options.threads, os.availableParallelism()), packages.length);
+  if (threads > 1) {
+    await verifyOnThreads({ packages, threads, concurrency, options, client, trustedRoot, onReport });
+  } else {
+    const shared = { ...options, client, trustedRoot, identityLedger: undefined };
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < packages.length; i = next++) {
+        const pkg = packages[i] as LockedPackage;
+        onReport(
+          i,
+          await verifyNpmPackage(`${pkg.name}@${pkg.version}`, { ...shared, expectedIntegrity: pkg.integrity }).catch((error: unknown) =>
+            failedReport(pkg, error),
+          ),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, packages.length)) }, worker));
+  }
+  if (options.identityLedger) for (const report of reports) checkProvenanceIdentity(report, options.identityLedger);
   for (const pkg of unverifiable) {
     const report = notVerifiable(pkg, allowed(pkg.name));
     reports.push(report);
@@ -143,21 +171,8 @@ export async function verifyLockfile(lockfile: string, options: VerifyLockfileOp
   return reports;
 }
 
-function unverified(pkg: LockedPackage, error: unknown): PackageReport {
-  const code = error instanceof SignetError ? error.code : 'E_INTERNAL';
-  const message = error instanceof Error ? error.message : String(error);
-  const failed = { status: 'failed' as const, code, message };
-  return {
-    name: pkg.name,
-    version: pkg.version,
-    integrity: pkg.integrity,
-    ok: false,
-    signature: failed,
-    registrySignature: failed,
-    provenance: failed,
-    publishAttestation: failed,
-    problems: [message],
-  };
+function wholeNumberOr(value: number | undefined, fallback: number): number {
+  return Number.isInteger(value) && (value as number) >= 1 ? (value as number) : fallback;
 }
 
 function notVerifiable(pkg: UnverifiablePackage, allowed: boolean): PackageReport {

@@ -77,6 +77,11 @@ export class RegistryClient {
     this.timeoutMs = options.timeoutMs ?? 60_000;
   }
 
+  /** What this client was made with: another thread's client is made the same. */
+  get settings(): RegistryOptions {
+    return { registry: this.registry, token: this.token, bundleHosts: [...this.bundleHosts], timeoutMs: this.timeoutMs };
+  }
+
   /** The package document; 404 is E_INPUT naming the package and the registry. */
   async packument(name: string): Promise<Packument> {
     const escaped = name.startsWith('@') ? `@${encodeURIComponent(name.slice(1))}` : encodeURIComponent(name);

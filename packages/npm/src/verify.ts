@@ -21,6 +21,19 @@ import npa from 'npm-package-arg';
 import picomatch from 'picomatch';
 import semver from 'semver';
 import ssri from 'ssri';
+import {
+  describeSource,
+  formatDuration,
+  type IdentityLedger,
+  identityRulesFor,
+  isExcepted,
+  type PackageRule,
+  type ProvenanceIdentity,
+  provenanceSources,
+  ruleFor,
+  sourceMatches,
+  workflowFile,
+} from './package-policy';
 import { type PackageVersion, type Packument, RegistryClient, type RegistryKey, type RegistryOptions, versionEntryOf } from './registry';
 import { npmPurl, tarballFileName } from './release';
 
@@ -36,8 +49,11 @@ export const DEFAULT_PROVENANCE_IDENTITIES: IdentityRule[] = [
 export interface NpmVerifyOptions extends RegistryOptions {
   /** Who may sign the maintainer's Signet bundle: keys or identities. */
   policy: Policy;
-  /** Trust material for keyless bundles, npm provenance and npm's publish attestations. */
-  trustedRoot?: TrustedRoot;
+  /**
+   * Trust material for keyless bundles, npm provenance and npm's publish attestations; or how to
+   * get it on first need, once for many packages (a tree's verification loads it once).
+   */
+  trustedRoot?: TrustedRoot | (() => Promise<TrustedRoot>);
   /** Without trustedRoot: how to load it, on first need (default: public-good through TUF). */
   trustedRootOptions?: LoadTrustedRootOptions;
   /** The Signet bundle for the package: a file. */
@@ -58,6 +74,19 @@ export interface NpmVerifyOptions extends RegistryOptions {
   expectedIntegrity?: string;
   /** Shared between packages (keys and trust material are fetched once). */
   client?: RegistryClient;
+  /**
+   * Rules by package name, the first whose pattern matches applying: where its provenance must
+   * come from, which of npm's signatures it must have, whose keys must sign it.
+   */
+  packages?: PackageRule[];
+  /** A version the registry says was published less than this many milliseconds ago fails (a cooldown). */
+  minReleaseAge?: number;
+  /** Exempt from minReleaseAge: package names (globs) or NAME@VERSION. */
+  minReleaseAgeExceptions?: string[];
+  /** Trust on first use: each package's provenance identity must be the one first recorded. */
+  identityLedger?: IdentityLedger;
+  /** What "now" is for the release age (default: the clock). */
+  now?: Date;
 }
 
 export type Check<T> =
@@ -76,13 +105,28 @@ export interface PackageReport {
   /** The registry's ECDSA signature over `NAME@VERSION:INTEGRITY` (`dist.signatures`). */
   registrySignature: Check<{ keyid: string }>;
   /** npm provenance (SLSA): where and how the release was built. */
-  provenance: Check<{ repository?: string; workflow?: string; identity: string; issuer: string }>;
+  provenance: Check<{
+    repository?: string;
+    workflow?: string;
+    identity: string;
+    issuer: string;
+    /** The ref the workflow ran at (Fulcio 1.14). */
+    ref?: string;
+    /** The workflow file run, without its ref: what trust on first use records. */
+    workflowFile?: string;
+  }>;
   /** npm's publish attestation, signed with the registry's key. */
   publishAttestation: Check<{ keyid: string }>;
   /** One line for each failed or missing required check. */
   problems: string[];
   /** Set when the package has no registry release to verify and was accepted by name (--allow-unverified). */
   allowed?: string;
+  /** When the registry says this version was published (its package document's `time`). */
+  published?: string;
+  /** With a minimum release age: whether the version is old enough (or named as an exception). */
+  releaseAge?: { status: 'ok' | 'too-new' | 'excepted' | 'unknown'; minimum: string };
+  /** The package rule that applied (its name patterns). */
+  rule?: string[];
 }
 
 /**
@@ -101,6 +145,11 @@ export async function verifyNpmPackage(spec: string, options: NpmVerifyOptions):
   const integrity = manifest.dist.integrity;
   const problems: string[] = [];
 
+  // The attestations are fetched while the tarball is (each needs only the package document);
+  // awaited below, after the tarball, so a failing tarball is still the error reported.
+  const attestationsUrl = manifest.dist.attestations?.url;
+  const attestations = attestationsUrl ? client.json<unknown>(attestationsUrl) : Promise.resolve(undefined);
+  attestations.catch(() => {});
   const tarball = await client.tarball(manifest.dist.tarball);
   if (!integrity) problems.push(`${name}@${version} has no dist.integrity on the registry`);
   else if (!ssri.checkData(tarball, integrity)) problems.push(`the tarball of ${name}@${version} does not match its dist.integrity`);
@@ -108,20 +157,23 @@ export async function verifyNpmPackage(spec: string, options: NpmVerifyOptions):
     problems.push(`the registry's integrity of ${name}@${version} is not the lockfile's (${options.expectedIntegrity})`);
   }
 
+  const rule = ruleFor(options.packages, name);
+  const sources = provenanceSources(rule);
+  const published = packument.time?.[version];
+  const releaseAge = options.minReleaseAge === undefined ? undefined : checkReleaseAge(name, version, published, options, problems);
+
   // Every bundle must name this release (its purl) with these tarball bytes.
   const release = { bytes: tarball, name: purl };
-  let trustedRoot: Promise<TrustedRoot> | undefined;
-  const root = () => {
-    trustedRoot ??= options.trustedRoot ? Promise.resolve(options.trustedRoot) : loadTrustedRoot(options.trustedRootOptions);
-    return trustedRoot;
-  };
+  const root = typeof options.trustedRoot === 'function' ? options.trustedRoot : trustedRootOnce(options);
   const verifier = (policy: Policy) => createVerifier({ policy, trustedRoot: root });
 
   const signature = await checked(async () => {
     const found = await findSignetBundle(manifest, name, version, options, client);
     if (!found) return missing(`no Signet signature: ${signetBundleHint(manifest, name, version, options)}`);
     const bundle = parseBundle(found.json, found.source);
-    const verified = await verifier({ ...options.policy, predicateTypes: [NPM_RELEASE_PREDICATE_TYPE] }).verify(bundle, release);
+    // A rule naming keys: those keys and no other signer.
+    const policy: Policy = rule?.keys ? { keys: rule.keys } : options.policy;
+    const verified = await verifier({ ...policy, predicateTypes: [NPM_RELEASE_PREDICATE_TYPE] }).verify(bundle, release);
     return { status: 'verified' as const, signer: verified.signer, source: found.source };
   });
 
@@ -149,25 +201,43 @@ export async function verifyNpmPackage(spec: string, options: NpmVerifyOptions):
     return missing(`the registry publishes none of the keys its signatures name (${signatures.map((s) => s.keyid).join(', ')})`);
   });
 
-  const attestationsUrl = manifest.dist.attestations?.url;
-  const document = attestationsUrl ? await client.json<unknown>(attestationsUrl) : undefined;
+  const document = await attestations;
 
   const provenance = await checked(async () => {
-    const identities = options.provenanceIdentities ?? DEFAULT_PROVENANCE_IDENTITIES;
-    const verified = await firstVerified(document, SLSA_PROVENANCE_TYPES, (bundle) =>
-      verifier({ identities, predicateTypes: SLSA_PROVENANCE_TYPES }).verify(bundle, release),
-    );
+    const identities = sources.length > 0 ? identityRulesFor(sources) : (options.provenanceIdentities ?? DEFAULT_PROVENANCE_IDENTITIES);
+    const verified = await firstVerified(document, SLSA_PROVENANCE_TYPES, async (bundle) => {
+      const result = await verifier({ identities, predicateTypes: SLSA_PROVENANCE_TYPES }).verify(bundle, release);
+      if (result.signer.kind !== 'certificate') {
+        throw new SignetError({ code: 'E_POLICY', message: 'npm provenance signed by a key, not a CI identity' });
+      }
+      const { sourceRepository, sourceRepositoryRef, buildConfigURI } = result.signer.extensions;
+      const facts = {
+        issuer: result.signer.issuer,
+        subject: result.signer.subject,
+        repository: sourceRepository,
+        ref: sourceRepositoryRef,
+        buildConfig: buildConfigURI,
+      };
+      if (sources.length > 0 && !sources.some((source) => sourceMatches(source, facts))) {
+        throw new SignetError({
+          code: 'E_POLICY',
+          message: `${name}@${version}'s provenance was built by ${sourceRepository ?? '(no repository)'} running ${workflowFile(facts)} at ${sourceRepositoryRef ?? '(no ref)'} (issuer ${result.signer.issuer}), not by ${sources.map(describeSource).join(' or ')} as the policy requires`,
+        });
+      }
+      return result;
+    });
     if (!verified) return missing('no npm provenance');
-    if (verified.signer.kind !== 'certificate') {
-      throw new SignetError({ code: 'E_POLICY', message: 'npm provenance signed by a key, not a CI identity' });
-    }
-    const { sourceRepository, buildSignerURI } = verified.signer.extensions;
+    if (verified.signer.kind !== 'certificate')
+      throw new SignetError({ code: 'E_INTERNAL', message: 'provenance signer is not a certificate' });
+    const { sourceRepository, sourceRepositoryRef, buildSignerURI, buildConfigURI } = verified.signer.extensions;
     return {
       status: 'verified' as const,
       repository: sourceRepository,
       workflow: buildSignerURI ?? verified.signer.subject,
       identity: verified.signer.subject,
       issuer: verified.signer.issuer,
+      ...(sourceRepositoryRef ? { ref: sourceRepositoryRef } : {}),
+      workflowFile: workflowFile({ subject: verified.signer.subject, buildConfig: buildConfigURI }),
     };
   });
 
@@ -191,25 +261,136 @@ export async function verifyNpmPackage(spec: string, options: NpmVerifyOptions):
     return { status: 'verified' as const, keyid: verified.signer.kind === 'key' ? verified.signer.name : '' };
   });
 
-  const requireSignature = Array.isArray(options.requireSignature)
-    ? picomatch(options.requireSignature, { dot: true })(name)
-    : (options.requireSignature ?? true);
+  const requireSignature =
+    rule?.keys !== undefined ||
+    (Array.isArray(options.requireSignature)
+      ? picomatch(options.requireSignature, { dot: true })(name)
+      : (options.requireSignature ?? true));
   for (const [label, check, required] of [
     ['Signet signature', signature, requireSignature],
-    ['registry signature', registrySignature, false],
-    ['npm provenance', provenance, options.requireProvenance ?? false],
-    ['npm publish attestation', publishAttestation, false],
+    ['registry signature', registrySignature, rule?.registrySignature ?? false],
+    ['npm provenance', provenance, rule?.provenance ? true : (options.requireProvenance ?? false)],
+    ['npm publish attestation', publishAttestation, rule?.publishAttestation ?? false],
   ] as const) {
     if (check.status === 'failed') problems.push(`${label}: ${check.message}`);
-    else if (check.status === 'missing' && required) problems.push(check.reason);
+    else if (check.status === 'missing' && required)
+      problems.push(
+        `${check.reason}${rule && label !== 'Signet signature' ? ` (the policy requires it of ${[rule.name].flat().join(', ')})` : ''}`,
+      );
   }
-  return { name, version, integrity, ok: problems.length === 0, signature, registrySignature, provenance, publishAttestation, problems };
+  const report: PackageReport = {
+    name,
+    version,
+    integrity,
+    ok: problems.length === 0,
+    signature,
+    registrySignature,
+    provenance,
+    publishAttestation,
+    problems,
+    ...(published ? { published } : {}),
+    ...(releaseAge ? { releaseAge } : {}),
+    ...(rule ? { rule: [rule.name].flat() } : {}),
+  };
+  if (options.identityLedger) checkProvenanceIdentity(report, options.identityLedger);
+  return report;
 }
+
+/** The report of a package that could not be checked at all (not on the registry, the registry down). */
+export function failedReport(pkg: { name: string; version: string; integrity?: string }, error: unknown): PackageReport {
+  const code = error instanceof SignetError ? error.code : 'E_INTERNAL';
+  const message = error instanceof Error ? error.message : String(error);
+  const failed = { status: 'failed' as const, code, message };
+  return {
+    name: pkg.name,
+    version: pkg.version,
+    integrity: pkg.integrity,
+    ok: false,
+    signature: failed,
+    registrySignature: failed,
+    provenance: failed,
+    publishAttestation: failed,
+    problems: [message],
+  };
+}
+
+/**
+ * The trusted root as the options give it, loaded (from a file, or through TUF) at most once
+ * by the function returned.
+ */
+export function trustedRootOnce(options: Pick<NpmVerifyOptions, 'trustedRoot' | 'trustedRootOptions'>): () => Promise<TrustedRoot> {
+  const given = options.trustedRoot;
+  if (typeof given === 'function') return given;
+  let loaded: Promise<TrustedRoot> | undefined;
+  return () => {
+    loaded ??= given ? Promise.resolve(given) : loadTrustedRoot(options.trustedRootOptions);
+    return loaded;
+  };
+}
+
+/**
+ * Trust on first use: the identity of the report's verified provenance (or none, when it has
+ * none; a failed one has failed already) against the ledger, a change failing the report.
+ */
+export function checkProvenanceIdentity(report: PackageReport, ledger: IdentityLedger): void {
+  const { provenance } = report;
+  if (provenance.status === 'failed') return;
+  const identity: ProvenanceIdentity | undefined =
+    provenance.status === 'verified'
+      ? {
+          issuer: provenance.issuer,
+          ...(provenance.repository ? { repository: provenance.repository } : {}),
+          ...(provenance.workflowFile ? { workflow: provenance.workflowFile } : {}),
+        }
+      : undefined;
+  const problem = ledger.check(report.name, report.version, identity);
+  if (problem) {
+    report.problems.push(`trust on first use: ${problem}`);
+    report.ok = false;
+  }
+}
+
+/**
+ * The cooldown: a version published (by the registry's `time`) less than minReleaseAge ago fails,
+ * unless named as an exception; so does one whose publication time the registry does not give.
+ */
+function checkReleaseAge(
+  name: string,
+  version: string,
+  published: string | undefined,
+  options: NpmVerifyOptions,
+  problems: string[],
+): NonNullable<PackageReport['releaseAge']> {
+  const minimum = options.minReleaseAge as number;
+  const label = formatDuration(minimum);
+  if (isExcepted(options.minReleaseAgeExceptions, name, version)) return { status: 'excepted', minimum: label };
+  const time = published === undefined ? Number.NaN : Date.parse(published);
+  if (Number.isNaN(time)) {
+    problems.push(`the registry gives no publication time for ${name}@${version}, so its release age cannot be checked (minimum ${label})`);
+    return { status: 'unknown', minimum: label };
+  }
+  const age = (options.now ?? new Date()).getTime() - time;
+  if (age < minimum) {
+    problems.push(
+      `${name}@${version} was published ${formatDuration(age)} ago (${published}), less than the minimum release age of ${label}; name it with --min-release-age-exclude to install it now`,
+    );
+    return { status: 'too-new', minimum: label };
+  }
+  return { status: 'ok', minimum: label };
+}
+
+/** Registry keys parsed, by their base64 SPKI: every package of a tree is signed with the same few. */
+const registryPublicKeys = new Map<string, crypto.KeyObject>();
 
 /** A registry key's public key (base64 SPKI DER), or E_PROVIDER naming it when it is not one. */
 function registryPublicKey(key: RegistryKey): crypto.KeyObject {
   try {
-    return crypto.createPublicKey({ key: Buffer.from(key.key, 'base64'), format: 'der', type: 'spki' });
+    let parsed = registryPublicKeys.get(key.key);
+    if (!parsed) {
+      parsed = crypto.createPublicKey({ key: Buffer.from(key.key, 'base64'), format: 'der', type: 'spki' });
+      registryPublicKeys.set(key.key, parsed);
+    }
+    return parsed;
   } catch (cause) {
     throw new SignetError({ code: 'E_PROVIDER', message: `the registry's key ${key.keyid} is not a readable public key`, cause });
   }

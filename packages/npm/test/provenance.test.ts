@@ -129,6 +129,9 @@ describeVectors('verifyNpmPackage with real npm provenance from a local registry
         workflow: `https://github.com/${release.repository}/.github/workflows/${release.workflow}`,
         identity: identity(release),
         issuer: ISSUER,
+        // The ref it ran at, and the workflow file without it (what trust on first use records).
+        ref: release.workflow.split('@')[1],
+        workflowFile: `https://github.com/${release.repository}/.github/workflows/${release.workflow.split('@')[0]}`,
       });
       if (publishBundle(release)) expect(report.publishAttestation).toEqual({ status: 'verified', keyid: NPM_KEYID });
       else expect(report.publishAttestation).toMatchObject({ status: 'missing' });

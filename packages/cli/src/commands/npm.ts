@@ -108,9 +108,13 @@ interface VerifyFlags extends TrustFlags {
   requireProvenance?: boolean;
   allowUnsigned?: boolean;
   concurrency?: string;
+  threads?: string;
   allowUnverified: string[];
   bundleHost: string[];
   requireSignature: string[];
+  minReleaseAge?: string;
+  minReleaseAgeExclude: string[];
+  trustOnFirstUse?: string;
 }
 
 /** A policy file: who may sign, and what each package needs. */
@@ -121,6 +125,14 @@ interface PolicyFile {
   requireSignature?: boolean | string[];
   requireProvenance?: boolean;
   provenanceIdentities?: IdentityRule[];
+  /** Rules by package name, the first that matches applying (see @signet/npm's PackageRule; keys are paths). */
+  packages?: (Omit<SignetNpm.PackageRule, 'keys'> & { keys?: string[] })[];
+  /** A cooldown: `3d`. */
+  minReleaseAge?: string;
+  /** Exempt from the cooldown: names (globs) or NAME@VERSION. */
+  minReleaseAgeExclude?: string[];
+  /** The trust-on-first-use file, relative to the policy file. */
+  trustOnFirstUse?: string;
 }
 
 /** `signet npm verify SPEC… | --lockfile FILE`: each package as its maintainer released it, or exit 1 naming what is wrong. */
@@ -158,6 +170,17 @@ export async function npmVerify(specs: string[], flags: VerifyFlags): Promise<nu
     });
   }
   const requireSignature = flags.allowUnsigned ? false : flags.requireSignature.length > 0 ? flags.requireSignature : (fromFile ?? true);
+  const packages = await packageRules(flags.policy, file.packages);
+  const minReleaseAge = flags.minReleaseAge ?? file.minReleaseAge;
+  if (file.minReleaseAgeExclude !== undefined && !isStrings(file.minReleaseAgeExclude)) {
+    throw new SignetError({
+      code: 'E_INPUT',
+      message: `${flags.policy}: minReleaseAgeExclude must be a list of names (globs) or NAME@VERSION`,
+    });
+  }
+  const ledgerFile =
+    flags.trustOnFirstUse ?? (file.trustOnFirstUse ? resolvePath(flags.policy as string, file.trustOnFirstUse) : undefined);
+  const identityLedger = ledgerFile ? await npm.IdentityLedger.open(ledgerFile) : undefined;
   if (requireSignature !== false && !policy.keys?.length && !policy.identities?.length) {
     throw new SignetError({
       code: 'E_USAGE',
@@ -176,6 +199,10 @@ export async function npmVerify(specs: string[], flags: VerifyFlags): Promise<nu
     requireSignature,
     requireProvenance: flags.requireProvenance ?? file.requireProvenance,
     provenanceIdentities: file.provenanceIdentities,
+    packages,
+    ...(minReleaseAge !== undefined ? { minReleaseAge: npm.parseDuration(String(minReleaseAge)) } : {}),
+    minReleaseAgeExceptions: [...(file.minReleaseAgeExclude ?? []), ...flags.minReleaseAgeExclude],
+    identityLedger,
     trustedRootOptions: {
       trustedRootPath: flags.trustedRoot,
       tufMirror: flags.tufMirror,
@@ -184,12 +211,14 @@ export async function npmVerify(specs: string[], flags: VerifyFlags): Promise<nu
     },
   };
   let reports: SignetNpm.PackageReport[];
+  const started = process.hrtime.bigint();
   if (flags.lockfile) {
     const progress = lockfileProgress();
     try {
       reports = await npm.verifyLockfile(flags.lockfile, {
         ...options,
         concurrency: wholeNumber(flags.concurrency ?? '8', '--concurrency'),
+        ...(flags.threads !== undefined ? { threads: wholeNumber(flags.threads, '--threads') } : {}),
         allowUnverified: flags.allowUnverified,
         onPackage: progress.update,
       });
@@ -199,8 +228,17 @@ export async function npmVerify(specs: string[], flags: VerifyFlags): Promise<nu
   } else {
     reports = await Promise.all(specs.map((spec) => npm.verifyNpmPackage(spec, options)));
   }
-  for (const report of reports) reportPackage(out, report);
+  // A tree is summed up (as npm audit signatures does) and only what fails or is skipped is listed.
+  const listed = flags.lockfile ? reports.filter((r) => !r.ok || r.allowed) : reports;
+  if (flags.lockfile) summarize(out, reports, Number(process.hrtime.bigint() - started) / 1e9);
+  for (const report of listed) reportPackage(out, report);
   const failed = reports.filter((r) => !r.ok);
+  await identityLedger?.save();
+  if (identityLedger && identityLedger.newlyRecorded > 0) {
+    out.info(
+      `recorded the provenance identity of ${count(identityLedger.newlyRecorded, 'package')} in ${identityLedger.file} for the first time: commit it`,
+    );
+  }
   if (out.json) out.data({ ok: failed.length === 0, packages: reports });
   if (failed.length === 0) {
     const allowed = reports.filter((r) => r.allowed);
@@ -217,6 +255,76 @@ export async function npmVerify(specs: string[], flags: VerifyFlags): Promise<nu
       message: `${failed.length} of ${reports.length} packages failed verification; ${first.name}@${first.version}: ${first.problems[0]}`,
     }),
     false,
+  );
+}
+
+/** The verdicts by check, as `npm audit signatures` sums them up. */
+function summarize(out: Output, reports: SignetNpm.PackageReport[], seconds: number): void {
+  if (out.json) return;
+  const releases = reports.filter((r) => !r.allowed);
+  const verified = (pick: (r: SignetNpm.PackageReport) => { status: string }) =>
+    releases.filter((r) => pick(r).status === 'verified').length;
+  const invalid = (pick: (r: SignetNpm.PackageReport) => { status: string }) => releases.filter((r) => pick(r).status === 'failed').length;
+  const have = (n: number) => `${n} ${n === 1 ? 'package has' : 'packages have'}`;
+  const lines = [`audited ${count(reports.length, 'package')} in ${seconds.toFixed(1)}s`, ''];
+  const rows: [string, (r: SignetNpm.PackageReport) => { status: string }][] = [
+    ['verified registry signatures', (r) => r.registrySignature],
+    ['verified provenance', (r) => r.provenance],
+    ["verified publish attestations (npm's key)", (r) => r.publishAttestation],
+    ['a verified Signet signature', (r) => r.signature],
+  ];
+  for (const [what, pick] of rows) {
+    const ok = verified(pick);
+    const bad = invalid(pick);
+    if (ok > 0) lines.push(`${have(ok)} ${what}`);
+    if (bad > 0) lines.push(`${have(bad)} ${what.replace(/^(a )?verified /, 'invalid ')}`);
+  }
+  const young = reports.filter((r) => r.releaseAge?.status === 'too-new' || r.releaseAge?.status === 'unknown').length;
+  const cooled = reports.filter((r) => r.releaseAge?.status === 'ok').length;
+  if (cooled + young > 0) lines.push(`${have(cooled)} been public longer than the minimum release age${young ? `; ${young} not` : ''}`);
+  const failed = reports.filter((r) => !r.ok).length;
+  const allowed = reports.filter((r) => r.allowed).length;
+  lines.push('');
+  lines.push(
+    `${count(reports.length - failed - allowed, 'package')} verified, ${failed} failed${allowed ? `, ${allowed} not verified and allowed` : ''}`,
+  );
+  for (const line of lines) out.info(line);
+}
+
+function isStrings(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/** A policy file's package rules, checked for shape, their key paths read relative to the file. */
+async function packageRules(policyFile: string | undefined, rules: PolicyFile['packages']): Promise<SignetNpm.PackageRule[] | undefined> {
+  if (rules === undefined) return undefined;
+  const bad = (why: string) => new SignetError({ code: 'E_INPUT', message: `${policyFile}: packages ${why}` });
+  if (!Array.isArray(rules)) throw bad('must be a list of rules ({ "name": "@acme/*", … })');
+  return Promise.all(
+    rules.map(async (rule, i) => {
+      if (typeof rule !== 'object' || rule === null) throw bad(`[${i}] is not a rule`);
+      if (!(typeof rule.name === 'string' || isStrings(rule.name)) || rule.name.length === 0)
+        throw bad(`[${i}] needs a name (a glob, or a list)`);
+      for (const field of ['registrySignature', 'publishAttestation'] as const) {
+        if (rule[field] !== undefined && typeof rule[field] !== 'boolean') throw bad(`[${i}].${field} must be true or false`);
+      }
+      const provenance = rule.provenance;
+      if (provenance !== undefined && typeof provenance !== 'boolean') {
+        for (const source of [provenance].flat()) {
+          if (typeof source !== 'object' || source === null || typeof source.repository !== 'string') {
+            throw bad(`[${i}].provenance must be true, or name a "repository" (with "workflow", "ref", "issuer" if you will)`);
+          }
+          for (const field of ['workflow', 'ref', 'issuer'] as const) {
+            if (source[field] !== undefined && typeof source[field] !== 'string') throw bad(`[${i}].provenance.${field} must be a string`);
+          }
+        }
+      }
+      if (rule.keys !== undefined && !isStrings(rule.keys)) throw bad(`[${i}].keys must be a list of key files`);
+      const keys = rule.keys
+        ? await Promise.all(rule.keys.map((ref) => trustedKeyFromRef(resolvePath(policyFile as string, ref))))
+        : undefined;
+      return { ...rule, ...(keys ? { keys } : {}) } as SignetNpm.PackageRule;
+    }),
   );
 }
 

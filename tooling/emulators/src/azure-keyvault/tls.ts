@@ -13,11 +13,11 @@ export interface TestTls {
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
 /**
- * A fresh CA and a server certificate for 127.0.0.1 and localhost, made in memory for one
- * emulator run. Real Azure Key Vault is HTTPS only, so the emulator is too: the SDK and
- * MSAL then take exactly the code paths they take in production.
+ * A fresh CA and a server certificate for 127.0.0.1 and localhost (or the host names given),
+ * made in memory for one emulator run. Real Azure Key Vault is HTTPS only, so the emulator is
+ * too: the SDK and MSAL then take exactly the code paths they take in production.
  */
-export async function createTestTls(): Promise<TestTls> {
+export async function createTestTls(dnsNames: string[] = ['localhost']): Promise<TestTls> {
   const now = Date.now();
   const notBefore = new Date(now - 60_000);
   const notAfter = new Date(now + 24 * 3600_000);
@@ -38,7 +38,7 @@ export async function createTestTls(): Promise<TestTls> {
   const serverKeys = await crypto.webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const server = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
-    subject: 'CN=127.0.0.1',
+    subject: `CN=${dnsNames[0] ?? '127.0.0.1'}`,
     issuer: ca.subject,
     notBefore,
     notAfter,
@@ -51,7 +51,7 @@ export async function createTestTls(): Promise<TestTls> {
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       new x509.SubjectAlternativeNameExtension([
         { type: 'ip', value: '127.0.0.1' },
-        { type: 'dns', value: 'localhost' },
+        ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
       ]),
       await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
     ],

@@ -3,10 +3,14 @@
 // In-process on purpose: the jest network guard then sees every connection Verdaccio makes,
 // so a stray uplink fails the test.
 import fs from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { RegistrySigning, type RegistrySigningOptions } from './signing';
+
+export { NPM_PUBLISH_V01, type RegistryKeyPair, RegistrySigning, type RegistrySigningOptions, SLSA_PROVENANCE_V1 } from './signing';
+export { SIGSTORE_TUF_HOST, type SigstoreCdn, startSigstoreCdn } from './sigstore-cdn';
 
 export interface LocalRegistry {
   /** http://127.0.0.1:PORT/ (with the trailing slash npm expects). */
@@ -28,13 +32,23 @@ export interface LocalRegistry {
   npmEnv(dir: string): Record<string, string>;
   /** The HTTP server, for callers that watch its requests. */
   server: Server;
+  /**
+   * With `signing`: the keys, signatures and attestations it serves as registry.npmjs.org does
+   * (/-/npm/v1/keys, dist.signatures, /-/npm/v1/attestations/NAME@VERSION).
+   */
+  signing?: RegistrySigning;
   /** Closes the server and removes storage, htpasswd and home. */
   stop(): Promise<void>;
 }
 
 const USER = { name: 'signet-test', password: 'signet-test-password' };
 
-export async function startNpmRegistry(): Promise<LocalRegistry> {
+export interface NpmRegistryOptions {
+  /** Serve registry keys, signatures and attestations as registry.npmjs.org does (see RegistrySigning). */
+  signing?: RegistrySigningOptions;
+}
+
+export async function startNpmRegistry(options: NpmRegistryOptions = {}): Promise<LocalRegistry> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-verdaccio-'));
   const storage = path.join(root, 'storage');
   const home = path.join(root, 'npm-home');
@@ -69,6 +83,13 @@ export async function startNpmRegistry(): Promise<LocalRegistry> {
   }
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}/`;
+  const signing = options.signing ? new RegistrySigning(storage, () => url, options.signing) : undefined;
+  if (signing) {
+    // Verdaccio's own handler, behind the signing side.
+    const verdaccio = server.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
+    server.removeAllListeners('request');
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => signing.handle(req, res, verdaccio));
+  }
 
   const stop = async () => {
     // npm keeps connections alive; without this close() waits for them to time out.
@@ -119,6 +140,7 @@ export async function startNpmRegistry(): Promise<LocalRegistry> {
       };
     },
     server,
+    signing,
     stop,
   };
 }
