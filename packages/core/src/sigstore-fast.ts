@@ -414,36 +414,36 @@ function signerOf(cert: X509Certificate): Signer {
   return { key: publicKeyOf(cert), identity: { extensions: { issuer }, subjectAlternativeName: cert.subjectAltName, oids } } as Signer;
 }
 
-const EC_PUBLIC_KEY = '1.2.840.10045.2.1';
-const CURVES: Record<string, { crv: string; size: number }> = {
-  '1.2.840.10045.3.1.7': { crv: 'P-256', size: 32 },
-  '1.3.132.0.34': { crv: 'P-384', size: 48 },
-  '1.3.132.0.35': { crv: 'P-521', size: 66 },
-};
+/**
+ * The DER of an EC public key on each named curve, up to its uncompressed point: the whole
+ * SubjectPublicKeyInfo is this prefix and 04 ‖ X ‖ Y, byte for byte, or it is not imported here.
+ */
+const EC_SPKI_PREFIXES: { prefix: Buffer; crv: string; size: number }[] = [
+  { prefix: Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'), crv: 'P-256', size: 32 },
+  { prefix: Buffer.from('3076301006072a8648ce3d020106052b81040022036200', 'hex'), crv: 'P-384', size: 48 },
+  { prefix: Buffer.from('30819b301006072a8648ce3d020106052b8104002303818600', 'hex'), crv: 'P-521', size: 66 },
+];
 
 /**
- * The certificate's key, as createPublicKey(SPKI DER) makes it. An EC key on a named curve with
- * an uncompressed point is imported from its coordinates (the same key, checked on the curve
- * by OpenSSL either way); anything else from the DER.
+ * The certificate's key, as createPublicKey(SPKI DER) makes it. An EC key whose whole
+ * SubjectPublicKeyInfo is exactly the canonical encoding for its curve and an uncompressed
+ * point is imported from its coordinates (the same key, checked on the curve by OpenSSL either
+ * way); anything else from the DER, so that what OpenSSL refuses there (a SET for a SEQUENCE, an
+ * OID padded with 0x80) is refused here too.
  */
 function publicKeyOf(cert: X509Certificate): KeyObject {
-  const spki = cert.tbsCertificate.subs[6] ?? notFast();
-  const [algorithm, bits] = spki.subs;
-  const [oid, parameters] = algorithm?.subs ?? [];
-  if (spki.subs.length === 2 && algorithm?.subs.length === 2 && oid?.tag.isOID() && parameters?.tag.isOID() && bits?.tag.isBitString()) {
-    const curve = oid.toOID() === EC_PUBLIC_KEY ? CURVES[parameters.toOID()] : undefined;
-    const point = bits.value;
-    if (curve && point.length === 2 + 2 * curve.size && point[0] === 0 && point[1] === 0x04) {
-      const x = point.subarray(2, 2 + curve.size);
-      const y = point.subarray(2 + curve.size);
-      // Only coordinates plainly below the field prime (P-256's and P-384's start 0xff…, P-521's is 2^521 - 1):
-      // a JWK import might reduce a larger one where the DER import refuses it.
-      if (!belowPrime(x, curve.size) || !belowPrime(y, curve.size))
-        return createPublicKey({ key: bytesOf(spki), format: 'der', type: 'spki' });
-      return createPublicKey({ key: { kty: 'EC', crv: curve.crv, x: x.toString('base64url'), y: y.toString('base64url') }, format: 'jwk' });
-    }
+  const spki = bytesOf(cert.tbsCertificate.subs[6] ?? notFast());
+  for (const { prefix, crv, size } of EC_SPKI_PREFIXES) {
+    if (spki.length !== prefix.length + 1 + 2 * size || !spki.subarray(0, prefix.length).equals(prefix) || spki[prefix.length] !== 0x04)
+      continue;
+    const x = spki.subarray(prefix.length + 1, prefix.length + 1 + size);
+    const y = spki.subarray(prefix.length + 1 + size);
+    // Only coordinates plainly below the field prime (P-256's and P-384's start 0xff…, P-521's is 2^521 - 1):
+    // a JWK import might reduce a larger one where the DER import refuses it.
+    if (!belowPrime(x, size) || !belowPrime(y, size)) break;
+    return createPublicKey({ key: { kty: 'EC', crv, x: x.toString('base64url'), y: y.toString('base64url') }, format: 'jwk' });
   }
-  return createPublicKey({ key: bytesOf(spki), format: 'der', type: 'spki' });
+  return createPublicKey({ key: spki, format: 'der', type: 'spki' });
 }
 
 function belowPrime(coordinate: Buffer, size: number): boolean {
