@@ -122,11 +122,15 @@ export function compileWatch(spec: WatchSpec): Watch {
   }
   const fingerprints = new Set(spec.fingerprints.map((f) => f.toLowerCase().replace(/^sha256:/, '')));
   const alwaysParse = matchers.some((m) => m.needles.length === 0);
+  // DER that matched nothing, by object: the entry reader hands out the same verifier for a
+  // signer's repeated entries (entries.ts), and a buffer's bytes never change once read.
+  const unmatched = new WeakSet<Buffer>();
 
   return {
     match(verifiers) {
       let result: { matched: Matched[]; signer: EntrySigner } | undefined;
       for (const verifier of verifiers) {
+        if (unmatched.has(verifier.der)) continue;
         let fingerprint: string | undefined;
         const matched: Matched[] = [];
         if (fingerprints.size > 0) {
@@ -151,7 +155,10 @@ export function compileWatch(spec: WatchSpec): Watch {
             }
           }
         }
-        if (matched.length === 0) continue;
+        if (matched.length === 0) {
+          unmatched.add(verifier.der);
+          continue;
+        }
         fingerprint ??= crypto.hash('sha256', verifier.der, 'hex');
         facts ??= verifier.kind === 'certificate' ? certificateFacts(verifier.der) : undefined;
         const signer: EntrySigner = { kind: verifier.kind, fingerprint: `sha256:${fingerprint}` };
