@@ -2,6 +2,7 @@
 // rotates to a new shard, a Rekor v2 log whose tiles show another history, and where a first run
 // starts (--since). Each log is its own emulator (or tiles folder), so forking it spoils no
 // other test; the stack's trusted root lists it.
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -268,6 +269,17 @@ describe('Rekor v2 tiles', () => {
     expect(run.alerts).toMatchObject([{ kind: 'log-fork' }]);
     expect(run.alerts[0]?.reason).toMatch(/do not hash to the root of its checkpoint of 600 entries/);
     expect(logState(dir, config.logs[0]?.url as string).verified.size).toBe(300);
+  });
+
+  test('a tiles folder holding something other than a regular file: the log cannot be read (exit 3), the run does not hang', async () => {
+    const dir = tmp();
+    const { tiles, config } = honestLog(dir, 300);
+    const bundle = path.join(tiles, tilePath('entries', 0));
+    fs.rmSync(bundle);
+    execFileSync('mkfifo', [bundle]);
+    const run = await monitor(dir, config, ['--since', '0']);
+    expect(run.status).toBe(3);
+    expect(run.stderr).toContain('is not a regular file');
   });
 
   test('--since DATE cannot start a Rekor v2 log, which records no time: exit 2', async () => {
