@@ -106,7 +106,8 @@ export function hashedRekordV2Verifier(body: Uint8Array): EntryVerifier | undefi
   if (!startsAt(bytes, V2_PREFIX, 0)) return undefined;
   const end = bytes.length - V2_SUFFIX.length;
   if (!startsAt(bytes, V2_SUFFIX, end)) return undefined;
-  const verifier = find(bytes, VERIFIER, 0);
+  // No suffix of the prefix begins the needle, so it cannot start inside the prefix.
+  const verifier = find(bytes, VERIFIER, V2_PREFIX.length);
   // Without a backslash no string holds a quote, so the checks below fix every byte from the
   // first verifier to the end: there can be no second one.
   if (verifier < 0 || bytes.includes(BACKSLASH)) return undefined;
@@ -121,10 +122,14 @@ export function hashedRekordV2Verifier(body: Uint8Array): EntryVerifier | undefi
     : isName(bytes, nameStart, nameEnd, PUBLIC_KEY_NAME)
       ? 'publicKey'
       : undefined;
+  if (!kind) return undefined;
   const start = nameEnd + RAW_BYTES.length;
   // The raw bytes must be the body's last string: no quote between them and the fixed ending.
-  if (!kind || bytes.indexOf(QUOTE, start) !== end) return undefined;
-  return repeatedVerifier(kind, bytes, start, end) ?? { kind, der: Buffer.from(bytes.toString('latin1', start, end), 'base64') };
+  // Bytes equal to raw bytes read before (and checked then) hold none.
+  const seen = seenVerifier(kind, bytes, start, end);
+  if (seen) return seen;
+  if (bytes.indexOf(QUOTE, start) !== end) return undefined;
+  return rememberVerifier(kind, bytes, start, end);
 }
 
 // Not Buffer's indexOf and compare with a needle: for needles this short, found a few hundred
@@ -164,19 +169,18 @@ const RECENT_VERIFIERS = 1024;
 const KEY_CHARS = 6;
 const recentVerifiers = new Map<number, { encoded: Buffer; verifier: EntryVerifier }>();
 
-function repeatedVerifier(kind: EntryVerifier['kind'], bytes: Buffer, start: number, end: number): EntryVerifier | undefined {
+function seenVerifier(kind: EntryVerifier['kind'], bytes: Buffer, start: number, end: number): EntryVerifier | undefined {
   if (end - start < KEY_CHARS) return undefined;
-  const key = bytes.readUIntBE(end - KEY_CHARS, KEY_CHARS);
-  const seen = recentVerifiers.get(key);
-  if (seen) {
-    const { encoded, verifier } = seen;
-    if (verifier.kind === kind && encoded.length === end - start && bytes.compare(encoded, 0, encoded.length, start, end) === 0)
-      return verifier;
-    return undefined;
-  }
-  if (recentVerifiers.size >= RECENT_VERIFIERS) recentVerifiers.clear();
+  const seen = recentVerifiers.get(bytes.readUIntBE(end - KEY_CHARS, KEY_CHARS));
+  if (!seen || seen.verifier.kind !== kind || seen.encoded.length !== end - start) return undefined;
+  return bytes.compare(seen.encoded, 0, seen.encoded.length, start, end) === 0 ? seen.verifier : undefined;
+}
+
+function rememberVerifier(kind: EntryVerifier['kind'], bytes: Buffer, start: number, end: number): EntryVerifier {
   const encoded = Buffer.from(bytes.subarray(start, end));
   const verifier = { kind, der: Buffer.from(encoded.toString('latin1'), 'base64') };
-  recentVerifiers.set(key, { encoded, verifier });
+  if (end - start < KEY_CHARS) return verifier;
+  if (recentVerifiers.size >= RECENT_VERIFIERS) recentVerifiers.clear();
+  recentVerifiers.set(bytes.readUIntBE(end - KEY_CHARS, KEY_CHARS), { encoded, verifier });
   return verifier;
 }
