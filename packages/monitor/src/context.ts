@@ -12,6 +12,9 @@ export class ScanContext {
   private lastSave = Date.now();
   private entries = 0;
   private batches = 0;
+  /** How long the last save in the background took (ms). */
+  private lastSaveMs = 0;
+  private saving: Promise<void> | undefined;
   private readonly leaves: Set<string>;
   private readonly indexes: Set<string>;
   readonly packages: Set<string>;
@@ -99,14 +102,39 @@ export class ScanContext {
    * state, which holds the position and the alerts so far together.
    */
   async progress(save: 'batch' | 'now'): Promise<void> {
-    if (save === 'batch') this.batches += 1;
-    // A batch is an entry bundle (256 entries) of a tiled log: saving every 16th, or every
-    // second, keeps the cost of the atomic write small next to reading and hashing.
-    if (save === 'now' || this.batches % 16 === 0 || Date.now() - this.lastSave > 1000) await this.save();
+    if (save === 'now') return this.save();
+    this.batches += 1;
+    // A batch is an entry bundle (256 entries) of a tiled log: saved every 16th, or every
+    // second. The write (and its sync, the most of it) goes on while the next batch is scanned,
+    // and is awaited at that batch's end: the state saved is the state at this batch's end
+    // (writeState serializes it before its first await), one save at a time, so an earlier
+    // state never overwrites a later one, and a run killed after that next batch has always
+    // saved this one. When syncs are slow next to a fast scan, a save after the first waits
+    // until nine times the last one's duration has passed, so saving stays a tenth of the work.
+    await this.settle();
+    const sinceSave = Date.now() - this.lastSave;
+    if ((this.batches % 16 === 0 && sinceSave >= 9 * this.lastSaveMs) || sinceSave > 1000) {
+      const started = Date.now();
+      this.lastSave = started;
+      const saving = writeState(this.stateFile, this.state).then(() => {
+        this.lastSaveMs = Date.now() - started;
+      });
+      // Its failure is thrown where it is awaited (settle).
+      saving.catch(() => undefined);
+      this.saving = saving;
+    }
   }
 
   async save(): Promise<void> {
+    await this.settle();
     await writeState(this.stateFile, this.state);
     this.lastSave = Date.now();
+  }
+
+  /** Waits for the save begun at the last batch's end, if any; throws its failure. */
+  private async settle(): Promise<void> {
+    const saving = this.saving;
+    this.saving = undefined;
+    await saving;
   }
 }

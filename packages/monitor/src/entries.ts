@@ -103,10 +103,11 @@ const BACKSLASH = 0x5c;
 export function hashedRekordV2Verifier(body: Uint8Array): EntryVerifier | undefined {
   const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   if (bytes.length < V2_PREFIX.length + V2_SUFFIX.length) return undefined;
-  if (bytes.compare(V2_PREFIX, 0, V2_PREFIX.length, 0, V2_PREFIX.length) !== 0) return undefined;
+  if (!startsAt(bytes, V2_PREFIX, 0)) return undefined;
   const end = bytes.length - V2_SUFFIX.length;
-  if (bytes.compare(V2_SUFFIX, 0, V2_SUFFIX.length, end) !== 0) return undefined;
-  const verifier = bytes.indexOf(VERIFIER);
+  if (!startsAt(bytes, V2_SUFFIX, end)) return undefined;
+  // No suffix of the prefix begins the needle, so it cannot start inside the prefix.
+  const verifier = find(bytes, VERIFIER, V2_PREFIX.length);
   // Without a backslash no string holds a quote, so the checks below fix every byte from the
   // first verifier to the end: there can be no second one.
   if (verifier < 0 || bytes.includes(BACKSLASH)) return undefined;
@@ -114,12 +115,72 @@ export function hashedRekordV2Verifier(body: Uint8Array): EntryVerifier | undefi
   // After the key details: ,"publicKey":{"rawBytes":" or ,"x509Certificate":{"rawBytes":"
   const nameStart = keyDetailsEnd + 3;
   if (keyDetailsEnd < 0 || bytes[keyDetailsEnd + 1] !== 0x2c || bytes[keyDetailsEnd + 2] !== QUOTE) return undefined;
-  const nameEnd = bytes.indexOf(RAW_BYTES, nameStart);
+  const nameEnd = find(bytes, RAW_BYTES, nameStart);
   if (nameEnd < 0) return undefined;
-  const name = bytes.toString('latin1', nameStart, nameEnd);
-  const kind = name === 'x509Certificate' ? 'certificate' : name === 'publicKey' ? 'publicKey' : undefined;
+  const kind = isName(bytes, nameStart, nameEnd, CERTIFICATE_NAME)
+    ? 'certificate'
+    : isName(bytes, nameStart, nameEnd, PUBLIC_KEY_NAME)
+      ? 'publicKey'
+      : undefined;
+  if (!kind) return undefined;
   const start = nameEnd + RAW_BYTES.length;
   // The raw bytes must be the body's last string: no quote between them and the fixed ending.
-  if (!kind || bytes.indexOf(QUOTE, start) !== end) return undefined;
-  return { kind, der: Buffer.from(bytes.toString('latin1', start, end), 'base64') };
+  // Bytes equal to raw bytes read before (and checked then) hold none.
+  const seen = seenVerifier(kind, bytes, start, end);
+  if (seen) return seen;
+  if (bytes.indexOf(QUOTE, start) !== end) return undefined;
+  return rememberVerifier(kind, bytes, start, end);
+}
+
+// Not Buffer's indexOf and compare with a needle: for needles this short, found a few hundred
+// bytes in, their fixed cost per call is several times a byte loop's; per entry it was the
+// largest cost of reading one. A brace is rare in a body (base64 has none), so `find` goes from
+// one to the next with indexOf of one byte (memchr) and compares the needle around it.
+const CERTIFICATE_NAME = Buffer.from('x509Certificate');
+const PUBLIC_KEY_NAME = Buffer.from('publicKey');
+const BRACE = 0x7b;
+
+/** Whether `needle` is in `bytes` at `at`. */
+function startsAt(bytes: Buffer, needle: Buffer, at: number): boolean {
+  if (at < 0 || at + needle.length > bytes.length) return false;
+  for (let i = 0; i < needle.length; i++) if (bytes[at + i] !== needle[i]) return false;
+  return true;
+}
+
+/** Where `needle`, which holds a brace, first is in `bytes` from `from` on, or -1 (as `bytes.indexOf(needle, from)`). */
+function find(bytes: Buffer, needle: Buffer, from: number): number {
+  const brace = needle.indexOf(BRACE);
+  for (let at = bytes.indexOf(BRACE, from + brace); at >= 0; at = bytes.indexOf(BRACE, at + 1))
+    if (startsAt(bytes, needle, at - brace)) return at - brace;
+  return -1;
+}
+
+function isName(bytes: Buffer, start: number, end: number, name: Buffer): boolean {
+  return end - start === name.length && startsAt(bytes, name, start);
+}
+
+// Keys, and some certificates, sign entry after entry. The verifier of a body whose base64 is
+// byte for byte one seen lately is that one's, the same object: decoding it again is wasted, and
+// the watch remembers by object which DER matched nothing (its fingerprint hash and certificate
+// search). Looked up by the base64's last characters (of a signature or a key: they differ), read
+// as a number (cheap to key a map with), then compared in full. Bounded, emptied when full: most
+// certificates are one signing's own.
+const RECENT_VERIFIERS = 1024;
+const KEY_CHARS = 6;
+const recentVerifiers = new Map<number, { encoded: Buffer; verifier: EntryVerifier }>();
+
+function seenVerifier(kind: EntryVerifier['kind'], bytes: Buffer, start: number, end: number): EntryVerifier | undefined {
+  if (end - start < KEY_CHARS) return undefined;
+  const seen = recentVerifiers.get(bytes.readUIntBE(end - KEY_CHARS, KEY_CHARS));
+  if (!seen || seen.verifier.kind !== kind || seen.encoded.length !== end - start) return undefined;
+  return bytes.compare(seen.encoded, 0, seen.encoded.length, start, end) === 0 ? seen.verifier : undefined;
+}
+
+function rememberVerifier(kind: EntryVerifier['kind'], bytes: Buffer, start: number, end: number): EntryVerifier {
+  const encoded = Buffer.from(bytes.subarray(start, end));
+  const verifier = { kind, der: Buffer.from(encoded.toString('latin1'), 'base64') };
+  if (end - start < KEY_CHARS) return verifier;
+  if (recentVerifiers.size >= RECENT_VERIFIERS) recentVerifiers.clear();
+  recentVerifiers.set(bytes.readUIntBE(end - KEY_CHARS, KEY_CHARS), { encoded, verifier });
+  return verifier;
 }

@@ -122,41 +122,57 @@ export function compileWatch(spec: WatchSpec): Watch {
   }
   const fingerprints = new Set(spec.fingerprints.map((f) => f.toLowerCase().replace(/^sha256:/, '')));
   const alwaysParse = matchers.some((m) => m.needles.length === 0);
+  // What each DER matched (null: nothing), by object: the entry reader hands out the same
+  // verifier for a signer's repeated entries (entries.ts), and a buffer's bytes never change once
+  // read. What is kept is never changed: each result is a new object around it.
+  const seen = new WeakMap<Buffer, { matched: readonly Matched[]; signer: EntrySigner } | null>();
+
+  const matchOne = (verifier: EntryVerifier): { matched: readonly Matched[]; signer: EntrySigner } | null => {
+    let fingerprint: string | undefined;
+    const matched: Matched[] = [];
+    if (fingerprints.size > 0) {
+      fingerprint = crypto.hash('sha256', verifier.der, 'hex');
+      if (fingerprints.has(fingerprint))
+        matched.push({
+          matcher: 'fingerprints',
+          detail: `${verifier.kind === 'certificate' ? 'certificate' : 'key'} sha256:${fingerprint}`,
+        });
+    }
+    let facts: CertificateFacts | undefined;
+    if (
+      verifier.kind === 'certificate' &&
+      matchers.length > 0 &&
+      (alwaysParse || matchers.some((m) => m.needles.some((n) => verifier.der.includes(n))))
+    ) {
+      facts = certificateFacts(verifier.der);
+      if (facts) {
+        for (const matcher of matchers) {
+          const detail = matcher.test(facts);
+          if (detail !== undefined) matched.push({ matcher: matcher.name, detail });
+        }
+      }
+    }
+    if (matched.length === 0) return null;
+    fingerprint ??= crypto.hash('sha256', verifier.der, 'hex');
+    facts ??= verifier.kind === 'certificate' ? certificateFacts(verifier.der) : undefined;
+    const signer: EntrySigner = { kind: verifier.kind, fingerprint: `sha256:${fingerprint}` };
+    if (facts) Object.assign(signer, { subject: facts.subject, issuer: facts.issuer, extensions: facts.extensions });
+    return { matched, signer };
+  };
 
   return {
     match(verifiers) {
       let result: { matched: Matched[]; signer: EntrySigner } | undefined;
       for (const verifier of verifiers) {
-        let fingerprint: string | undefined;
-        const matched: Matched[] = [];
-        if (fingerprints.size > 0) {
-          fingerprint = crypto.hash('sha256', verifier.der, 'hex');
-          if (fingerprints.has(fingerprint))
-            matched.push({
-              matcher: 'fingerprints',
-              detail: `${verifier.kind === 'certificate' ? 'certificate' : 'key'} sha256:${fingerprint}`,
-            });
+        let found = seen.get(verifier.der);
+        if (found === undefined) {
+          found = matchOne(verifier);
+          seen.set(verifier.der, found);
         }
-        let facts: CertificateFacts | undefined;
-        if (
-          verifier.kind === 'certificate' &&
-          matchers.length > 0 &&
-          (alwaysParse || matchers.some((m) => m.needles.some((n) => verifier.der.includes(n))))
-        ) {
-          facts = certificateFacts(verifier.der);
-          if (facts) {
-            for (const matcher of matchers) {
-              const detail = matcher.test(facts);
-              if (detail !== undefined) matched.push({ matcher: matcher.name, detail });
-            }
-          }
-        }
-        if (matched.length === 0) continue;
-        fingerprint ??= crypto.hash('sha256', verifier.der, 'hex');
-        facts ??= verifier.kind === 'certificate' ? certificateFacts(verifier.der) : undefined;
-        const signer: EntrySigner = { kind: verifier.kind, fingerprint: `sha256:${fingerprint}` };
-        if (facts) Object.assign(signer, { subject: facts.subject, issuer: facts.issuer, extensions: facts.extensions });
-        result = result ? { matched: [...result.matched, ...matched], signer: result.signer } : { matched, signer };
+        if (found === null) continue;
+        result = result
+          ? { matched: [...result.matched, ...found.matched], signer: result.signer }
+          : { matched: [...found.matched], signer: { ...found.signer } };
       }
       return result;
     },

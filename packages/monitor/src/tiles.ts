@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SignetError } from '@signet/core';
 import { type Fetcher, fetchBytes } from './fetch';
@@ -25,12 +25,26 @@ export function tileSource(url: string, fetcher: Fetcher): TileSource {
     const dir = fileURLToPath(url);
     return {
       name: dir,
+      // Synchronously: a tile from the page cache is read in a copy, where the thread pool's
+      // round trips (open, stat, read, close, each waiting its turn on a busy machine) took
+      // longer than scanning the tile, and a scan has nothing else to do meanwhile. Opened
+      // without blocking and read only if a regular file: a FIFO must not hang the run.
       async read(relative) {
+        const file = `${dir}${relative}`;
+        let fd: number;
         try {
-          return await fs.readFile(`${dir}${relative}`);
+          fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
         } catch (cause) {
           if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-          throw new SignetError({ code: 'E_PROVIDER', message: `cannot read ${dir}${relative}: ${(cause as Error).message}`, cause });
+          throw readError(file, cause);
+        }
+        try {
+          if (!fs.fstatSync(fd).isFile()) throw new SignetError({ code: 'E_PROVIDER', message: `${file} is not a regular file` });
+          return fs.readFileSync(fd);
+        } catch (cause) {
+          throw cause instanceof SignetError ? cause : readError(file, cause);
+        } finally {
+          fs.closeSync(fd);
         }
       },
     };
@@ -39,6 +53,10 @@ export function tileSource(url: string, fetcher: Fetcher): TileSource {
     name: url,
     read: (relative) => fetchBytes(fetcher, `${url}${relative}`, { service: `the Rekor v2 log ${url}`, notFound: 'undefined' }),
   };
+}
+
+function readError(file: string, cause: unknown): SignetError {
+  return new SignetError({ code: 'E_PROVIDER', message: `cannot read ${file}: ${(cause as Error).message}`, cause });
 }
 
 /** A tile index in tlog-tiles' path form: 1234067 → x001/x234/067. */

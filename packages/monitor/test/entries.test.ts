@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import { canonicalJson, hashedRekordV2Body } from '@signet/emulators/sigstore';
 import { EntryError, entryVerifiers, hashedRekordV2Verifier } from '../src/entries';
+import { compileWatch } from '../src/matchers';
 
 const key = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' });
 const certificate = crypto.randomBytes(700);
@@ -45,4 +46,34 @@ test('bodies of another shape are left to the JSON reading, which reads them the
   // A verifier anywhere but the signature's, last: not the fast reading's to take.
   expect(hashedRekordV2Verifier(noSignature)).toBeUndefined();
   expect(() => entryVerifiers(noSignature)).toThrow(EntryError);
+});
+
+test('a signer seen again: the same verifier, only for the same base64 of the same kind', () => {
+  const entryOf = (verifier: { publicKey: Buffer } | { x509Certificate: Buffer }) =>
+    hashedRekordV2Body(verifier, digest, crypto.randomBytes(71));
+  const first = hashedRekordV2Verifier(entryOf({ x509Certificate: certificate }));
+  expect(hashedRekordV2Verifier(entryOf({ x509Certificate: certificate }))).toBe(first);
+  // Ending alike, different before: its own DER.
+  const near = Buffer.from(certificate);
+  near[10] = (near[10] as number) ^ 1;
+  expect(hashedRekordV2Verifier(entryOf({ x509Certificate: near }))).toEqual({ kind: 'certificate', der: near });
+  // The same bytes as a key: a key.
+  expect(hashedRekordV2Verifier(entryOf({ publicKey: certificate }))).toEqual({ kind: 'publicKey', der: certificate });
+  expect(hashedRekordV2Verifier(entryOf({ x509Certificate: certificate }))).toEqual({ kind: 'certificate', der: certificate });
+});
+
+test('a watch matches a signer every time it signs, and one it does not watch never', () => {
+  const other = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' });
+  const watch = compileWatch({
+    certIdentities: [],
+    identities: [],
+    oidMatchers: [],
+    fingerprints: [crypto.createHash('sha256').update(key).digest('hex')],
+  });
+  for (let i = 0; i < 3; i++) {
+    for (const signer of [other, key]) {
+      const verifiers = entryVerifiers(hashedRekordV2Body({ publicKey: signer }, digest, crypto.randomBytes(71)));
+      expect(watch.match(verifiers)?.matched.map((m) => m.matcher)).toEqual(signer === key ? ['fingerprints'] : undefined);
+    }
+  }
 });

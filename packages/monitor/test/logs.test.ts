@@ -2,11 +2,12 @@
 // rotates to a new shard, a Rekor v2 log whose tiles show another history, and where a first run
 // starts (--since). Each log is its own emulator (or tiles folder), so forking it spoils no
 // other test; the stack's trusted root lists it.
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { hashedRekordV2Body, RekorEmulator, SigstoreStack, TiledLog, writeTilesDirectory } from '@signet/emulators/sigstore';
+import { hashedRekordV2Body, RekorEmulator, SigstoreStack, TiledLog, tilePath, writeTilesDirectory } from '@signet/emulators/sigstore';
 import { generateKey, useTempDir } from '@signet/test-support';
 import { artifact, fingerprintOf, logIndexesOf, monitor, ok, trustedRootWith } from './support';
 
@@ -201,6 +202,84 @@ describe('Rekor v2 tiles', () => {
       ['unreadable-entry', 39],
       ['log-fork', undefined],
     ]);
+  });
+
+  // The hash tiles a first run builds its compact range from are only as good as the root they
+  // hash to: each of these lies, and each must be a fork, never a silent start.
+  function honestLog(dir: string, size: number) {
+    const setUp = setup(dir);
+    const bodies: Buffer[] = [];
+    for (let i = 0; i < size; i++) bodies.push(entry(i, other));
+    for (const body of bodies) setUp.log.append(body);
+    writeTilesDirectory(setUp.log, setUp.tiles);
+    return { ...setUp, bodies };
+  }
+  const flipByte = (file: string, at: number) => {
+    const bytes = fs.readFileSync(file);
+    bytes[at] = (bytes[at] as number) ^ 1;
+    fs.writeFileSync(file, bytes);
+  };
+  const logState = (dir: string, url: string) => JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')).logs[url];
+
+  test('a level-0 hash tile that disagrees with its entries is a fork: a run starting after it does not hash to the checkpoint', async () => {
+    const dir = tmp();
+    const { tiles, config } = honestLog(dir, 300);
+    // Hash 50 of the first level-0 tile: inside the compact range [0, 100) a run from --since 100 reads.
+    flipByte(path.join(tiles, tilePath(0, 0)), 50 * 32 + 7);
+    const run = await monitor(dir, config, ['--since', '100']);
+    expect(run.status).toBe(1);
+    expect(run.alerts).toMatchObject([{ kind: 'log-fork' }]);
+    expect(run.alerts[0]?.reason).toMatch(/do not hash to the root of its checkpoint of 300 entries/);
+    expect(logState(dir, config.logs[0]?.url as string)).toBeUndefined();
+  });
+
+  test('a level-1 hash tile changed is a fork: a first run at the current size does not start on it', async () => {
+    const dir = tmp();
+    const { tiles, config } = honestLog(dir, 600);
+    // 600 entries: the subtree of the first 512 is hashed from the level-1 tile's 2 hashes.
+    const level1 = path.join(tiles, tilePath(1, 0, 2));
+    expect(fs.existsSync(level1)).toBe(true);
+    flipByte(level1, 40);
+    const run = await monitor(dir, config);
+    expect(run.status).toBe(1);
+    expect(run.alerts).toMatchObject([{ kind: 'log-fork' }]);
+    expect(run.alerts[0]?.reason).toMatch(/its tiles do not hash to the root of its checkpoint of 600 entries/);
+    expect(logState(dir, config.logs[0]?.url as string)).toBeUndefined();
+  });
+
+  test('an entry bundle changed together with its level-0 tile is caught: the checkpoint binds the tiles above them', async () => {
+    const dir = tmp();
+    const { log, tiles, config, bodies } = honestLog(dir, 300);
+    expect((await monitor(dir, config)).status).toBe(0);
+    for (let i = 300; i < 600; i++) {
+      const body = entry(i, other);
+      bodies.push(body);
+      log.append(body);
+    }
+    writeTilesDirectory(log, tiles);
+    // Entry 400 replaced by another of the same signer and size; its bundle and level-0 tile
+    // rewritten to agree with it, the checkpoint and the level-1 tile left as the log signed them.
+    const forged = new TiledLog('tiles.test/log', log.signingKey);
+    for (let i = 0; i < 600; i++) forged.append(i === 400 ? entry(10_400, other) : (bodies[i] as Buffer));
+    fs.writeFileSync(path.join(tiles, tilePath('entries', 1)), forged.entryBundle(1) as Buffer);
+    fs.writeFileSync(path.join(tiles, tilePath(0, 1)), forged.tile(0, 1) as Buffer);
+    expect(forged.tile(0, 1)?.equals(log.tile(0, 1) as Buffer)).toBe(false);
+    const run = await monitor(dir, config);
+    expect(run.status).toBe(1);
+    expect(run.alerts).toMatchObject([{ kind: 'log-fork' }]);
+    expect(run.alerts[0]?.reason).toMatch(/do not hash to the root of its checkpoint of 600 entries/);
+    expect(logState(dir, config.logs[0]?.url as string).verified.size).toBe(300);
+  });
+
+  test('a tiles folder holding something other than a regular file: the log cannot be read (exit 3), the run does not hang', async () => {
+    const dir = tmp();
+    const { tiles, config } = honestLog(dir, 300);
+    const bundle = path.join(tiles, tilePath('entries', 0));
+    fs.rmSync(bundle);
+    execFileSync('mkfifo', [bundle]);
+    const run = await monitor(dir, config, ['--since', '0']);
+    expect(run.status).toBe(3);
+    expect(run.stderr).toContain('is not a regular file');
   });
 
   test('--since DATE cannot start a Rekor v2 log, which records no time: exit 2', async () => {
