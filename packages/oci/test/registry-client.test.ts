@@ -278,6 +278,9 @@ describe('RegistryClient against a hostile registry', () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       retrying.abort();
       expect((await retried).message).toContain('stopped, nobody waits for the answer any more');
+      // A request already on the wire when the signal aborted can still reach the registry after
+      // the promise settled (seen on a loaded machine): let it land, then count; none may follow.
+      await new Promise((resolve) => setTimeout(resolve, 300));
       const attempts = answered;
       expect(attempts).toBeGreaterThanOrEqual(2);
       await new Promise((resolve) => setTimeout(resolve, 1_000));
