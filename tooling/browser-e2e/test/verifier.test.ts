@@ -334,7 +334,7 @@ describeInChromium('@signet/verify-browser in Chromium against @signet/core', ()
         })),
       );
       expect(results).toEqual([
-        { browser: 'E_TRUST_ROOT', core: 'E_TLOG' },
+        { browser: 'E_TRUST_ROOT', core: 'E_TRUST_ROOT' },
         { browser: 'E_TLOG', core: 'E_TLOG' },
       ]);
     }, 60_000);
