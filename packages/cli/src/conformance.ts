@@ -44,7 +44,10 @@ export async function conformance(argv: readonly string[]): Promise<number> {
     const [command, ...rest] = argv;
     if (command === 'sign-bundle') return await signBundle(rest);
     if (command === 'verify-bundle') return await verifyBundle(rest);
-    throw new SignetError({ code: 'E_USAGE', message: `unknown command ${JSON.stringify(command ?? '')}; expected sign-bundle or verify-bundle` });
+    throw new SignetError({
+      code: 'E_USAGE',
+      message: `unknown command ${JSON.stringify(command ?? '')}; expected sign-bundle or verify-bundle`,
+    });
   } catch (error) {
     return reportError(error, false);
   }
@@ -92,11 +95,16 @@ async function signBundle(argv: readonly string[]): Promise<number> {
   if (!values.bundle || !token || file === undefined || positionals.length !== 1) {
     throw new SignetError({
       code: 'E_USAGE',
-      message: 'sign-bundle [--staging] [--in-toto] --identity-token TOKEN --bundle FILE [--trusted-root FILE] [--signing-config FILE] FILE',
+      message:
+        'sign-bundle [--staging] [--in-toto] --identity-token TOKEN --bundle FILE [--trusted-root FILE] [--signing-config FILE] FILE',
     });
   }
   const { config, name, code } = await loadSigningConfig(
-    values['signing-config'] ? { signingConfigPath: values['signing-config'] } : values.staging ? { tufMirror: SIGSTAGE_TUF_MIRROR, tufRoot: SIGSTAGE_TUF_ROOT } : {},
+    values['signing-config']
+      ? { signingConfigPath: values['signing-config'] }
+      : values.staging
+        ? { tufMirror: SIGSTAGE_TUF_MIRROR, tufRoot: SIGSTAGE_TUF_ROOT }
+        : {},
   );
   const services = selectServices(config, { name, code, requireCA: true, requireLog: true });
   const signer = await openSigner('keyless', { identityToken: token, services });

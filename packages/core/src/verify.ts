@@ -406,11 +406,6 @@ function signedEntity(bundle: Bundle, content: SignatureCheck): SignedEntity {
   }
 }
 
-/**
- * Refuses a Rekor v2 entry without an RFC 3161 timestamp beside it. A v2 entry (hashedrekord or
- * dsse 0.0.2, from a tile-based log) has no log time: its integratedTime is 0 and nothing signs
- * it, so the signature's time rests on a timestamp alone, as cosign 3 requires.
- */
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
 
 /**
@@ -443,6 +438,11 @@ function assertDistinctLogEntries(bundle: Bundle): void {
   }
 }
 
+/**
+ * Refuses a Rekor v2 entry without an RFC 3161 timestamp beside it. A v2 entry (hashedrekord or
+ * dsse 0.0.2, from a tile-based log) has no log time: its integratedTime is 0 and nothing signs
+ * it, so the signature's time rests on a timestamp alone, as cosign 3 requires.
+ */
 function assertRekorV2Timestamped(bundle: Bundle): void {
   const material = bundle.verificationMaterial;
   if ((material.timestampVerificationData?.rfc3161Timestamps.length ?? 0) > 0) return;

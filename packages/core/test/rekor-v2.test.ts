@@ -6,10 +6,10 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TrustedRoot as TrustedRootCodec } from '@sigstore/protobuf-specs';
-import { bundleFromJSON } from '@sigstore/bundle';
-import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { SigstoreStack } from '@signet/emulators/sigstore';
+import { bundleFromJSON } from '@sigstore/bundle';
+import { TrustedRoot as TrustedRootCodec } from '@sigstore/protobuf-specs';
+import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import {
   type Bundle,
   createStatement,
@@ -20,8 +20,8 @@ import {
   type Policy,
   parseBundle,
   publicKeyPem,
-  serializeBundle,
   type SigstoreServices,
+  serializeBundle,
   signArtifact,
   signStatement,
   type TrustedRoot,
@@ -56,7 +56,12 @@ const KEY_DETAILS: Record<keyof typeof KEYS, string> = {
   'RSA-4096 PKCS#1 v1.5': 'PKIX_RSA_PKCS1V15_4096_SHA256',
 };
 
-const keyPolicy = (pem: string): Policy => ({ keys: [{ name: 'release', publicKey: pem }], tlogThreshold: 1, timestampThreshold: 1, predicateTypes: 'any' });
+const keyPolicy = (pem: string): Policy => ({
+  keys: [{ name: 'release', publicKey: pem }],
+  tlogThreshold: 1,
+  timestampThreshold: 1,
+  predicateTypes: 'any',
+});
 
 /** The logged entry's body, as rekor-tiles canonicalized it. */
 function loggedBody(bundle: Bundle) {
@@ -81,43 +86,51 @@ function withoutTimestamps(bundle: Bundle): Bundle {
 }
 
 describe('key signatures logged in Rekor v2, with a timestamp beside each entry', () => {
-  it.each(Object.keys(KEYS) as (keyof typeof KEYS)[])('%s: a message signature and a DSSE attestation', async (name) => {
-    const { privateKey, publicKey } = KEYS[name]();
-    const pem = publicKeyPem(publicKey);
-    const signer = new LocalSigner('release', privateKey);
-    const before = stack.rekorV2.calls('CreateEntry').length;
+  it.each(Object.keys(KEYS) as (keyof typeof KEYS)[])(
+    '%s: a message signature and a DSSE attestation',
+    async (name) => {
+      const { privateKey, publicKey } = KEYS[name]();
+      const pem = publicKeyPem(publicKey);
+      const signer = new LocalSigner('release', privateKey);
+      const before = stack.rekorV2.calls('CreateEntry').length;
 
-    const message = await signArtifact({ bytes: artifact }, signer, { services, tlogUpload: true });
-    const { entry, body } = loggedBody(message);
-    expect(entry.kindVersion).toEqual({ kind: 'hashedrekord', version: '0.0.2' });
-    expect(entry.integratedTime).toBe('0');
-    expect(entry.inclusionPromise).toBeUndefined();
-    expect(entry.inclusionProof?.checkpoint?.envelope).toContain(`${new URL(stack.rekorV2.url).host}\n`);
-    const verifier = body.spec.hashedRekordV002.signature.verifier;
-    expect(verifier.keyDetails).toBe(KEY_DETAILS[name]);
-    // The key itself, not a certificate made of it.
-    expect(Buffer.from(verifier.publicKey.rawBytes, 'base64')).toEqual(publicKey.export({ type: 'spki', format: 'der' }));
-    expect(message.verificationMaterial.timestampVerificationData?.rfc3161Timestamps).toHaveLength(1);
-    const verified = await createVerifier({ policy: keyPolicy(pem), trustedRoot }).verify(message, { bytes: artifact });
-    expect(verified.timestamps.map((t) => t.source)).toEqual(['timestamp-authority']);
-    sigstoreVerify(message, pem, artifact);
+      const message = await signArtifact({ bytes: artifact }, signer, { services, tlogUpload: true });
+      const { entry, body } = loggedBody(message);
+      expect(entry.kindVersion).toEqual({ kind: 'hashedrekord', version: '0.0.2' });
+      expect(entry.integratedTime).toBe('0');
+      expect(entry.inclusionPromise).toBeUndefined();
+      expect(entry.inclusionProof?.checkpoint?.envelope).toContain(`${new URL(stack.rekorV2.url).host}\n`);
+      const verifier = body.spec.hashedRekordV002.signature.verifier;
+      expect(verifier.keyDetails).toBe(KEY_DETAILS[name]);
+      // The key itself, not a certificate made of it.
+      expect(Buffer.from(verifier.publicKey.rawBytes, 'base64')).toEqual(publicKey.export({ type: 'spki', format: 'der' }));
+      expect(message.verificationMaterial.timestampVerificationData?.rfc3161Timestamps).toHaveLength(1);
+      const verified = await createVerifier({ policy: keyPolicy(pem), trustedRoot }).verify(message, { bytes: artifact });
+      expect(verified.timestamps.map((t) => t.source)).toEqual(['timestamp-authority']);
+      sigstoreVerify(message, pem, artifact);
 
-    const statement = createStatement([{ name: 'app.tgz', digest: { sha256: crypto.createHash('sha256').update(artifact).digest('hex') } }], 'https://slsa.dev/provenance/v1', {});
-    const attestation = await signStatement(statement, signer, { services, tlogUpload: true });
-    const dsse = loggedBody(attestation);
-    expect(dsse.entry.kindVersion).toEqual({ kind: 'hashedrekord', version: '0.0.2' });
-    // Logged over the digest of the envelope's pre-authentication encoding, with the key's own hash.
-    const envelope = attestation.content.$case === 'dsseEnvelope' ? attestation.content.dsseEnvelope : undefined;
-    const pae = Buffer.concat([
-      Buffer.from(`DSSEv1 ${envelope?.payloadType.length} ${envelope?.payloadType} ${envelope?.payload.length} `),
-      envelope?.payload ?? Buffer.alloc(0),
-    ]);
-    const hash = { 'ECDSA P-384': 'sha384', 'ECDSA P-521': 'sha512' }[name as string] ?? 'sha256';
-    expect(Buffer.from(dsse.body.spec.hashedRekordV002.data.digest, 'base64')).toEqual(crypto.createHash(hash).update(pae).digest());
-    expect(Buffer.from(dsse.body.spec.hashedRekordV002.signature.content, 'base64')).toEqual(envelope?.signatures[0]?.sig);
-    await createVerifier({ policy: keyPolicy(pem), trustedRoot }).verifyStatement(attestation);
-    expect(stack.rekorV2.calls('CreateEntry').length - before).toBe(2);
-  }, 120_000);
+      const statement = createStatement(
+        [{ name: 'app.tgz', digest: { sha256: crypto.createHash('sha256').update(artifact).digest('hex') } }],
+        'https://slsa.dev/provenance/v1',
+        {},
+      );
+      const attestation = await signStatement(statement, signer, { services, tlogUpload: true });
+      const dsse = loggedBody(attestation);
+      expect(dsse.entry.kindVersion).toEqual({ kind: 'hashedrekord', version: '0.0.2' });
+      // Logged over the digest of the envelope's pre-authentication encoding, with the key's own hash.
+      const envelope = attestation.content.$case === 'dsseEnvelope' ? attestation.content.dsseEnvelope : undefined;
+      const pae = Buffer.concat([
+        Buffer.from(`DSSEv1 ${envelope?.payloadType.length} ${envelope?.payloadType} ${envelope?.payload.length} `),
+        envelope?.payload ?? Buffer.alloc(0),
+      ]);
+      const hash = { 'ECDSA P-384': 'sha384', 'ECDSA P-521': 'sha512' }[name as string] ?? 'sha256';
+      expect(Buffer.from(dsse.body.spec.hashedRekordV002.data.digest, 'base64')).toEqual(crypto.createHash(hash).update(pae).digest());
+      expect(Buffer.from(dsse.body.spec.hashedRekordV002.signature.content, 'base64')).toEqual(envelope?.signatures[0]?.sig);
+      await createVerifier({ policy: keyPolicy(pem), trustedRoot }).verifyStatement(attestation);
+      expect(stack.rekorV2.calls('CreateEntry').length - before).toBe(2);
+    },
+    120_000,
+  );
 });
 
 describe('keyless, logged in Rekor v2', () => {
@@ -127,12 +140,15 @@ describe('keyless, logged in Rekor v2', () => {
     const { body } = loggedBody(bundle);
     const verifier = body.spec.hashedRekordV002.signature.verifier;
     expect(verifier.keyDetails).toBe('PKIX_ECDSA_P256_SHA_256');
-    const certificate = bundle.verificationMaterial.content.$case === 'certificate' ? bundle.verificationMaterial.content.certificate.rawBytes : undefined;
+    const certificate =
+      bundle.verificationMaterial.content.$case === 'certificate' ? bundle.verificationMaterial.content.certificate.rawBytes : undefined;
     expect(Buffer.from(verifier.x509Certificate.rawBytes, 'base64')).toEqual(certificate);
     const policy: Policy = { identities: [{ subject: 'v2@example.com', issuer: stack.oidc.url }] };
     await createVerifier({ policy, trustedRoot }).verify(bundle, { bytes: artifact });
     const trust = toTrustMaterial(TrustedRootCodec.fromJSON(stack.trustedRoot));
-    new Verifier(trust, { tlogThreshold: 1, ctlogThreshold: 1, timestampThreshold: 1 }).verify(toSignedEntity(bundleFromJSON(serializeBundle(bundle)), artifact));
+    new Verifier(trust, { tlogThreshold: 1, ctlogThreshold: 1, timestampThreshold: 1 }).verify(
+      toSignedEntity(bundleFromJSON(serializeBundle(bundle)), artifact),
+    );
 
     // Without its timestamp the entry proves no time at all: refused, as cosign 3 refuses it.
     await expect(createVerifier({ policy, trustedRoot }).verify(withoutTimestamps(bundle), { bytes: artifact })).rejects.toMatchObject({
@@ -144,7 +160,10 @@ describe('keyless, logged in Rekor v2', () => {
 describe('what the v2 client refuses before anything is sent', () => {
   const refusedBeforeSending = async (signer: LocalSigner, options: Parameters<typeof signArtifact>[2], message: RegExp) => {
     const before = stack.rekorV2.requests.length;
-    await expect(signArtifact({ bytes: artifact }, signer, options)).rejects.toMatchObject({ code: 'E_USAGE', message: expect.stringMatching(message) });
+    await expect(signArtifact({ bytes: artifact }, signer, options)).rejects.toMatchObject({
+      code: 'E_USAGE',
+      message: expect.stringMatching(message),
+    });
     expect(stack.rekorV2.requests.length).toBe(before);
   };
 
@@ -168,7 +187,9 @@ describe('what the v2 client refuses from the log', () => {
   it('a log that answers with the entry of another signature: E_PROVIDER, no bundle', async () => {
     const signer = new LocalSigner('ec', crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
     const other = await signArtifact({ bytes: Buffer.from('another artifact') }, signer, { services, tlogUpload: true });
-    const answer = JSON.stringify((serializeBundle(other) as { verificationMaterial: { tlogEntries: unknown[] } }).verificationMaterial.tlogEntries[0]);
+    const answer = JSON.stringify(
+      (serializeBundle(other) as { verificationMaterial: { tlogEntries: unknown[] } }).verificationMaterial.tlogEntries[0],
+    );
     // A log replaying an entry it already holds, in place of the one asked for.
     const replaying = http.createServer((request, response) => {
       request.resume();
@@ -213,7 +234,10 @@ describe('verifying a key-signed bundle whose entry is in Rekor v2', () => {
       expect(stamped.rfc3161Timestamps).toHaveLength(1);
       const restamped: Bundle = {
         ...bundle,
-        verificationMaterial: { ...bundle.verificationMaterial, timestampVerificationData: { rfc3161Timestamps: stamped.rfc3161Timestamps ?? [] } },
+        verificationMaterial: {
+          ...bundle.verificationMaterial,
+          timestampVerificationData: { rfc3161Timestamps: stamped.rfc3161Timestamps ?? [] },
+        },
       };
       const policy: Policy = { keys: [{ name: 'release', publicKey: pem }] };
       await expect(createVerifier({ policy, trustedRoot }).verify(restamped, { bytes: artifact })).rejects.toMatchObject({
@@ -225,14 +249,18 @@ describe('verifying a key-signed bundle whose entry is in Rekor v2', () => {
   }, 60_000);
 
   it('a checkpoint signed by another key: E_TLOG', async () => {
-    const json = serializeBundle(bundle) as { verificationMaterial: { tlogEntries: { inclusionProof: { checkpoint: { envelope: string } } }[] } };
+    const json = serializeBundle(bundle) as {
+      verificationMaterial: { tlogEntries: { inclusionProof: { checkpoint: { envelope: string } } }[] };
+    };
     const checkpoint = json.verificationMaterial.tlogEntries[0]?.inclusionProof.checkpoint;
     if (!checkpoint) throw new Error('no checkpoint');
     const [note, signature = ''] = checkpoint.envelope.split('\n\n');
     const forged = Buffer.from(signature.trim().split(' ').at(-1) ?? '', 'base64');
     forged[10] = (forged[10] as number) ^ 1;
     checkpoint.envelope = `${note}\n\n${signature.trim().split(' ').slice(0, -1).join(' ')} ${forged.toString('base64')}\n`;
-    await expect(createVerifier({ policy: keyPolicy(pem), trustedRoot }).verify(parseBundle(json), { bytes: artifact })).rejects.toMatchObject({
+    await expect(
+      createVerifier({ policy: keyPolicy(pem), trustedRoot }).verify(parseBundle(json), { bytes: artifact }),
+    ).rejects.toMatchObject({
       code: 'E_TLOG',
     });
     // An entry that is there is checked even when the policy asks for none.

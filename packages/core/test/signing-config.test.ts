@@ -80,7 +80,10 @@ describe('Rekor API versions', () => {
 
   it('refuses --rekor-version 2 when the config offers no v2 log valid now', () => {
     expect(() => select(config(), { rekorVersions: [2] })).toThrow(
-      expect.objectContaining({ code: 'E_INPUT', message: expect.stringContaining('names no Rekor log of API v2 valid at 2026-06-01T12:00:00.000Z') }),
+      expect.objectContaining({
+        code: 'E_INPUT',
+        message: expect.stringContaining('names no Rekor log of API v2 valid at 2026-06-01T12:00:00.000Z'),
+      }),
     );
   });
 });
@@ -123,7 +126,10 @@ describe('selectors and operators', () => {
 
   it('applies to timestamp authorities too', () => {
     const tsaUrls = [service('https://tsa1.example/t', { operator: 'x' }), service('https://tsa2.example/t', { operator: 'y' })];
-    expect(select(config({ tsaUrls, tsaConfig: { selector: 'ALL' } })).tsaURLs?.sort()).toEqual(['https://tsa1.example/t', 'https://tsa2.example/t']);
+    expect(select(config({ tsaUrls, tsaConfig: { selector: 'ALL' } })).tsaURLs?.sort()).toEqual([
+      'https://tsa1.example/t',
+      'https://tsa2.example/t',
+    ]);
     expect(() => select(config({ tsaUrls, tsaConfig: { selector: 'EXACT', count: 3 } }))).toThrow(/exactly 3 timestamp authorities/);
     expect(select(config({ tsaUrls: [] })).tsaURLs).toEqual([]);
   });
@@ -142,24 +148,41 @@ describe('the document', () => {
   });
 
   it.each([
-    ['another media type', { ...config(), mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.1+json' }, /not a Sigstore signing config v0.2/],
+    [
+      'another media type',
+      { ...config(), mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.1+json' },
+      /not a Sigstore signing config v0.2/,
+    ],
     ['a ClientTrustConfig without one', { mediaType: CLIENT_TRUST_CONFIG_MEDIA_TYPE }, /without a signingConfig/],
-    ['a window without a start', config({ caUrls: [{ url: 'https://f.example', majorApiVersion: 1, validFor: { end: '2027-01-01T00:00:00Z' } }] }), /validFor without a start/],
+    [
+      'a window without a start',
+      config({ caUrls: [{ url: 'https://f.example', majorApiVersion: 1, validFor: { end: '2027-01-01T00:00:00Z' } }] }),
+      /validFor without a start/,
+    ],
     ['a time that is not one', config({ caUrls: [service('https://f.example', { start: 'yesterday' })] }), /not an RFC 3339 time/],
     ['a URL that is not one', config({ caUrls: [service('not a url')] }), /not a URL/],
     ['a URL that is not http(s)', config({ caUrls: [service('file:///etc/passwd')] }), /not http/],
-    ['a version that is not a positive integer', config({ caUrls: [{ ...service('https://f.example'), majorApiVersion: 0 }] }), /majorApiVersion/],
+    [
+      'a version that is not a positive integer',
+      config({ caUrls: [{ ...service('https://f.example'), majorApiVersion: 0 }] }),
+      /majorApiVersion/,
+    ],
     ['EXACT without a count', config({ rekorTlogConfig: { selector: 'EXACT' } }), /EXACT without a count/],
     ['an unknown selector', config({ tsaConfig: { selector: 'SOME' } }), /expected ANY, ALL or EXACT/],
     ['a list that is not one', config({ tsaUrls: 'https://tsa.example' }), /tsaUrls that is not a list/],
   ])('refuses %s (E_INPUT)', (_name, json, message) => {
-    expect(() => parseSigningConfigDocument(json)).toThrow(expect.objectContaining({ code: 'E_INPUT', message: expect.stringMatching(message) }));
+    expect(() => parseSigningConfigDocument(json)).toThrow(
+      expect.objectContaining({ code: 'E_INPUT', message: expect.stringMatching(message) }),
+    );
   });
 
   it('from a file: not JSON, or not a regular file, is one clear line', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-signing-config-'));
     fs.writeFileSync(path.join(dir, 'bad.json'), '{');
-    await expect(readSigningConfigFile(path.join(dir, 'bad.json'))).rejects.toMatchObject({ code: 'E_INPUT', message: expect.stringContaining('not valid JSON') });
+    await expect(readSigningConfigFile(path.join(dir, 'bad.json'))).rejects.toMatchObject({
+      code: 'E_INPUT',
+      message: expect.stringContaining('not valid JSON'),
+    });
     await expect(readSigningConfigFile(dir)).rejects.toMatchObject({ code: 'E_INPUT' });
     fs.rmSync(dir, { recursive: true });
   });
@@ -189,7 +212,14 @@ describe('through TUF', () => {
 
   it('a mirror that is down is a failed provider naming the target', async () => {
     await expect(
-      loadSigningConfig({ tufMirror: 'http://127.0.0.1:9', tufRootPath: stack.tufRootPath, cacheDir: fs.mkdtempSync(path.join(os.tmpdir(), 'signet-tuf-')) }),
-    ).rejects.toMatchObject({ code: 'E_PROVIDER', message: expect.stringContaining('could not refresh signing_config.v0.2.json through TUF from http://127.0.0.1:9') });
+      loadSigningConfig({
+        tufMirror: 'http://127.0.0.1:9',
+        tufRootPath: stack.tufRootPath,
+        cacheDir: fs.mkdtempSync(path.join(os.tmpdir(), 'signet-tuf-')),
+      }),
+    ).rejects.toMatchObject({
+      code: 'E_PROVIDER',
+      message: expect.stringContaining('could not refresh signing_config.v0.2.json through TUF from http://127.0.0.1:9'),
+    });
   });
 });

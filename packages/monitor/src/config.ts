@@ -244,7 +244,9 @@ export async function loadMonitorConfig(file: string): Promise<MonitorConfig> {
   for (const [i, rule] of identities.entries()) checkRule(file, rule, `identities[${i}]`);
   const oidMatchers: OidMatcher[] = [];
   for (const [name, extensionValues] of Object.entries((values.oidMatchers?.fulcioExtensions ?? {}) as Record<string, string[]>)) {
-    oidMatchers.push({ oid: `1.3.6.1.4.1.57264.${FULCIO_EXTENSIONS[name]}`, values: extensionValues, label: name });
+    // The issuer as core reads it: the current extension (1.8), else the deprecated one (1.1).
+    const oid = name === 'issuer' ? '1.3.6.1.4.1.57264.1.8' : `1.3.6.1.4.1.57264.${FULCIO_EXTENSIONS[name]}`;
+    oidMatchers.push({ oid, ...(name === 'issuer' && { fallbackOid: '1.3.6.1.4.1.57264.1.1' }), values: extensionValues, label: name });
   }
   for (const custom of values.oidMatchers?.customExtensions ?? []) {
     oidMatchers.push({ oid: custom.objectIdentifier, values: custom.extensionValues, label: custom.objectIdentifier });

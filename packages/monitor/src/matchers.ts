@@ -63,6 +63,8 @@ export interface CertIdentity {
 /** An OID and the values it may have, any one of which matches (exactly). */
 export interface OidMatcher {
   oid: string;
+  /** Read instead when the certificate lacks `oid`: the issuer's older extension (1.1) behind 1.8. */
+  fallbackOid?: string;
   values: string[];
   /** The name the config used (a Fulcio extension name or the OID). */
   label: string;
@@ -115,7 +117,7 @@ export function compileWatch(spec: WatchSpec): Watch {
       name: `oidMatchers ${matcher.label}`,
       needles: matcher.values.map((value) => Buffer.from(value)),
       test: (facts) => {
-        const value = facts.extension(matcher.oid);
+        const value = facts.extension(matcher.oid) ?? (matcher.fallbackOid ? facts.extension(matcher.fallbackOid) : undefined);
         return value !== undefined && values.has(value) ? `${matcher.label} ${value}` : undefined;
       },
     });

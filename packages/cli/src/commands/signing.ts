@@ -87,11 +87,14 @@ function ledgerWriter(file: string, out: Output): (bundle: Bundle) => Promise<vo
   let last: Promise<void> = Promise.resolve();
   return (bundle) => {
     const records = ledgerRecordsOf(bundle);
-    last = last.then(async () => {
-      await appendToLedger(file, records);
-      const logged = records.filter((record) => record.log !== undefined);
-      out.info(`recorded in the ledger ${file}${logged.length ? ` (${logged.map((r) => `log entry ${r.logIndex}`).join(', ')})` : ''}`);
-    });
+    // After the previous append, whatever became of it: each append reports its own failure.
+    last = last
+      .catch(() => undefined)
+      .then(async () => {
+        await appendToLedger(file, records);
+        const logged = records.filter((record) => record.log !== undefined);
+        out.info(`recorded in the ledger ${file}${logged.length ? ` (${logged.map((r) => `log entry ${r.logIndex}`).join(', ')})` : ''}`);
+      });
     return last;
   };
 }
