@@ -84,6 +84,27 @@ export function browserSuite(bundler: Bundler): void {
       throw new Error(`no ${reason} report${filePath ? ` for ${filePath}` : ''}; reports: ${JSON.stringify(server.reports)}`);
     }
 
+    /** The server gains a script and the page adds a tag for it, then waits for the worker's verdict. */
+    async function addScript(page: Page, name: string): Promise<void> {
+      const evil = 'window.evil = true;';
+      server.add(name, evil);
+      // Integrity-Policy refuses a script without integrity metadata; an attacker who adds a tag adds that too.
+      const integrity = `sha384-${crypto.createHash('sha384').update(evil).digest('base64')}`;
+      await page.evaluate(
+        ([src, sri]) => {
+          const script = document.createElement('script');
+          script.src = src;
+          script.integrity = sri;
+          script.crossOrigin = 'anonymous';
+          document.head.append(script);
+        },
+        [`/${name}`, integrity],
+      );
+      await page.waitForFunction(() => (window as unknown as { signet: { blocked: unknown[] } }).signet.blocked.length > 0, undefined, {
+        timeout: 20_000,
+      });
+    }
+
     function lazyChunk(): string {
       const files = fs.readdirSync(current, { recursive: true }) as string[];
       const chunk = files.find((name) => /greeting[^/]*\.js$/.test(name));
@@ -123,20 +144,7 @@ export function browserSuite(bundler: Bundler): void {
       const { page } = await visit();
       await reload(page);
       await ready(page);
-      const evil = 'window.evil = true;';
-      server.add('evil.js', evil);
-      // Integrity-Policy refuses a script without integrity metadata; an attacker who adds a tag adds that too.
-      const integrity = `sha384-${crypto.createHash('sha384').update(evil).digest('base64')}`;
-      await page.evaluate((sri) => {
-        const script = document.createElement('script');
-        script.src = '/evil.js';
-        script.integrity = sri;
-        script.crossOrigin = 'anonymous';
-        document.head.append(script);
-      }, integrity);
-      await page.waitForFunction(() => (window as unknown as { signet: { blocked: unknown[] } }).signet.blocked.length > 0, undefined, {
-        timeout: 20_000,
-      });
+      await addScript(page, 'evil.js');
       expect(await blockedEvents(page)).toEqual([expect.objectContaining({ reason: 'unknown', path: 'evil.js' })]);
       expect(await page.evaluate(() => (window as unknown as { evil?: boolean }).evil)).toBeUndefined();
       await reported('unknown', 'evil.js');
@@ -146,19 +154,7 @@ export function browserSuite(bundler: Bundler): void {
       const { page } = await visit();
       await reload(page);
       await ready(page);
-      const evil = 'window.evil = true;';
-      server.add('api/evil.js', evil);
-      const integrity = `sha384-${crypto.createHash('sha384').update(evil).digest('base64')}`;
-      await page.evaluate((sri) => {
-        const script = document.createElement('script');
-        script.src = '/api/evil.js';
-        script.integrity = sri;
-        script.crossOrigin = 'anonymous';
-        document.head.append(script);
-      }, integrity);
-      await page.waitForFunction(() => (window as unknown as { signet: { blocked: unknown[] } }).signet.blocked.length > 0, undefined, {
-        timeout: 20_000,
-      });
+      await addScript(page, 'api/evil.js');
       expect(await blockedEvents(page)).toEqual([expect.objectContaining({ reason: 'unknown', path: 'api/evil.js' })]);
       expect(await page.evaluate(() => (window as unknown as { evil?: boolean }).evil)).toBeUndefined();
       // The API's data still passes: the page's own call to /api/hello answered (the status says "api world").
